@@ -1,1 +1,28 @@
-//! placeholder
+//! Chip embedding through ONNX Runtime, driven by a model manifest.
+//!
+//! Any ONNX image encoder plugs in through a small TOML manifest that says what the network
+//! expects (input name, size, layout, channel order, normalisation) and what it returns (output
+//! name, embedding size). The crate turns grayscale chips in `[0, 1]` into that input, runs the
+//! network in batches on the execution provider the caller asked for, and returns one embedding
+//! row per chip. A provider that was asked for and does not load is an error, never a silent
+//! fall-back to the CPU.
+//!
+//! # Layout
+//! - [`manifest`]: the model manifest and its validation.
+//! - [`preprocess`]: resizing and normalising chips into the network's input tensor.
+//! - [`provider`]: execution-provider choice (CPU, CUDA, TensorRT).
+//! - [`runtime`]: loading the ONNX Runtime shared library at run time.
+//! - [`encoder`]: the batched encoder itself.
+
+pub mod encoder;
+pub mod error;
+pub mod manifest;
+pub mod preprocess;
+pub mod provider;
+pub mod runtime;
+
+pub use encoder::{Encoder, EncoderOptions, read_manifest};
+pub use error::EmbeddingError;
+pub use manifest::{ChannelOrder, Layout, ModelManifest, Normalize};
+pub use provider::ExecutionProvider;
+pub use runtime::{ORT_VERSION, Runtime, load_runtime};

@@ -1,0 +1,210 @@
+//! The model manifest: what an ONNX image encoder expects and what it returns.
+//!
+//! A manifest is a small TOML file beside the model:
+//!
+//! ```toml
+//! name = "efficientnet-lite0"
+//! file = "model.onnx"
+//! input = "input"
+//! output = "features"
+//! embedding_dim = 1280
+//! layout = "NCHW"          # NCHW | NHWC
+//! channels = "RGB"         # RGB | BGR | GRAY (gray chips are replicated for RGB and BGR)
+//! input_size = 224         # the side the network was trained at
+//! dynamic_size = true      # the network accepts other sides (fully convolutional)
+//! [normalize]              # x = (v * scale - mean[c]) / std[c], with v in [0, 1]
+//! scale = 255.0
+//! mean = [127.0, 127.0, 127.0]
+//! std = [128.0, 128.0, 128.0]
+//! [extra_outputs]          # optional named outputs and their widths, e.g. class logits
+//! logits = 1000
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Memory layout of the network input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Layout {
+    /// Batch, channel, height, width.
+    #[serde(rename = "NCHW")]
+    Nchw,
+    /// Batch, height, width, channel.
+    #[serde(rename = "NHWC")]
+    Nhwc,
+}
+
+/// Channel order of the network input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChannelOrder {
+    /// Three channels, red first.
+    #[serde(rename = "RGB")]
+    Rgb,
+    /// Three channels, blue first.
+    #[serde(rename = "BGR")]
+    Bgr,
+    /// One channel.
+    #[serde(rename = "GRAY")]
+    Gray,
+}
+
+impl ChannelOrder {
+    /// Number of input channels.
+    pub fn count(self) -> usize {
+        match self {
+            ChannelOrder::Gray => 1,
+            ChannelOrder::Rgb | ChannelOrder::Bgr => 3,
+        }
+    }
+}
+
+/// Per-channel input normalisation: `x = (v * scale - mean[c]) / std[c]` for `v` in `[0, 1]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normalize {
+    /// Multiplier from `[0, 1]` to the network's pixel range (255 for 8-bit-trained networks).
+    pub scale: f32,
+    /// Per-channel mean, in the scaled range; one value or one per channel.
+    pub mean: Vec<f32>,
+    /// Per-channel standard deviation, in the scaled range; one value or one per channel.
+    pub std: Vec<f32>,
+}
+
+/// Everything Tessera needs to know about an ONNX image encoder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelManifest {
+    /// A short name for reports and cache keys.
+    pub name: String,
+    /// The ONNX file, relative to the manifest's directory.
+    pub file: String,
+    /// Name of the image input.
+    pub input: String,
+    /// Name of the embedding output, of shape `[N, embedding_dim]`.
+    pub output: String,
+    /// Width of the embedding output.
+    pub embedding_dim: usize,
+    /// Input layout.
+    pub layout: Layout,
+    /// Input channel order.
+    pub channels: ChannelOrder,
+    /// The input side the network was trained at, in pixels.
+    pub input_size: usize,
+    /// Whether the network accepts input sides other than `input_size`.
+    #[serde(default)]
+    pub dynamic_size: bool,
+    /// Input normalisation.
+    pub normalize: Normalize,
+    /// Other outputs, by name, with their widths (for example class logits).
+    #[serde(default)]
+    pub extra_outputs: BTreeMap<String, usize>,
+}
+
+impl ModelManifest {
+    /// Parses and validates a manifest from TOML text. The error is a sentence that names the
+    /// field at fault.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let m: ModelManifest = toml::from_str(text).map_err(|e| e.to_string())?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Checks the manifest for values no network can have.
+    pub fn validate(&self) -> Result<(), String> {
+        let c = self.channels.count();
+        if self.embedding_dim == 0 {
+            return Err("embedding_dim must be at least 1".into());
+        }
+        if self.input_size == 0 || self.input_size > 4096 {
+            return Err(format!("input_size {} is not in 1..=4096", self.input_size));
+        }
+        for (what, v) in [("mean", &self.normalize.mean), ("std", &self.normalize.std)] {
+            if v.len() != 1 && v.len() != c {
+                return Err(format!(
+                    "normalize.{what} has {} values; give 1, or one per channel ({c})",
+                    v.len()
+                ));
+            }
+        }
+        if self
+            .normalize
+            .std
+            .iter()
+            .any(|s| !s.is_finite() || *s == 0.0)
+        {
+            return Err("normalize.std must be finite and non-zero".into());
+        }
+        if !self.normalize.scale.is_finite() || self.normalize.scale == 0.0 {
+            return Err("normalize.scale must be finite and non-zero".into());
+        }
+        Ok(())
+    }
+
+    /// The per-channel affine map `x = v * a[c] + b[c]` that the normalisation amounts to.
+    pub fn affine(&self) -> Vec<(f32, f32)> {
+        let n = &self.normalize;
+        (0..self.channels.count())
+            .map(|c| {
+                let mean = n.mean[c.min(n.mean.len() - 1)];
+                let std = n.std[c.min(n.std.len() - 1)];
+                (n.scale / std, -mean / std)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EFFNET: &str = r#"
+name = "efficientnet-lite0"
+file = "model.onnx"
+input = "input"
+output = "features"
+embedding_dim = 1280
+layout = "NCHW"
+channels = "RGB"
+input_size = 224
+dynamic_size = true
+[normalize]
+scale = 255.0
+mean = [127.0, 127.0, 127.0]
+std = [128.0, 128.0, 128.0]
+[extra_outputs]
+logits = 1000
+"#;
+
+    #[test]
+    fn parses_the_default_manifest() {
+        let m = ModelManifest::from_toml(EFFNET).unwrap();
+        assert_eq!(m.embedding_dim, 1280);
+        assert_eq!(m.extra_outputs["logits"], 1000);
+        let (a, b) = m.affine()[0];
+        assert!((0.0 * a + b - (-127.0 / 128.0)).abs() < 1e-6);
+        assert!((1.0 * a + b - (128.0 / 128.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_bad_values() {
+        let typo = EFFNET.replace("embedding_dim", "embeding_dim");
+        assert!(
+            ModelManifest::from_toml(&typo)
+                .unwrap_err()
+                .contains("embeding_dim")
+        );
+        let zero_std = EFFNET.replace("std = [128.0, 128.0, 128.0]", "std = [0.0]");
+        assert!(
+            ModelManifest::from_toml(&zero_std)
+                .unwrap_err()
+                .contains("std")
+        );
+        let two_means = EFFNET.replace("mean = [127.0, 127.0, 127.0]", "mean = [1.0, 2.0]");
+        assert!(
+            ModelManifest::from_toml(&two_means)
+                .unwrap_err()
+                .contains("mean")
+        );
+    }
+}
