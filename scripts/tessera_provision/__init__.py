@@ -1,0 +1,1 @@
+"""Tessera provisioning helpers; see scripts/provision.py."""

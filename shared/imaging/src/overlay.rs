@@ -1,0 +1,141 @@
+//! [`render_overlay`]: the label map blended over the grayscale image, with a legend, as PNG.
+//!
+//! Each pixel's gray value (the normalised raster, clamped to [0, 1]) is blended with its
+//! label's [`palette_color`] at `alpha`. Pixels on a boundary between two labels (the two
+//! pixels either side of every label change, so lines are 2 px wide) are blended at
+//! `min(2·alpha, 1)`, so boundaries stand out. [`NO_LABEL`] pixels stay gray. A white legend
+//! panel to the right lists one colour swatch and text per [`LegendEntry`]; the font is
+//! scaled with the image (`max(width, height) / 512`, 1–8×) so it stays readable.
+
+use crate::encode::encode_png_rgb8;
+use crate::text::Canvas;
+use crate::{ImagingError, NO_LABEL, Raster, palette_color};
+
+/// One line of the overlay legend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegendEntry {
+    /// The label whose colour the swatch shows ([`NO_LABEL`] shows an empty box).
+    pub label: u32,
+    /// The text beside it, e.g. `"0  61.2 %  (512 chips)"`; cut at 64 characters.
+    pub text: String,
+}
+
+const MAX_TEXT_CHARS: usize = 64;
+const MAX_CANVAS_PIXELS: usize = 1 << 30;
+const WHITE: [u8; 3] = [255, 255, 255];
+const BLACK: [u8; 3] = [0, 0, 0];
+
+/// Renders the overlay (see the module docs) and returns PNG bytes (RGB, 8-bit).
+///
+/// `labels` holds `width × height` pixel labels, row-major, as from [`crate::paint_labels`].
+/// `alpha` is the label opacity in [0, 1] (0.4 is a good default).
+pub fn render_overlay(
+    normalized: &Raster,
+    labels: &[u32],
+    alpha: f32,
+    legend: &[LegendEntry],
+) -> Result<Vec<u8>, ImagingError> {
+    normalized.validate()?;
+    let (w, h) = (normalized.width, normalized.height);
+    if w == 0 || h == 0 {
+        return Err(ImagingError::InvalidArgument(format!(
+            "cannot render an overlay of a {w} × {h} image; it has no pixels"
+        )));
+    }
+    if labels.len() != w * h {
+        return Err(ImagingError::LabelMismatch(format!(
+            "label map has {} entries but the image is {w} × {h} = {}; \
+             paint the labels with the grid of this image",
+            labels.len(),
+            w * h
+        )));
+    }
+    if !(0.0..=1.0).contains(&alpha) {
+        return Err(ImagingError::InvalidArgument(format!(
+            "overlay alpha {alpha} is outside [0, 1]; use e.g. 0.4"
+        )));
+    }
+
+    let scale = (w.max(h) / 512).clamp(1, 8);
+    let texts: Vec<String> = legend
+        .iter()
+        .map(|e| e.text.chars().take(MAX_TEXT_CHARS).collect())
+        .collect();
+    let (panel_w, panel_h) = if legend.is_empty() {
+        (0, 0)
+    } else {
+        let chars = texts.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+        let pad = 8 * scale;
+        (
+            pad + 12 * scale + chars * 8 * scale + pad,
+            pad + legend.len() * 12 * scale + pad,
+        )
+    };
+    let (cw, ch) = (w + panel_w, h.max(panel_h));
+    if cw.saturating_mul(ch) > MAX_CANVAS_PIXELS {
+        return Err(ImagingError::InvalidArgument(format!(
+            "overlay would be {cw} × {ch} pixels, over the limit of {MAX_CANVAS_PIXELS}; \
+             use fewer legend entries or a smaller image"
+        )));
+    }
+
+    let mut canvas = Canvas::new(cw, ch, WHITE);
+    blend(&mut canvas, normalized, labels, alpha);
+    if !legend.is_empty() {
+        let pad = 8 * scale;
+        for (i, (entry, text)) in legend.iter().zip(&texts).enumerate() {
+            let (x, y) = (w + pad, pad + i * 12 * scale);
+            let box_size = 8 * scale;
+            canvas.fill_rect(x, y, box_size, box_size, BLACK);
+            let fill = if entry.label == NO_LABEL {
+                WHITE
+            } else {
+                palette_color(entry.label)
+            };
+            let border = scale.max(1).min(box_size / 4).max(1);
+            canvas.fill_rect(
+                x + border,
+                y + border,
+                box_size - 2 * border,
+                box_size - 2 * border,
+                fill,
+            );
+            canvas.draw_text(x + 12 * scale, y, scale, text, BLACK);
+        }
+    }
+    encode_png_rgb8(canvas.width, canvas.height, &canvas.rgb)
+}
+
+/// Writes the blended image into the top-left `w × h` of the canvas.
+fn blend(canvas: &mut Canvas, img: &Raster, labels: &[u32], alpha: f32) {
+    let (w, h) = (img.width, img.height);
+    let edge_alpha = (2.0 * alpha).min(1.0);
+    for y in 0..h {
+        let row = &labels[y * w..(y + 1) * w];
+        let above = (y > 0).then(|| &labels[(y - 1) * w..y * w]);
+        let below = (y + 1 < h).then(|| &labels[(y + 1) * w..(y + 2) * w]);
+        for x in 0..w {
+            let v = img.pixels[y * w + x];
+            let g = if v.is_nan() {
+                0.0
+            } else {
+                v.clamp(0.0, 1.0) * 255.0
+            };
+            let l = row[x];
+            let out = &mut canvas.rgb[(y * canvas.width + x) * 3..][..3];
+            if l == NO_LABEL {
+                out.fill((g + 0.5) as u8);
+                continue;
+            }
+            let edge = (x > 0 && row[x - 1] != l)
+                || (x + 1 < w && row[x + 1] != l)
+                || above.is_some_and(|a| a[x] != l)
+                || below.is_some_and(|b| b[x] != l);
+            let a = if edge { edge_alpha } else { alpha };
+            let colour = palette_color(l);
+            for (o, c) in out.iter_mut().zip(colour) {
+                *o = (g * (1.0 - a) + f32::from(c) * a + 0.5) as u8;
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! [`paint_labels`]: chip labels → a full-resolution pixel label map.
+//!
+//! # Rule
+//! Each pixel takes the label held by the **majority** of the chips that cover it. A tie goes
+//! to the tied label of the covering chip whose centre is nearest the pixel centre (Euclidean);
+//! if two such chips are equally near, the lower label wins. [`NO_LABEL`] (`u32::MAX`, a hidden
+//! chip) votes like any label, so it loses equal-distance ties; a pixel whose majority is
+//! hidden stays [`NO_LABEL`]. With `stride == chip` every pixel but those under the edge chip
+//! is covered once, and this is a plain block fill.
+//!
+//! # Cost
+//! Chip starts and ends cut each axis into segments over which the set of covering chips is
+//! constant, so the vote runs once per cell of that lattice (4 cells per chip for
+//! `stride = chip / 2`), not once per pixel; only tied cells are resolved pixel by pixel.
+
+use crate::{ChipGrid, ImagingError};
+
+/// The label value meaning "no label" (a hidden community); never coloured.
+pub const NO_LABEL: u32 = u32::MAX;
+
+/// Paints chip labels back onto the image grid (see the module docs for the rule).
+///
+/// `chip_labels` holds one label per chip in grid order; each must be `< n_labels` or
+/// [`NO_LABEL`]. Returns `width × height` labels, row-major.
+pub fn paint_labels(
+    grid: &ChipGrid,
+    chip_labels: &[u32],
+    n_labels: usize,
+) -> Result<Vec<u32>, ImagingError> {
+    if chip_labels.len() != grid.len() {
+        return Err(ImagingError::LabelMismatch(format!(
+            "got {} chip labels for a grid of {} chips; pass exactly one label per chip",
+            chip_labels.len(),
+            grid.len()
+        )));
+    }
+    if let Some((i, &l)) = chip_labels
+        .iter()
+        .enumerate()
+        .find(|&(_, &l)| l != NO_LABEL && l as usize >= n_labels)
+    {
+        return Err(ImagingError::LabelMismatch(format!(
+            "chip {i} has label {l}, but there are only {n_labels} labels (0..{n_labels}); \
+             pass the right label count or use u32::MAX for 'no label'"
+        )));
+    }
+    let (width, height, chip) = (grid.width(), grid.height(), grid.chip());
+    let xsegs = segments(grid.col_starts(), chip, width);
+    let ysegs = segments(grid.row_starts(), chip, height);
+    let cols = grid.cols();
+    let mut out = vec![NO_LABEL; width * height];
+    let mut row_buf = vec![NO_LABEL; width];
+    let mut votes: Vec<(u32, u32)> = Vec::new();
+    let mut tied_cells: Vec<(usize, Vec<u32>)> = Vec::new();
+
+    for ys in &ysegs {
+        tied_cells.clear();
+        for (xi, xs) in xsegs.iter().enumerate() {
+            votes.clear();
+            for r in ys.chips.clone() {
+                for c in xs.chips.clone() {
+                    let l = chip_labels[r * cols + c];
+                    match votes.iter_mut().find(|(label, _)| *label == l) {
+                        Some((_, n)) => *n += 1,
+                        None => votes.push((l, 1)),
+                    }
+                }
+            }
+            let best = votes.iter().map(|&(_, n)| n).max().unwrap_or(0);
+            let mut winners = votes.iter().filter(|&&(_, n)| n == best).map(|&(l, _)| l);
+            match (winners.next(), winners.next()) {
+                (Some(only), None) => row_buf[xs.start..xs.end].fill(only),
+                _ => {
+                    let tied = votes.iter().filter(|&&(_, n)| n == best).map(|&(l, _)| l);
+                    tied_cells.push((xi, tied.collect()));
+                }
+            }
+        }
+        for y in ys.start..ys.end {
+            let row = &mut out[y * width..(y + 1) * width];
+            row.copy_from_slice(&row_buf);
+            for (xi, winners) in &tied_cells {
+                let xs = &xsegs[*xi];
+                for (x, px) in row[xs.start..xs.end].iter_mut().enumerate() {
+                    *px = nearest_winner(grid, chip_labels, ys, xs, winners, xs.start + x, y);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A run of pixels `[start, end)` along one axis covered by the same chips `chips`
+/// (indices into that axis's chip starts).
+struct Segment {
+    start: usize,
+    end: usize,
+    chips: std::ops::Range<usize>,
+}
+
+/// Cuts `[0, size)` at every chip start and end; `starts` ascending and covering the axis.
+fn segments(starts: &[u32], chip: usize, size: usize) -> Vec<Segment> {
+    let mut cuts: Vec<usize> = starts
+        .iter()
+        .flat_map(|&s| [s as usize, s as usize + chip])
+        .chain([0, size])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut first = 0usize; // first chip whose end is beyond the segment start
+    let mut past = 0usize; // one past the last chip starting at or before the segment start
+    cuts.windows(2)
+        .map(|w| {
+            let (a, b) = (w[0], w[1]);
+            while first < starts.len() && starts[first] as usize + chip <= a {
+                first += 1;
+            }
+            while past < starts.len() && starts[past] as usize <= a {
+                past += 1;
+            }
+            Segment {
+                start: a,
+                end: b,
+                chips: first..past,
+            }
+        })
+        .collect()
+}
+
+/// Among the covering chips whose label is in `winners`, the label of the one whose centre is
+/// nearest pixel `(x, y)`; equal distances go to the lower label.
+fn nearest_winner(
+    grid: &ChipGrid,
+    chip_labels: &[u32],
+    ys: &Segment,
+    xs: &Segment,
+    winners: &[u32],
+    x: usize,
+    y: usize,
+) -> u32 {
+    let chip = grid.chip() as i64;
+    let cols = grid.cols();
+    // Doubled coordinates keep centres integral: pixel centre 2x + 1, chip centre 2s + chip.
+    let (px, py) = (2 * x as i64 + 1, 2 * y as i64 + 1);
+    let mut best = (i64::MAX, NO_LABEL);
+    for r in ys.chips.clone() {
+        let dy = py - (2 * i64::from(grid.row_starts()[r]) + chip);
+        for c in xs.chips.clone() {
+            let l = chip_labels[r * cols + c];
+            if !winners.contains(&l) {
+                continue;
+            }
+            let dx = px - (2 * i64::from(grid.col_starts()[c]) + chip);
+            let candidate = (dx * dx + dy * dy, l);
+            if candidate < best {
+                best = candidate;
+            }
+        }
+    }
+    best.1
+}
