@@ -1,1 +1,45 @@
-//! placeholder
+//! The segmentation pipeline: an image in, communities and a full-resolution label map out.
+//!
+//! This is the core that both `tessera segment` and the distributed services run, stage by
+//! stage, so that the two give identical labels for the same input and parameters:
+//!
+//! 1. [`prepare`]: normalise the image and cut it into chips on a grid;
+//! 2. embed the chips (any [`ChipEncoder`], normally an ONNX model);
+//! 3. [`cluster`]: build the similarity graph and find communities of chips;
+//! 4. [`finish`]: paint chip labels to pixels and summarise each community.
+//!
+//! # Layout
+//! - [`params`]: the parameters, their defaults and the GraphEM parity preset.
+//! - [`stages`]: the four stages and [`segment`], which runs them all.
+//! - [`cluster`]: embeddings to chip communities.
+//! - [`summary`]: per-community statistics.
+//! - [`timing`]: per-stage wall-clock times.
+
+pub mod cluster;
+pub mod params;
+pub mod stages;
+pub mod summary;
+pub mod timing;
+
+pub use cluster::{ChipPartition, cluster};
+pub use params::{Algorithm, GraphKind, SegmentParams};
+pub use stages::{ChipEncoder, Prepared, Segmentation, finish, prepare, segment};
+pub use summary::Community;
+pub use timing::Timings;
+
+/// Everything that can go wrong in the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentError {
+    /// The parameters are inconsistent.
+    #[error("invalid parameters: {0}")]
+    Params(String),
+    /// The image could not be prepared.
+    #[error(transparent)]
+    Imaging(#[from] tessera_imaging::ImagingError),
+    /// The chips could not be embedded.
+    #[error("embedding failed: {0}")]
+    Embedding(String),
+    /// The graph stage failed.
+    #[error(transparent)]
+    Graph(#[from] tessera_graph::GraphError),
+}

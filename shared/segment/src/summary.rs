@@ -1,0 +1,89 @@
+//! Per-community statistics: chip count, area fraction and where it sits.
+
+use serde::{Deserialize, Serialize};
+
+/// One community of a segmentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Community {
+    /// Its label in the label map (0 is the community with the most chips).
+    pub id: u32,
+    /// Chips assigned to it.
+    pub chips: usize,
+    /// Fraction of the image's pixels that carry its label.
+    pub area_fraction: f64,
+    /// Mean pixel position `[x, y]` of its pixels.
+    pub centroid_px: [f64; 2],
+    /// Mean unit-length chip feature (the graph's space), for matching communities across
+    /// frames. Not written to reports.
+    #[serde(skip)]
+    pub feature_centroid: Vec<f32>,
+}
+
+/// Summarises the communities of a pixel label map and the chip partition behind it.
+pub fn summarize(
+    width: usize,
+    labels: &[u32],
+    chip_labels: &[u32],
+    features: &[f32],
+    dim: usize,
+    n_communities: usize,
+) -> Vec<Community> {
+    let mut pixels = vec![0u64; n_communities];
+    let mut sum_x = vec![0f64; n_communities];
+    let mut sum_y = vec![0f64; n_communities];
+    for (y, row) in labels.chunks_exact(width.max(1)).enumerate() {
+        for (x, &l) in row.iter().enumerate() {
+            if let Some(p) = pixels.get_mut(l as usize) {
+                *p += 1;
+                sum_x[l as usize] += x as f64;
+                sum_y[l as usize] += y as f64;
+            }
+        }
+    }
+    let mut chips = vec![0usize; n_communities];
+    let mut centroids = vec![0f32; n_communities * dim];
+    for (i, &l) in chip_labels.iter().enumerate() {
+        let l = l as usize;
+        chips[l] += 1;
+        let row = &features[i * dim..(i + 1) * dim];
+        centroids[l * dim..(l + 1) * dim]
+            .iter_mut()
+            .zip(row)
+            .for_each(|(c, v)| *c += v);
+    }
+    let total = labels.len().max(1) as f64;
+    (0..n_communities)
+        .map(|c| {
+            let mut centroid = centroids[c * dim..(c + 1) * dim].to_vec();
+            let norm = centroid.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                centroid.iter_mut().for_each(|v| *v /= norm);
+            }
+            let p = pixels[c].max(1) as f64;
+            Community {
+                id: c as u32,
+                chips: chips[c],
+                area_fraction: pixels[c] as f64 / total,
+                centroid_px: [sum_x[c] / p, sum_y[c] / p],
+                feature_centroid: centroid,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fractions_and_centroids_of_a_split_image() {
+        // 4 × 2 image: left half label 0, right half label 1.
+        let labels = [0, 0, 1, 1, 0, 0, 1, 1];
+        let feats = [1.0, 0.0, 0.0, 1.0];
+        let c = summarize(4, &labels, &[0, 1], &feats, 2, 2);
+        assert_eq!(c[0].area_fraction, 0.5);
+        assert_eq!(c[1].centroid_px, [2.5, 0.5]);
+        assert_eq!(c[0].chips, 1);
+        assert_eq!(c[1].feature_centroid, vec![0.0, 1.0]);
+    }
+}
