@@ -1,1 +1,29 @@
-fn main() {}
+//! The `tessera` command: segments micrographs on one machine with no services, runs the
+//! synthetic demo, scores segmentations against ground truth, and provisions the runtime and
+//! models into the local cache.
+
+mod cli;
+mod commands;
+mod engine;
+mod inputs;
+mod output;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tessera_segment::{Algorithm, GraphKind, SegmentParams};
+
+/// Unsupervised segmentation of electron micrographs: chips, CNN embeddings, a similarity
+/// graph and community detection.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version)]
+pub(crate) struct Cli {
+    /// Cache for the ONNX Runtime library, models and samples [default: $TESSERA_CACHE or
+    /// ~/.cache/tessera].
+    #[arg(long, global = true, env = "TESSERA_CACHE")]
+    pub cache: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Segment images (files or folders): writes <stem>.labels.tif, <stem>.overlay.png and
+    /// <stem>.json for each.
+    Segment(SegmentArgs),
+    /// Make synthetic STEM-like images with known truth, segment them, and print ARI.
+    Demo(DemoArgs),
+    /// Segment images that have ground-truth masks and print ARI, NMI and mIoU, beside the
+    /// published method (GraphEM parity) on the same model.
+    Eval(EvalArgs),
+    /// Fetch the ONNX Runtime library, the models and the sample images into the cache.
+    Provision(ProvisionArgs),
+}
+
+/// How chips are embedded.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ModelArgs {
+    /// Model: a provisioned name (efficientnet-lite0, tiny) or a manifest path or folder.
+    #[arg(long, default_value = "efficientnet-lite0")]
+    pub model: String,
+    /// Network input side in pixels [default: the chip size when the model accepts any size].
+    #[arg(long)]
+    pub input_size: Option<usize>,
+    /// Execution provider: cpu, cuda[:N] or tensorrt[:N].
+    #[arg(long, default_value = "cpu")]
+    pub provider: String,
+    /// Inference threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Chips per inference batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphArg {
+    /// Exact cosine k-nearest-neighbour graph, weighted.
+    Knn,
+    /// GraphEM's unweighted threshold graph.
+    Threshold,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AlgorithmArg {
+    /// Leiden (connected communities).
+    Leiden,
+    /// Louvain.
+    Louvain,
+}
+
+/// The segmentation parameters; unset flags keep the defaults (or the preset's).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ParamArgs {
+    /// Start from the published method's settings (threshold graph, Louvain).
+    #[arg(long)]
+    pub graphem: bool,
+    /// Chip side in pixels.
+    #[arg(long)]
+    pub chip: Option<usize>,
+    /// Distance between chips (smaller than --chip overlaps them) [default: the chip size,
+    /// halved up to twice while the image has fewer than 500 chips].
+    #[arg(long)]
+    pub stride: Option<usize>,
+    /// Neighbours per chip in the k-NN graph.
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// Modularity resolution (lower: fewer, larger communities).
+    #[arg(long)]
+    pub resolution: Option<f64>,
+    /// Graph kind.
+    #[arg(long, value_enum)]
+    pub graph: Option<GraphArg>,
+    /// Community detection.
+    #[arg(long, value_enum)]
+    pub algorithm: Option<AlgorithmArg>,
+    /// Project embeddings on this many principal components (0: off).
+    #[arg(long)]
+    pub pca: Option<usize>,
+    /// Merge communities whose centroids have at least this cosine similarity (off: 0 or
+    /// omit with the GraphEM preset).
+    #[arg(long)]
+    pub merge_similarity: Option<f32>,
+    /// Merge communities of fewer chips into their most similar neighbour.
+    #[arg(long)]
+    pub min_community: Option<usize>,
+    /// Seed of the community detection.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Lower clipping percentile of the normalisation.
+    #[arg(long)]
+    pub low_percentile: Option<f32>,
+    /// Upper clipping percentile of the normalisation.
+    #[arg(long)]
+    pub high_percentile: Option<f32>,
+}
+
+impl ParamArgs {
+    /// The parameters these flags select.
+    pub(crate) fn params(&self) -> SegmentParams {
+        let mut p = if self.graphem {
+            SegmentParams::graphem()
+        } else {
+            SegmentParams::default()
+        };
+        if let Some(c) = self.chip {
+            p.chip = c;
+            if self.graphem {
+                p.stride = Some(c);
+            }
+        }
+        if let Some(s) = self.stride {
+            p.stride = Some(s);
+        }
+        match (self.graph, self.k) {
+            (Some(GraphArg::Threshold), _) => p.graph = GraphKind::Threshold,
+            (Some(GraphArg::Knn), k) => p.graph = GraphKind::Knn { k: k.unwrap_or(10) },
+            (None, Some(k)) => p.graph = GraphKind::Knn { k },
+            (None, None) => {}
+        }
+        if let Some(a) = self.algorithm {
+            p.algorithm = match a {
+                AlgorithmArg::Leiden => Algorithm::Leiden,
+                AlgorithmArg::Louvain => Algorithm::Louvain,
+            };
+        }
+        if let Some(r) = self.resolution {
+            p.resolution = r;
+        }
+        if let Some(c) = self.pca {
+            p.pca = (c > 0).then_some(c);
+        }
+        if let Some(s) = self.merge_similarity {
+            p.merge_similarity = (s > 0.0).then_some(s);
+        }
+        if let Some(m) = self.min_community {
+            p.min_community = m;
+        }
+        if let Some(s) = self.seed {
+            p.seed = s;
+        }
+        if let Some(l) = self.low_percentile {
+            p.low_percentile = l;
+        }
+        if let Some(h) = self.high_percentile {
+            p.high_percentile = h;
+        }
+        p
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SegmentArgs {
+    /// Image files (TIFF, PNG, JPEG) or folders of them.
+    #[arg(required_unless_present = "samples")]
+    pub inputs: Vec<PathBuf>,
+    /// Also segment the provisioned sample images (fetched on first use).
+    #[arg(long)]
+    pub samples: bool,
+    /// Output folder.
+    #[arg(long, short, default_value = "tessera-out")]
+    pub out: PathBuf,
+    /// Overlay opacity, 0 to 1.
+    #[arg(long, default_value_t = 0.4)]
+    pub alpha: f32,
+    /// Refuse images with more pixels than this (per page).
+    #[arg(long, default_value_t = 268_435_456)]
+    pub max_pixels: u64,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub params: ParamArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Output folder for the synthetic images, their truth and the segmentations.
+    #[arg(long, short, default_value = "tessera-demo")]
+    pub out: PathBuf,
+    /// Side of the synthetic images in pixels.
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub params: ParamArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvalArgs {
+    /// Images to score.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Folder of ground-truth masks: for IMAGE.ext, the first of MASKS/IMAGE.* or
+    /// MASKS/IMAGE_mask.* (any integer image; one value per class).
+    #[arg(long)]
+    pub masks: PathBuf,
+    /// Mask value that means "unlabelled" and is ignored.
+    #[arg(long)]
+    pub ignore: Option<u32>,
+    /// Also write the outputs of each run here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub params: ParamArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProvisionArgs {
+    /// Also fetch the sample images (scikit-image textures and photos, atomap's STEM image).
+    #[arg(long)]
+    pub samples: bool,
+}

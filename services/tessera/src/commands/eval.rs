@@ -1,0 +1,177 @@
+//! `tessera eval`: segment images that have ground-truth masks and score them, beside the
+//! published method (GraphEM parity: threshold graph and Louvain) on the same model.
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::{Context, Result, bail};
+use tessera_embedding::Encoder;
+use tessera_imaging::{DecodeLimits, Raster, decode};
+use tessera_provision::Cache;
+use tessera_segment::{SegmentParams, Segmentation, segment};
+use tessera_synth::{PartitionScores, partition_scores};
+
+use crate::{cli::EvalArgs, engine::load_encoder, inputs::expand};
+
+/// Scores of our segmentation and of the GraphEM parity run on one image.
+pub(crate) struct Scored {
+    pub ours: PartitionScores,
+    pub ours_communities: usize,
+    pub ours_ms: f64,
+    pub graphem: PartitionScores,
+    pub graphem_communities: usize,
+}
+
+/// Segments `raster` with `params` and with the GraphEM preset, and scores both.
+pub(crate) fn score(
+    encoder: &mut Encoder,
+    raster: &Raster,
+    truth: &[u32],
+    ignore: Option<u32>,
+    params: &SegmentParams,
+) -> Result<(Scored, Segmentation, tessera_segment::Prepared)> {
+    let (prepared, ours) = segment(encoder, raster, params)?;
+    let parity = SegmentParams {
+        chip: params.chip,
+        stride: Some(params.chip),
+        low_percentile: params.low_percentile,
+        high_percentile: params.high_percentile,
+        ..SegmentParams::graphem()
+    };
+    let (_, theirs) = segment(encoder, raster, &parity)?;
+    let scored = Scored {
+        ours: partition_scores(truth, &ours.labels, ignore)?,
+        ours_communities: ours.communities.len(),
+        ours_ms: ours.timings.total(),
+        graphem: partition_scores(truth, &theirs.labels, ignore)?,
+        graphem_communities: theirs.communities.len(),
+    };
+    Ok((scored, ours, prepared))
+}
+
+/// Prints the table header that [`print_row`] fills.
+pub(crate) fn print_header() {
+    println!(
+        "{:<28} {:>7} {:>7} {:>7} {:>5} | {:>11} {:>5} | {:>8}",
+        "image", "ARI", "NMI", "mIoU", "comm", "GraphEM ARI", "comm", "ms"
+    );
+}
+
+/// Prints one row of scores.
+pub(crate) fn print_row(name: &str, s: &Scored) {
+    println!(
+        "{:<28} {:>7.3} {:>7.3} {:>7.3} {:>5} | {:>11.3} {:>5} | {:>8.0}",
+        name,
+        s.ours.ari,
+        s.ours.nmi,
+        s.ours.mean_iou,
+        s.ours_communities,
+        s.graphem.ari,
+        s.graphem_communities,
+        s.ours_ms
+    );
+}
+
+/// Finds the mask of `image` in `masks`: the same stem, or the stem with `_mask`, any
+/// extension.
+fn find_mask(image: &Path, masks: &Path) -> Result<PathBuf> {
+    let stem = image
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir(masks)
+        .with_context(|| format!("reading mask folder {}", masks.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_stem().is_some_and(|s| {
+                let s = s.to_string_lossy();
+                s == stem || s == format!("{stem}_mask") || s == format!("{stem}.truth")
+            }) && p != image
+        })
+        .collect();
+    candidates.sort();
+    match candidates.into_iter().next() {
+        Some(p) => Ok(p),
+        None => bail!(
+            "no mask for {} in {} (looked for {stem}.*, {stem}_mask.*, {stem}.truth.*)",
+            image.display(),
+            masks.display()
+        ),
+    }
+}
+
+/// Reads a mask as integer class ids.
+pub(crate) fn read_mask(path: &Path, width: usize, height: usize) -> Result<Vec<u32>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let pages = decode(&bytes, &DecodeLimits::default())
+        .with_context(|| format!("decoding mask {}", path.display()))?;
+    let mask = pages
+        .into_iter()
+        .next()
+        .with_context(|| format!("mask {} has no pages", path.display()))?;
+    if (mask.width, mask.height) != (width, height) {
+        bail!(
+            "mask {} is {} × {}, but its image is {width} × {height}",
+            path.display(),
+            mask.width,
+            mask.height
+        );
+    }
+    Ok(mask
+        .pixels
+        .iter()
+        .map(|v| v.round().max(0.0) as u32)
+        .collect())
+}
+
+pub(crate) fn run(cache: &Cache, args: &EvalArgs) -> Result<ExitCode> {
+    let params = args.params.params();
+    params.validate()?;
+    let mut encoder = load_encoder(cache, &args.model, params.chip)?;
+    let images = expand(&args.images)?;
+    print_header();
+    let (mut sum_ours, mut sum_theirs, mut n) = (0.0, 0.0, 0usize);
+    // Masks may sit beside their images: they are not images to score.
+    let is_mask = |p: &Path| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .is_some_and(|s| s.ends_with("_mask") || s.ends_with(".truth"))
+    };
+    for image in images.iter().filter(|p| !is_mask(p)) {
+        let result = (|| -> Result<Scored> {
+            let mask_path = find_mask(image, &args.masks)?;
+            let bytes = std::fs::read(image)?;
+            let raster = decode(&bytes, &DecodeLimits::default())?
+                .into_iter()
+                .next()
+                .context("image has no pages")?;
+            let truth = read_mask(&mask_path, raster.width, raster.height)?;
+            let (scored, _, _) = score(&mut encoder, &raster, &truth, args.ignore, &params)?;
+            Ok(scored)
+        })();
+        let name = image
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match result {
+            Ok(s) => {
+                print_row(&name, &s);
+                sum_ours += s.ours.ari;
+                sum_theirs += s.graphem.ari;
+                n += 1;
+            }
+            Err(e) => eprintln!("{name}: error: {e:#}"),
+        }
+    }
+    if n == 0 {
+        bail!("no image could be scored");
+    }
+    println!(
+        "mean ARI over {n} images: tessera {:.3}, GraphEM parity {:.3}",
+        sum_ours / n as f64,
+        sum_theirs / n as f64
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,24 @@
+//! One module per subcommand.
+
+mod demo;
+mod eval;
+mod provision;
+mod segment;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use tessera_provision::Cache;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the chosen subcommand.
+pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
+    let cache = Cache::new(cli.cache);
+    match cli.command {
+        Command::Segment(args) => segment::run(&cache, &args),
+        Command::Demo(args) => demo::run(&cache, &args),
+        Command::Eval(args) => eval::run(&cache, &args),
+        Command::Provision(args) => provision::run(&cache, &args),
+    }
+}

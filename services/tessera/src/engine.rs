@@ -1,0 +1,30 @@
+//! Loads the runtime and the encoder that a command's flags ask for.
+
+use anyhow::{Context, Result};
+use tessera_embedding::{Encoder, EncoderOptions, ExecutionProvider, load_runtime};
+use tessera_provision::Cache;
+
+use crate::cli::ModelArgs;
+
+/// Loads the encoder for chips of side `chip`. The network input side is `--input-size`, or
+/// the chip size itself when the model accepts any size, or the model's own size.
+pub(crate) fn load_encoder(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
+    let provider: ExecutionProvider = args.provider.parse().map_err(anyhow::Error::msg)?;
+    let runtime_path = cache.runtime()?;
+    let runtime = load_runtime(&runtime_path)?;
+    let manifest_path = cache.model(&args.model)?;
+    let manifest = tessera_embedding::read_manifest(&manifest_path)?;
+    let input_size = args
+        .input_size
+        .or(manifest.dynamic_size.then_some(chip))
+        .unwrap_or(manifest.input_size);
+    let options = EncoderOptions {
+        provider,
+        threads: args.threads,
+        batch_size: args.batch,
+        input_size: Some(input_size),
+        spin: false,
+    };
+    Encoder::load(&runtime, &manifest_path, &options)
+        .with_context(|| format!("loading model {}", manifest_path.display()))
+}

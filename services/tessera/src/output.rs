@@ -1,0 +1,142 @@
+//! Writes a segmentation's outputs: the label map, the overlay and the JSON report.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use tessera_embedding::Encoder;
+use tessera_imaging::{LegendEntry, encode_labels_tiff, palette_color, render_overlay};
+use tessera_segment::{Prepared, SegmentParams, Segmentation, Timings};
+
+/// The JSON report of one image.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report<'a> {
+    pub tessera_version: &'static str,
+    pub input: String,
+    pub page: usize,
+    pub width: usize,
+    pub height: usize,
+    pub model: ModelInfo,
+    pub params: &'a SegmentParams,
+    pub chips: usize,
+    pub grid: [usize; 2],
+    pub modularity: f64,
+    pub similarity_cutoff: Option<f32>,
+    pub communities: Vec<CommunityReport>,
+    pub timings_ms: Timings,
+    pub outputs: Outputs,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ModelInfo {
+    pub name: String,
+    pub digest: String,
+    pub input_size: usize,
+    pub provider: String,
+}
+
+impl ModelInfo {
+    pub(crate) fn of(encoder: &Encoder) -> ModelInfo {
+        ModelInfo {
+            name: encoder.manifest().name.clone(),
+            digest: encoder.digest().to_string(),
+            input_size: encoder.input_size(),
+            provider: encoder.provider().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct CommunityReport {
+    pub id: u32,
+    pub color: String,
+    pub chips: usize,
+    pub area_fraction: f64,
+    pub centroid_px: [f64; 2],
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Outputs {
+    pub labels: PathBuf,
+    pub overlay: PathBuf,
+}
+
+fn hex_color(id: u32) -> String {
+    let [r, g, b] = palette_color(id);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// Writes `<stem>.labels.tif`, `<stem>.overlay.png` and `<stem>.json` under `out`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write(
+    out: &Path,
+    stem: &str,
+    input: &Path,
+    page: usize,
+    model: ModelInfo,
+    params: &SegmentParams,
+    prepared: &Prepared,
+    seg: &mut Segmentation,
+    alpha: f32,
+) -> Result<PathBuf> {
+    let labels_path = out.join(format!("{stem}.labels.tif"));
+    let overlay_path = out.join(format!("{stem}.overlay.png"));
+    let json_path = out.join(format!("{stem}.json"));
+    let legend: Vec<LegendEntry> = seg
+        .communities
+        .iter()
+        .map(|c| LegendEntry {
+            label: c.id,
+            text: format!(
+                "{}  {:5.1} %  ({} chips)",
+                c.id,
+                100.0 * c.area_fraction,
+                c.chips
+            ),
+        })
+        .collect();
+    let tiff = seg.timings.time("encode", || {
+        encode_labels_tiff(&seg.labels, seg.width, seg.height)
+    })?;
+    let png = seg.timings.time("encode", || {
+        render_overlay(&prepared.normalized, &seg.labels, alpha, &legend)
+    })?;
+    seg.timings.time("write", || -> Result<()> {
+        std::fs::write(&labels_path, tiff)
+            .with_context(|| format!("writing {}", labels_path.display()))?;
+        std::fs::write(&overlay_path, png)
+            .with_context(|| format!("writing {}", overlay_path.display()))
+    })?;
+    let report = Report {
+        tessera_version: env!("CARGO_PKG_VERSION"),
+        input: input.display().to_string(),
+        page,
+        width: seg.width,
+        height: seg.height,
+        model,
+        params,
+        chips: prepared.grid.len(),
+        grid: [prepared.grid.cols(), prepared.grid.rows()],
+        modularity: seg.partition.modularity,
+        similarity_cutoff: seg.partition.cutoff,
+        communities: seg
+            .communities
+            .iter()
+            .map(|c| CommunityReport {
+                id: c.id,
+                color: hex_color(c.id),
+                chips: c.chips,
+                area_fraction: c.area_fraction,
+                centroid_px: c.centroid_px,
+            })
+            .collect(),
+        timings_ms: seg.timings.clone(),
+        outputs: Outputs {
+            labels: labels_path,
+            overlay: overlay_path,
+        },
+    };
+    let text = serde_json::to_string_pretty(&report)?;
+    std::fs::write(&json_path, text).with_context(|| format!("writing {}", json_path.display()))?;
+    Ok(json_path)
+}

@@ -1,0 +1,62 @@
+//! Shared fixtures for Tessera's end-to-end tests: the provisioned cache, the ONNX Runtime,
+//! real encoders and synthetic scenes.
+//!
+//! The tests use the real runtime and models. `scripts/test.sh` provisions them first; run
+//! alone, the first test provisions them on demand (it needs PyPI).
+
+use std::{path::PathBuf, sync::OnceLock};
+
+use tessera_embedding::{Encoder, EncoderOptions, Runtime, load_runtime};
+use tessera_imaging::Raster;
+use tessera_provision::{Cache, Component};
+
+/// The cache the tests use: `$TESSERA_CACHE`, or the default one.
+pub fn cache() -> Cache {
+    Cache::new(None)
+}
+
+/// The ONNX Runtime, loaded once per test process.
+pub fn runtime() -> Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let path = cache()
+                .runtime()
+                .expect("provisioning the ONNX Runtime library");
+            load_runtime(&path).expect("loading the ONNX Runtime library")
+        })
+        .clone()
+}
+
+/// A real encoder: `model` is a provisioned name, `side` the network input side.
+pub fn encoder(model: &str, side: usize) -> Encoder {
+    let manifest = cache().model(model).expect("provisioning the models");
+    let options = EncoderOptions {
+        input_size: Some(side),
+        ..EncoderOptions::default()
+    };
+    Encoder::load(&runtime(), &manifest, &options).expect("loading the encoder")
+}
+
+/// A sample image from the provisioned samples folder.
+pub fn sample(name: &str) -> PathBuf {
+    let cache = cache();
+    cache
+        .ensure(&[Component::Samples])
+        .expect("provisioning the sample images");
+    cache.samples().join(name)
+}
+
+/// A synthetic scene as a raster and its truth.
+pub fn scene(cfg: &tessera_synth::SceneConfig) -> (Raster, Vec<u32>) {
+    let s = tessera_synth::generate(cfg).expect("generating a synthetic scene");
+    let truth = s.truth_u32();
+    (
+        Raster {
+            width: s.width,
+            height: s.height,
+            pixels: s.pixels,
+        },
+        truth,
+    )
+}
