@@ -19,7 +19,7 @@ pub(crate) struct Report<'a> {
     pub model: ModelInfo,
     pub params: &'a SegmentParams,
     pub chips: usize,
-    pub grid: [usize; 2],
+    pub grid: GridInfo,
     pub modularity: f64,
     pub similarity_cutoff: Option<f32>,
     pub communities: Vec<CommunityReport>,
@@ -44,6 +44,15 @@ impl ModelInfo {
             provider: encoder.provider().to_string(),
         }
     }
+}
+
+/// The chip grid actually laid (the stride resolved when the parameters leave it automatic).
+#[derive(Debug, Serialize)]
+pub(crate) struct GridInfo {
+    pub chip: usize,
+    pub stride: usize,
+    pub cols: usize,
+    pub rows: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,7 +125,12 @@ pub(crate) fn write(
         model,
         params,
         chips: prepared.grid.len(),
-        grid: [prepared.grid.cols(), prepared.grid.rows()],
+        grid: GridInfo {
+            chip: prepared.grid.chip(),
+            stride: prepared.grid.stride(),
+            cols: prepared.grid.cols(),
+            rows: prepared.grid.rows(),
+        },
         modularity: seg.partition.modularity,
         similarity_cutoff: seg.partition.cutoff,
         communities: seg

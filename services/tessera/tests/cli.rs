@@ -72,6 +72,9 @@ fn segment_writes_labels_overlay_and_report() {
     let max_label = *labels.iter().max().unwrap() as usize;
     assert_eq!(max_label + 1, communities.len());
     assert!(report["timings_ms"]["stages"].as_array().unwrap().len() >= 5);
+    // 320² has 25 chips at stride 64: the automatic stride halves twice, to 16.
+    assert_eq!(report["grid"]["stride"], 16);
+    assert_eq!(report["grid"]["cols"], 17);
 }
 
 #[test]

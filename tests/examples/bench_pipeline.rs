@@ -1,0 +1,64 @@
+//! Helpers for `scripts/bench.sh`.
+//!
+//! - `bench_pipeline write DIR`: writes the benchmark frames `bench-2048.png` and
+//!   `bench-4096.png` (synthetic STEM order/disorder scenes, 16-bit).
+//! - `bench_pipeline model [SIDE] [CHIPS]`: the default model's own throughput on 64-px chips
+//!   embedded at SIDE (default 64), in batches of 64, best and median of 5 runs.
+
+// Benchmark code: a panic with a line number is the failure report we want.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Instant;
+
+use tessera_imaging::encode_png_gray16;
+use tessera_synth::{NoiseLevel, SceneConfig, generate, to_u16};
+use tessera_tests::encoder;
+
+fn write(dir: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    for size in [2048, 4096] {
+        let s = generate(&SceneConfig {
+            width: size,
+            height: size,
+            seed: 7,
+            noise: NoiseLevel::Medium,
+            ..SceneConfig::default()
+        })
+        .unwrap();
+        let png = encode_png_gray16(size, size, &to_u16(&s.pixels)).unwrap();
+        std::fs::write(format!("{dir}/bench-{size}.png"), png).unwrap();
+    }
+}
+
+fn model(side: usize, n: usize) {
+    let mut enc = encoder("efficientnet-lite0", side);
+    // Varied content, so no kernel sees all-equal inputs.
+    let chips: Vec<f32> = (0..n * 64 * 64)
+        .map(|i| ((i as u64).wrapping_mul(2654435761) % 1000) as f32 / 1000.0)
+        .collect();
+    enc.embed(&chips[..64 * 64 * 64], 64).unwrap();
+    let mut rates: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            enc.embed(&chips, 64).unwrap();
+            n as f64 / t.elapsed().as_secs_f64()
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "RESULT model side={side} chips={n} best_chips_per_s={:.1} median_chips_per_s={:.1}",
+        rates[4], rates[2]
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("write") => write(args.get(1).map_or("bench-data", String::as_str)),
+        Some("model") => model(
+            args.get(1).map_or(64, |s| s.parse().unwrap()),
+            args.get(2).map_or(1024, |s| s.parse().unwrap()),
+        ),
+        _ => eprintln!("usage: bench_pipeline write DIR | model [SIDE] [CHIPS]"),
+    }
+}
