@@ -104,12 +104,20 @@ pub(crate) fn write(
             ),
         })
         .collect();
-    let tiff = seg.timings.time("encode", || {
-        encode_labels_tiff(&seg.labels, seg.width, seg.height)
-    })?;
-    let png = seg.timings.time("encode", || {
-        render_overlay(&prepared.normalized, &seg.labels, alpha, &legend)
-    })?;
+    // The two encodings are independent and single-threaded: run them side by side.
+    let (tiff, png) = seg.timings.time("encode", || {
+        std::thread::scope(|scope| {
+            let tiff = scope.spawn(|| encode_labels_tiff(&seg.labels, seg.width, seg.height));
+            let png = render_overlay(&prepared.normalized, &seg.labels, alpha, &legend);
+            let tiff = tiff.join().unwrap_or_else(|_| {
+                Err(tessera_imaging::ImagingError::InvalidArgument(
+                    "the label-map encoder panicked".into(),
+                ))
+            });
+            (tiff, png)
+        })
+    });
+    let (tiff, png) = (tiff?, png?);
     seg.timings.time("write", || -> Result<()> {
         std::fs::write(&labels_path, tiff)
             .with_context(|| format!("writing {}", labels_path.display()))?;
