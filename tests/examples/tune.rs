@@ -187,14 +187,15 @@ fn main() {
     for centre in [false, true] {
         for &k in ks {
             for &res in resolutions {
-                for merge in [None, Some(0.5)] {
+                for vote in [false, true] {
                     let p = SegmentParams {
                         graph: GraphKind::Knn { k },
                         resolution: res,
-                        merge_similarity: merge,
+                        confidence_vote: vote,
+                        center: false,
                         ..base.clone()
                     };
-                    let name = format!("c{} k{k} r{res} m{:?}", centre as u8, merge.unwrap_or(0.0));
+                    let name = format!("c{} k{k} r{res} vote{}", centre as u8, vote as u8);
                     settings.push((name, centre, p));
                 }
             }

@@ -48,6 +48,6 @@ pub use grid::ChipGrid;
 pub use labels_tiff::{NO_LABEL_U16, decode_labels_tiff, encode_labels_tiff};
 pub use normalize::{Normalization, normalize, normalize_in_place, percentiles};
 pub use overlay::{LegendEntry, render_overlay};
-pub use paint::{NO_LABEL, paint_labels};
+pub use paint::{NO_LABEL, paint_labels, paint_labels_weighted};
 pub use palette::{PALETTE, palette_color};
 pub use raster::{LUMA_709, Raster, check_finite};

@@ -1,7 +1,9 @@
 //! [`paint_labels`]: chip labels → a full-resolution pixel label map.
 //!
 //! # Rule
-//! Each pixel takes the label held by the **majority** of the chips that cover it. A tie goes
+//! Each pixel takes the label held by the **majority** of the chips that cover it; with
+//! [`paint_labels_weighted`], the label whose covering chips have the largest summed weight
+//! (for example each chip's confidence in its own label). A tie goes
 //! to the tied label of the covering chip whose centre is nearest the pixel centre (Euclidean);
 //! if two such chips are equally near, the lower label wins. [`NO_LABEL`] (`u32::MAX`, a hidden
 //! chip) votes like any label, so it loses equal-distance ties; a pixel whose majority is
@@ -27,6 +29,42 @@ pub fn paint_labels(
     chip_labels: &[u32],
     n_labels: usize,
 ) -> Result<Vec<u32>, ImagingError> {
+    paint(grid, chip_labels, None, n_labels)
+}
+
+/// Like [`paint_labels`], but each chip's vote counts `weights[i]` (finite, non-negative)
+/// instead of 1. Equal sums are ties, resolved as in [`paint_labels`].
+pub fn paint_labels_weighted(
+    grid: &ChipGrid,
+    chip_labels: &[u32],
+    weights: &[f32],
+    n_labels: usize,
+) -> Result<Vec<u32>, ImagingError> {
+    if weights.len() != chip_labels.len() {
+        return Err(ImagingError::LabelMismatch(format!(
+            "got {} weights for {} chip labels; pass one weight per chip",
+            weights.len(),
+            chip_labels.len()
+        )));
+    }
+    if let Some((i, w)) = weights
+        .iter()
+        .enumerate()
+        .find(|(_, w)| !w.is_finite() || **w < 0.0)
+    {
+        return Err(ImagingError::InvalidArgument(format!(
+            "chip {i} has vote weight {w}; weights must be finite and non-negative"
+        )));
+    }
+    paint(grid, chip_labels, Some(weights), n_labels)
+}
+
+fn paint(
+    grid: &ChipGrid,
+    chip_labels: &[u32],
+    weights: Option<&[f32]>,
+    n_labels: usize,
+) -> Result<Vec<u32>, ImagingError> {
     if chip_labels.len() != grid.len() {
         return Err(ImagingError::LabelMismatch(format!(
             "got {} chip labels for a grid of {} chips; pass exactly one label per chip",
@@ -50,7 +88,7 @@ pub fn paint_labels(
     let cols = grid.cols();
     let mut out = vec![NO_LABEL; width * height];
     let mut row_buf = vec![NO_LABEL; width];
-    let mut votes: Vec<(u32, u32)> = Vec::new();
+    let mut votes: Vec<(u32, f64)> = Vec::new();
     let mut tied_cells: Vec<(usize, Vec<u32>)> = Vec::new();
 
     for ys in &ysegs {
@@ -59,14 +97,18 @@ pub fn paint_labels(
             votes.clear();
             for r in ys.chips.clone() {
                 for c in xs.chips.clone() {
-                    let l = chip_labels[r * cols + c];
+                    let i = r * cols + c;
+                    let (l, w) = (chip_labels[i], weights.map_or(1.0, |w| f64::from(w[i])));
                     match votes.iter_mut().find(|(label, _)| *label == l) {
-                        Some((_, n)) => *n += 1,
-                        None => votes.push((l, 1)),
+                        Some((_, n)) => *n += w,
+                        None => votes.push((l, w)),
                     }
                 }
             }
-            let best = votes.iter().map(|&(_, n)| n).max().unwrap_or(0);
+            let best = votes
+                .iter()
+                .map(|&(_, n)| n)
+                .fold(f64::NEG_INFINITY, f64::max);
             let mut winners = votes.iter().filter(|&&(_, n)| n == best).map(|&(l, _)| l);
             match (winners.next(), winners.next()) {
                 (Some(only), None) => row_buf[xs.start..xs.end].fill(only),

@@ -3,7 +3,7 @@
 // Helpers outside #[test] fns unwrap too; clippy.toml allows it only inside them.
 #![allow(clippy::unwrap_used)]
 
-use tessera_imaging::{ChipGrid, ImagingError, NO_LABEL, paint_labels};
+use tessera_imaging::{ChipGrid, ImagingError, NO_LABEL, paint_labels, paint_labels_weighted};
 
 /// The rule, written per pixel the slow way.
 fn naive(grid: &ChipGrid, labels: &[u32]) -> Vec<u32> {
@@ -154,4 +154,28 @@ fn bad_labels_are_refused() {
     assert!(e.to_string().contains("one label per chip"));
     let e = paint_labels(&g, &[0, 2], 2).unwrap_err();
     assert!(e.to_string().contains("chip 1 has label 2"), "{e}");
+}
+
+#[test]
+fn weights_let_confident_chips_outvote_many_unsure_ones() {
+    // 6 × 4, chip 4, stride 1 → chips at x = 0, 1, 2; pixels x = 2, 3 are covered by all three.
+    // Labels 0 1 1: by count label 1 wins there (x = 1 is a 1–1 tie that the nearer chip
+    // centre, chip 0's, decides); weighted 3, 1, 1 label 0 wins wherever chip 0 votes.
+    let g = ChipGrid::new(6, 4, 4, 1).unwrap();
+    let counted = paint_labels(&g, &[0, 1, 1], 2).unwrap();
+    assert_eq!(&counted[..6], &[0, 0, 1, 1, 1, 1]);
+    let weighted = paint_labels_weighted(&g, &[0, 1, 1], &[3.0, 1.0, 1.0], 2).unwrap();
+    assert_eq!(&weighted[..6], &[0, 0, 0, 0, 1, 1]);
+    // Equal weights behave exactly like counting.
+    let ones = paint_labels_weighted(&g, &[0, 1, 1], &[1.0; 3], 2).unwrap();
+    assert_eq!(ones, counted);
+}
+
+#[test]
+fn bad_weights_are_refused() {
+    let g = ChipGrid::new(6, 4, 4, 1).unwrap();
+    let e = paint_labels_weighted(&g, &[0, 1, 1], &[1.0, f32::NAN, 1.0], 2).unwrap_err();
+    assert!(e.to_string().contains("chip 1 has vote weight NaN"), "{e}");
+    let e = paint_labels_weighted(&g, &[0, 1, 1], &[1.0], 2).unwrap_err();
+    assert!(e.to_string().contains("one weight per chip"), "{e}");
 }

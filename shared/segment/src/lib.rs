@@ -12,10 +12,12 @@
 //! - [`params`]: the parameters, their defaults and the GraphEM parity preset.
 //! - [`stages`]: the four stages and [`segment`], which runs them all.
 //! - [`cluster`]: embeddings to chip communities.
+//! - [`confidence`]: how sure each chip is of its community (pixel-vote weights).
 //! - [`summary`]: per-community statistics.
 //! - [`timing`]: per-stage wall-clock times.
 
 pub mod cluster;
+pub mod confidence;
 pub mod params;
 pub mod stages;
 pub mod summary;

@@ -62,6 +62,9 @@ pub struct SegmentParams {
     pub min_community: usize,
     /// Communities whose centroids are at least this cosine-similar are merged (`None`: never).
     pub merge_similarity: Option<f32>,
+    /// Weight each chip's pixel vote by its confidence (see [`crate::confidence`]) rather
+    /// than counting every chip once.
+    pub confidence_vote: bool,
 }
 
 impl Default for SegmentParams {
@@ -79,6 +82,7 @@ impl Default for SegmentParams {
             seed: 42,
             min_community: 3,
             merge_similarity: None,
+            confidence_vote: true,
         }
     }
 }
@@ -93,6 +97,7 @@ impl SegmentParams {
             algorithm: Algorithm::Louvain,
             resolution: 1.0,
             center: false,
+            confidence_vote: false,
             pca: None,
             merge_similarity: None,
             ..SegmentParams::default()

@@ -3,7 +3,8 @@
 use tessera_imaging::{self as imaging, ChipGrid, Normalization, Raster};
 
 use crate::{
-    ChipPartition, Community, SegmentError, SegmentParams, Timings, cluster, summary::summarize,
+    ChipPartition, Community, SegmentError, SegmentParams, Timings, cluster,
+    confidence::chip_confidence, summary::summarize,
 };
 
 /// Anything that turns chips into embedding rows.
@@ -84,7 +85,22 @@ pub fn finish(
 ) -> Result<Segmentation, SegmentError> {
     let partition = cluster(embeddings, grid.len(), dim, params, &mut timings)?;
     let labels = timings.time("paint", || {
-        imaging::paint_labels(grid, &partition.labels, partition.n_communities)
+        if params.confidence_vote {
+            let weights = chip_confidence(
+                &partition.features,
+                partition.dim,
+                &partition.labels,
+                partition.n_communities,
+            );
+            imaging::paint_labels_weighted(
+                grid,
+                &partition.labels,
+                &weights,
+                partition.n_communities,
+            )
+        } else {
+            imaging::paint_labels(grid, &partition.labels, partition.n_communities)
+        }
     })?;
     let (width, height) = (grid.width(), grid.height());
     let communities = timings.time("summary", || {

@@ -1,0 +1,63 @@
+//! How sure each chip is of its community: the margin by which its feature is closer (in
+//! cosine) to its own community's centroid than to the nearest other one.
+//!
+//! Chips that straddle two regions sit between centroids and get a small margin; chips well
+//! inside a region get a large one. Used as pixel-vote weights, margins let clean chips
+//! outvote mixed ones near boundaries, instead of mixed chips painting a band of a third
+//! community along every boundary.
+
+/// Smallest weight a chip keeps, so that every pixel still has a vote.
+pub const MIN_WEIGHT: f32 = 1e-3;
+
+/// Per-chip vote weights from unit-length `features` (`n × dim`) and their `labels`.
+pub fn chip_confidence(
+    features: &[f32],
+    dim: usize,
+    labels: &[u32],
+    n_communities: usize,
+) -> Vec<f32> {
+    let mut centroids = vec![0f32; n_communities * dim];
+    for (row, &l) in features.chunks_exact(dim).zip(labels) {
+        let c = &mut centroids[l as usize * dim..(l as usize + 1) * dim];
+        c.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+    }
+    for c in centroids.chunks_exact_mut(dim) {
+        let norm = c.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            c.iter_mut().for_each(|v| *v /= norm);
+        }
+    }
+    features
+        .chunks_exact(dim)
+        .zip(labels)
+        .map(|(row, &l)| {
+            let mut own = 0.0f32;
+            let mut other = f32::NEG_INFINITY;
+            for (k, c) in centroids.chunks_exact(dim).enumerate() {
+                let s: f32 = row.iter().zip(c).map(|(a, b)| a * b).sum();
+                if k == l as usize {
+                    own = s;
+                } else {
+                    other = other.max(s);
+                }
+            }
+            let margin = if other.is_finite() { own - other } else { own };
+            margin.max(MIN_WEIGHT)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chip_between_two_centroids_is_less_sure_than_one_inside() {
+        let s = std::f32::consts::FRAC_1_SQRT_2;
+        // Two clean chips per community, plus one mixed chip assigned to community 0.
+        let features = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, s, s];
+        let w = chip_confidence(&features, 2, &[0, 0, 1, 1, 0], 2);
+        assert!(w[4] < w[0] / 2.0, "{w:?}");
+        assert!(w.iter().all(|v| *v >= MIN_WEIGHT));
+    }
+}
