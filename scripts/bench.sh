@@ -32,6 +32,7 @@ r = json.load(open(sys.argv[1])); wall = float(sys.argv[2]); run = sys.argv[3]
 st = dict(r["timings_ms"]["stages"])
 embed = st.get("embed", 0.0)
 stages = " ".join(f"{k}={v:.0f}" for k, v in r["timings_ms"]["stages"])
+stages += f" | model load (once per command) {r['model']['load_ms']:.0f}"
 print(f"{r['width']}x{r['height']} stride {r['grid']['stride']}: "
       f"{r['chips']} chips, run {run}: wall {wall:.0f} ms, in-process {sum(st.values()):.0f} ms, "
       f"embed {embed:.0f} ms ({r['chips'] / embed * 1e3:.0f} chips/s), outside the model "

@@ -8,7 +8,21 @@ use crate::cli::ModelArgs;
 
 /// Loads the encoder for chips of side `chip`. The network input side is `--input-size`, or
 /// the chip size itself when the model accepts any size, or the model's own size.
-pub(crate) fn load_encoder(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
+pub(crate) fn load_encoder(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Loaded> {
+    let start = std::time::Instant::now();
+    let encoder = load(cache, args, chip)?;
+    let load_ms = start.elapsed().as_secs_f64() * 1e3;
+    tracing::info!(ms = load_ms, "runtime and model loaded");
+    Ok(Loaded { encoder, load_ms })
+}
+
+/// An encoder and how long the runtime and model took to load.
+pub(crate) struct Loaded {
+    pub encoder: Encoder,
+    pub load_ms: f64,
+}
+
+fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
     let provider: ExecutionProvider = args.provider.parse().map_err(anyhow::Error::msg)?;
     let runtime_path = cache.runtime()?;
     let runtime = load_runtime(&runtime_path)?;

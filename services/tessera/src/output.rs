@@ -33,15 +33,18 @@ pub(crate) struct ModelInfo {
     pub digest: String,
     pub input_size: usize,
     pub provider: String,
+    /// Time to load the runtime and the model, once per command.
+    pub load_ms: f64,
 }
 
 impl ModelInfo {
-    pub(crate) fn of(encoder: &Encoder) -> ModelInfo {
+    pub(crate) fn of(encoder: &Encoder, load_ms: f64) -> ModelInfo {
         ModelInfo {
             name: encoder.manifest().name.clone(),
             digest: encoder.digest().to_string(),
             input_size: encoder.input_size(),
             provider: encoder.provider().to_string(),
+            load_ms,
         }
     }
 }

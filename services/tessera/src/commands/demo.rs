@@ -14,7 +14,7 @@ use tessera_synth::{NoiseLevel, SceneConfig, SceneKind, generate, to_u16};
 use crate::{
     cli::DemoArgs,
     commands::eval::{print_header, print_row, score},
-    engine::load_encoder,
+    engine::{Loaded, load_encoder},
     output::{self, ModelInfo},
 };
 
@@ -46,7 +46,10 @@ pub(crate) fn run(cache: &Cache, args: &DemoArgs) -> Result<ExitCode> {
     params.validate()?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let mut encoder = load_encoder(cache, &args.model, params.chip)?;
+    let Loaded {
+        mut encoder,
+        load_ms,
+    } = load_encoder(cache, &args.model, params.chip)?;
     print_header();
     let mut sum = (0.0, 0.0);
     for (name, kind, noise, seed) in SCENES {
@@ -79,7 +82,7 @@ pub(crate) fn run(cache: &Cache, args: &DemoArgs) -> Result<ExitCode> {
             name,
             &image_path,
             0,
-            ModelInfo::of(&encoder),
+            ModelInfo::of(&encoder, load_ms),
             &params,
             &prepared,
             &mut seg,

@@ -13,7 +13,11 @@ use tessera_provision::Cache;
 use tessera_segment::{SegmentParams, Segmentation, segment};
 use tessera_synth::{PartitionScores, partition_scores};
 
-use crate::{cli::EvalArgs, engine::load_encoder, inputs::expand};
+use crate::{
+    cli::EvalArgs,
+    engine::{Loaded, load_encoder},
+    inputs::expand,
+};
 
 /// Scores of our segmentation and of the GraphEM parity run on one image.
 pub(crate) struct Scored {
@@ -129,7 +133,7 @@ pub(crate) fn read_mask(path: &Path, width: usize, height: usize) -> Result<Vec<
 pub(crate) fn run(cache: &Cache, args: &EvalArgs) -> Result<ExitCode> {
     let params = args.params.params();
     params.validate()?;
-    let mut encoder = load_encoder(cache, &args.model, params.chip)?;
+    let Loaded { mut encoder, .. } = load_encoder(cache, &args.model, params.chip)?;
     let images = expand(&args.images)?;
     print_header();
     let (mut sum_ours, mut sum_theirs, mut n) = (0.0, 0.0, 0usize);

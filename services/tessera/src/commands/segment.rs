@@ -11,7 +11,7 @@ use tessera_segment::{SegmentParams, Timings, segment};
 
 use crate::{
     cli::SegmentArgs,
-    engine::load_encoder,
+    engine::{Loaded, load_encoder},
     inputs::{expand, page_stem, stems},
     output::{self, ModelInfo},
 };
@@ -28,7 +28,10 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
     let stems = stems(&images);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating output folder {}", args.out.display()))?;
-    let mut encoder = load_encoder(cache, &args.model, params.chip)?;
+    let Loaded {
+        mut encoder,
+        load_ms,
+    } = load_encoder(cache, &args.model, params.chip)?;
     let limits = DecodeLimits {
         max_pixels: args.max_pixels,
         ..DecodeLimits::default()
@@ -40,7 +43,7 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
     let mut failures = Vec::new();
     for (path, stem) in images.iter().zip(&stems) {
         bar.set_message(path.display().to_string());
-        match segment_file(path, stem, args, &params, &mut encoder, &limits) {
+        match segment_file(path, stem, args, &params, &mut encoder, &limits, load_ms) {
             Ok(reports) => {
                 // `println` on a hidden bar (not a terminal) drops the line; `suspend` does not.
                 for r in reports {
@@ -77,6 +80,7 @@ fn segment_file(
     params: &SegmentParams,
     encoder: &mut Encoder,
     limits: &DecodeLimits,
+    load_ms: f64,
 ) -> Result<Vec<String>> {
     let start = Instant::now();
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -98,7 +102,7 @@ fn segment_file(
             &stem,
             path,
             i,
-            ModelInfo::of(encoder),
+            ModelInfo::of(encoder, load_ms),
             params,
             &prepared,
             &mut seg,
