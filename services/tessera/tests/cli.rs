@@ -188,3 +188,90 @@ fn clear_errors_for_missing_inputs_bad_flags_and_absent_gpus() {
     );
     assert!(text(&o).contains("--provider cpu"), "{}", text(&o));
 }
+
+#[test]
+fn demo_writes_scenes_with_truth_and_prints_ari() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let o = tessera(&[
+        "demo",
+        "--out",
+        out.to_str().unwrap(),
+        "--size",
+        "256",
+        "--model",
+        "tiny",
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("GraphEM ARI") && t.contains("mean ARI: tessera"),
+        "{t}"
+    );
+    for scene in [
+        "order-disorder-low",
+        "order-disorder-high",
+        "three-phase-low",
+    ] {
+        assert!(out.join(format!("{scene}.truth.png")).is_file(), "{scene}");
+        assert!(
+            out.join(format!("{scene}.overlay.png")).is_file(),
+            "{scene}"
+        );
+    }
+}
+
+#[test]
+fn eval_scores_images_against_their_masks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = generate(&SceneConfig {
+        width: 256,
+        height: 256,
+        seed: 9,
+        ..SceneConfig::default()
+    })
+    .unwrap();
+    let images = dir.path().join("images");
+    let masks = dir.path().join("masks");
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&masks).unwrap();
+    std::fs::write(
+        images.join("a.png"),
+        encode_png_gray16(256, 256, &to_u16(&s.pixels)).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        masks.join("a_mask.png"),
+        tessera_imaging::encode_png_gray8(256, 256, &s.truth).unwrap(),
+    )
+    .unwrap();
+    let o = tessera(&[
+        "eval",
+        images.to_str().unwrap(),
+        "--masks",
+        masks.to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("a.png") && t.contains("mean ARI over 1 images"),
+        "{t}"
+    );
+    // A mask of the wrong size is a clear error for that image.
+    std::fs::write(
+        masks.join("a_mask.png"),
+        tessera_imaging::encode_png_gray8(128, 128, &s.truth[..128 * 128]).unwrap(),
+    )
+    .unwrap();
+    let o = tessera(&[
+        "eval",
+        images.to_str().unwrap(),
+        "--masks",
+        masks.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&o).contains("is 128 × 128, but its image is 256 × 256"),
+        "{}",
+        text(&o)
+    );
+}
