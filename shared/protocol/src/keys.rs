@@ -1,0 +1,107 @@
+//! Names that are not subjects: message headers, `Nats-Msg-Id` values, KV keys and object
+//! names. Built here so that publishers and consumers agree.
+//!
+//! A `Nats-Msg-Id` makes JetStream drop a repeat of the same message within the stream's
+//! duplicate window (2 minutes), so every publish of a pipeline message sets one, derived
+//! from the frame (and batch) it is about: a retried publish, a redelivered batch embedded by
+//! another worker, or an instrument resending a frame all collapse into one message.
+
+use crate::{RunId, Service};
+
+/// JetStream's de-duplication header.
+pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
+/// W3C trace context header, carried from the instrument to the result.
+pub const TRACEPARENT_HEADER: &str = "traceparent";
+/// W3C trace state header.
+pub const TRACESTATE_HEADER: &str = "tracestate";
+/// When the instrument published the frame (ms since the Unix epoch, decimal), passed along
+/// every hop so the publisher can measure publish-to-result latency.
+pub const PUBLISHED_AT_HEADER: &str = "Tessera-Published-At-Ms";
+
+/// Msg-Id of a run start: `acq:start:<run>`.
+pub fn start_msg_id(run: &RunId) -> String {
+    format!("acq:start:{run}")
+}
+
+/// Msg-Id of a frame: `acq:frame:<run>:<seq>`.
+pub fn frame_msg_id(run: &RunId, seq: u64) -> String {
+    format!("acq:frame:{run}:{seq}")
+}
+
+/// Msg-Id of a run stop: `acq:stop:<run>`.
+pub fn stop_msg_id(run: &RunId) -> String {
+    format!("acq:stop:{run}")
+}
+
+/// Msg-Id of a chip batch: `work:<run>:<seq>:<batch>`.
+pub fn batch_msg_id(run: &RunId, seq: u64, batch: u32) -> String {
+    format!("work:{run}:{seq}:{batch}")
+}
+
+/// Msg-Id of an embedding batch: `embedded:<run>:<seq>:<batch>`.
+pub fn embedded_msg_id(run: &RunId, seq: u64, batch: u32) -> String {
+    format!("embedded:{run}:{seq}:{batch}")
+}
+
+/// Msg-Id of a segmented frame: `segmented:<run>:<seq>`.
+pub fn segmented_msg_id(run: &RunId, seq: u64) -> String {
+    format!("segmented:{run}:{seq}")
+}
+
+/// Msg-Id of a frame result: `result:<run>:<seq>`.
+pub fn result_msg_id(run: &RunId, seq: u64) -> String {
+    format!("result:{run}:{seq}")
+}
+
+/// Msg-Id of a reject: `reject:<service>:<subject>:<id>`, where `id` is the refused
+/// message's own Msg-Id or stream sequence, so a redelivered bad message is reported once.
+pub fn reject_msg_id(service: Service, subject: &str, id: &str) -> String {
+    format!("reject:{service}:{subject}:{id}")
+}
+
+/// Msg-Id of a dead letter: `dlq:<stream>:<stream_seq>`.
+pub fn dead_letter_msg_id(stream: &str, stream_seq: u64) -> String {
+    format!("dlq:{stream}:{stream_seq}")
+}
+
+/// Key of a run in KV `tessera_runs`: `<run>`.
+pub fn run_key(run: &RunId) -> String {
+    run.to_string()
+}
+
+/// Key of a run's latest result in KV `tessera_latest`: `<run>`.
+pub fn latest_key(run: &RunId) -> String {
+    run.to_string()
+}
+
+/// Key of a frame's progress in KV `tessera_progress`: `<run>.<seq>`.
+pub fn progress_key(run: &RunId, seq: u64) -> String {
+    format!("{run}.{seq}")
+}
+
+/// Watch filter for every frame of a run in KV `tessera_progress`: `<run>.*`.
+pub fn progress_run_filter(run: &RunId) -> String {
+    format!("{run}.*")
+}
+
+/// Object name of a frame's raw samples in `tessera_frames` (uploaded by the instrument):
+/// `<run>/<seq>.raw`.
+pub fn raw_frame_object(run: &RunId, seq: u64) -> String {
+    format!("{run}/{seq}.raw")
+}
+
+/// Object name of a normalised frame in `tessera_frames` (stored by ingest; little-endian
+/// `f32` in `[0, 1]`): `<run>/<seq>.norm.f32`.
+pub fn normalized_object(run: &RunId, seq: u64) -> String {
+    format!("{run}/{seq}.norm.f32")
+}
+
+/// Object name of a label map in `tessera_outputs` (`u32` TIFF): `<run>/<seq>.labels.tiff`.
+pub fn labels_object(run: &RunId, seq: u64) -> String {
+    format!("{run}/{seq}.labels.tiff")
+}
+
+/// Object name of an overlay in `tessera_outputs` (PNG): `<run>/<seq>.overlay.png`.
+pub fn overlay_object(run: &RunId, seq: u64) -> String {
+    format!("{run}/{seq}.overlay.png")
+}

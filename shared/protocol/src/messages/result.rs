@@ -1,0 +1,112 @@
+//! [`FrameResult`]: what dashboards get, on `tessera.results.<instrument>.<run>`; the latest
+//! per run is also kept in KV `tessera_latest`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    FrameId, InstrumentId, Limits, MessageKind, ObjectRef, ProtocolError, RunId, WireParams,
+    messages::{impl_message, segmented::CommunityWire, segmented::check_communities},
+    validate::Check,
+};
+
+/// A segmented frame, as published to dashboards (publisher → anyone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameResult {
+    /// Message version ([`crate::PROTOCOL_VERSION`]).
+    pub version: u16,
+    /// The run.
+    pub run: RunId,
+    /// The instrument.
+    pub instrument: InstrumentId,
+    /// The frame's sequence number.
+    pub seq: u64,
+    /// Acquisition time of the frame, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The frame's dose, if sent (for fraction-against-dose series).
+    #[serde(default)]
+    pub dose: Option<f64>,
+    /// Pixel size in nanometres, if calibrated.
+    #[serde(default)]
+    pub pixel_size_nm: Option<f64>,
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Chips the frame was cut into.
+    #[serde(default)]
+    pub chips: u32,
+    /// One more than the largest label in the label map.
+    pub n_labels: u32,
+    /// The communities, with run-stable ids and colours.
+    pub communities: Vec<CommunityWire>,
+    /// The normalised frame (`tessera_frames`): raw little-endian `f32`, `width × height`.
+    #[serde(default)]
+    pub source: Option<ObjectRef>,
+    /// The label map (`tessera_outputs`): a `u32` TIFF (`tessera_imaging::encode_labels_tiff`).
+    #[serde(default)]
+    pub labels: Option<ObjectRef>,
+    /// The overlay (`tessera_outputs`): a PNG of the frame with coloured communities.
+    #[serde(default)]
+    pub overlay: Option<ObjectRef>,
+    /// Stage timings, `(stage, milliseconds)`, including end-to-end latency
+    /// (`"publish_to_result"`) when the publisher can measure it.
+    #[serde(default)]
+    pub timings: Vec<(String, f64)>,
+    /// Chips whose embeddings came from the cache.
+    #[serde(default)]
+    pub cache_hits: u32,
+    /// The embedding model's name.
+    pub model: String,
+    /// The embedding model's digest.
+    pub model_digest: String,
+    /// The resolved parameters the frame was segmented with.
+    pub params: WireParams,
+}
+
+impl FrameResult {
+    /// The frame's id.
+    pub fn frame_id(&self) -> FrameId {
+        FrameId::new(self.run.clone(), self.seq)
+    }
+
+    fn check(&self, limits: &Limits, c: Check) -> Result<(), ProtocolError> {
+        for (name, v) in [("width", self.width), ("height", self.height)] {
+            if v == 0 {
+                return Err(c.fail(name, "is 0"));
+            }
+        }
+        let pixels = u64::from(self.width) * u64::from(self.height);
+        if pixels > limits.max_frame_pixels {
+            return Err(c.fail(
+                "width",
+                format!(
+                    "× height is {pixels} pixels, over the limit of {}",
+                    limits.max_frame_pixels
+                ),
+            ));
+        }
+        if let Some(d) = self.dose {
+            c.within("dose", d, 0.0, f64::MAX)?;
+        }
+        if let Some(p) = self.pixel_size_nm
+            && !(p.is_finite() && p > 0.0)
+        {
+            return Err(c.fail("pixel_size_nm", format!("is {p}; send a positive size")));
+        }
+        check_communities(c, &self.communities, self.n_labels)?;
+        for (name, o) in [
+            ("source", &self.source),
+            ("labels", &self.labels),
+            ("overlay", &self.overlay),
+        ] {
+            if let Some(o) = o {
+                o.check_in(c, name)?;
+            }
+        }
+        c.timings("timings", &self.timings)?;
+        c.text("model", &self.model, 128, false)?;
+        c.text("model_digest", &self.model_digest, 128, false)?;
+        self.params.check_in(c, "params")
+    }
+}
+impl_message!(FrameResult, MessageKind::FrameResult);
