@@ -9,8 +9,9 @@
 /// Smallest weight a chip keeps, so that every pixel still has a vote.
 pub const MIN_WEIGHT: f32 = 1e-3;
 
-/// Per-chip vote weights from unit-length `features` (`n × dim`) and their `labels`.
-pub fn chip_confidence(
+/// The unit-length mean feature of each community (`n_communities × dim`), from unit-length
+/// chip `features` (`n × dim`) and their `labels`. A community with a zero sum stays zero.
+pub fn community_centroids(
     features: &[f32],
     dim: usize,
     labels: &[u32],
@@ -27,6 +28,17 @@ pub fn chip_confidence(
             c.iter_mut().for_each(|v| *v /= norm);
         }
     }
+    centroids
+}
+
+/// Per-chip vote weights from unit-length `features` (`n × dim`), their `labels` and the
+/// communities' [`community_centroids`].
+pub fn chip_confidence(
+    features: &[f32],
+    dim: usize,
+    labels: &[u32],
+    centroids: &[f32],
+) -> Vec<f32> {
     features
         .chunks_exact(dim)
         .zip(labels)
@@ -56,7 +68,13 @@ mod tests {
         let s = std::f32::consts::FRAC_1_SQRT_2;
         // Two clean chips per community, plus one mixed chip assigned to community 0.
         let features = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, s, s];
-        let w = chip_confidence(&features, 2, &[0, 0, 1, 1, 0], 2);
+        let labels = [0, 0, 1, 1, 0];
+        let w = chip_confidence(
+            &features,
+            2,
+            &labels,
+            &community_centroids(&features, 2, &labels, 2),
+        );
         assert!(w[4] < w[0] / 2.0, "{w:?}");
         assert!(w.iter().all(|v| *v >= MIN_WEIGHT));
     }

@@ -4,7 +4,8 @@ use tessera_imaging::{self as imaging, ChipGrid, Normalization, Raster};
 
 use crate::{
     ChipPartition, Community, SegmentError, SegmentParams, Timings, cluster,
-    confidence::chip_confidence, summary::summarize,
+    confidence::{chip_confidence, community_centroids},
+    summary::summarize,
 };
 
 /// Anything that turns chips into embedding rows.
@@ -84,13 +85,22 @@ pub fn finish(
     mut timings: Timings,
 ) -> Result<Segmentation, SegmentError> {
     let partition = cluster(embeddings, grid.len(), dim, params, &mut timings)?;
+    // One set of centroids serves the confidence votes and the community summaries.
+    let centroids = timings.time("centroids", || {
+        community_centroids(
+            &partition.features,
+            partition.dim,
+            &partition.labels,
+            partition.n_communities,
+        )
+    });
     let labels = timings.time("paint", || {
         if params.confidence_vote {
             let weights = chip_confidence(
                 &partition.features,
                 partition.dim,
                 &partition.labels,
-                partition.n_communities,
+                &centroids,
             );
             imaging::paint_labels_weighted(
                 grid,
@@ -108,7 +118,7 @@ pub fn finish(
             width,
             &labels,
             &partition.labels,
-            &partition.features,
+            &centroids,
             partition.dim,
             partition.n_communities,
         )

@@ -19,12 +19,13 @@ pub struct Community {
     pub feature_centroid: Vec<f32>,
 }
 
-/// Summarises the communities of a pixel label map and the chip partition behind it.
+/// Summarises the communities of a pixel label map and the chip partition behind it;
+/// `centroids` are the communities' unit-length feature centroids (`n_communities × dim`).
 pub fn summarize(
     width: usize,
     labels: &[u32],
     chip_labels: &[u32],
-    features: &[f32],
+    centroids: &[f32],
     dim: usize,
     n_communities: usize,
 ) -> Vec<Community> {
@@ -41,31 +42,19 @@ pub fn summarize(
         }
     }
     let mut chips = vec![0usize; n_communities];
-    let mut centroids = vec![0f32; n_communities * dim];
-    for (i, &l) in chip_labels.iter().enumerate() {
-        let l = l as usize;
-        chips[l] += 1;
-        let row = &features[i * dim..(i + 1) * dim];
-        centroids[l * dim..(l + 1) * dim]
-            .iter_mut()
-            .zip(row)
-            .for_each(|(c, v)| *c += v);
+    for &l in chip_labels {
+        chips[l as usize] += 1;
     }
     let total = labels.len().max(1) as f64;
     (0..n_communities)
         .map(|c| {
-            let mut centroid = centroids[c * dim..(c + 1) * dim].to_vec();
-            let norm = centroid.iter().map(|v| v * v).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                centroid.iter_mut().for_each(|v| *v /= norm);
-            }
             let p = pixels[c].max(1) as f64;
             Community {
                 id: c as u32,
                 chips: chips[c],
                 area_fraction: pixels[c] as f64 / total,
                 centroid_px: [sum_x[c] / p, sum_y[c] / p],
-                feature_centroid: centroid,
+                feature_centroid: centroids[c * dim..(c + 1) * dim].to_vec(),
             }
         })
         .collect()
@@ -80,7 +69,8 @@ mod tests {
         // 4 × 2 image: left half label 0, right half label 1.
         let labels = [0, 0, 1, 1, 0, 0, 1, 1];
         let feats = [1.0, 0.0, 0.0, 1.0];
-        let c = summarize(4, &labels, &[0, 1], &feats, 2, 2);
+        let centroids = crate::confidence::community_centroids(&feats, 2, &[0, 1], 2);
+        let c = summarize(4, &labels, &[0, 1], &centroids, 2, 2);
         assert_eq!(c[0].area_fraction, 0.5);
         assert_eq!(c[1].centroid_px, [2.5, 0.5]);
         assert_eq!(c[0].chips, 1);
