@@ -140,7 +140,7 @@ fn main() {
     };
     let mut enc = encoder("efficientnet-lite0", side);
     let cases = cases(size);
-    // Embed once per image; keep raw and centred embeddings.
+    // Embed once per image; every setting then clusters the same embeddings.
     let mut embedded = Vec::new();
     let mut embed_ms = 0.0;
     for c in &cases {
@@ -149,16 +149,7 @@ fn main() {
         let start = std::time::Instant::now();
         let e = enc.embed(&p.chips, chip).unwrap();
         embed_ms += start.elapsed().as_secs_f64() * 1e3;
-        let dim = enc.embedding_dim();
-        let n = p.grid.len();
-        let mut mean = vec![0f32; dim];
-        e.chunks_exact(dim)
-            .for_each(|r| mean.iter_mut().zip(r).for_each(|(m, v)| *m += v / n as f32));
-        let centred: Vec<f32> = e
-            .chunks_exact(dim)
-            .flat_map(|r| r.iter().zip(&mean).map(|(v, m)| v - m))
-            .collect();
-        embedded.push((p.grid, e, centred));
+        embedded.push((p.grid, e));
     }
     let chips: usize = embedded.iter().map(|e| e.0.len()).sum();
     println!(
@@ -167,10 +158,9 @@ fn main() {
         embed_ms,
         chips as f64 / embed_ms * 1e3
     );
-    let mut settings: Vec<(String, bool, SegmentParams)> = Vec::new();
+    let mut settings: Vec<(String, SegmentParams)> = Vec::new();
     settings.push((
         "graphem".into(),
-        false,
         SegmentParams {
             chip,
             stride: Some(chip),
@@ -192,21 +182,20 @@ fn main() {
                         graph: GraphKind::Knn { k },
                         resolution: res,
                         confidence_vote: vote,
-                        center: false,
+                        center: centre,
                         ..base.clone()
                     };
                     let name = format!("c{} k{k} r{res} vote{}", centre as u8, vote as u8);
-                    settings.push((name, centre, p));
+                    settings.push((name, p));
                 }
             }
         }
     }
     let mut rows = Vec::new();
-    for (name, centre, p) in &settings {
+    for (name, p) in &settings {
         let mut aris = Vec::new();
         let mut comms = Vec::new();
-        for (c, (grid, raw, centred)) in cases.iter().zip(&embedded) {
-            let e = if *centre { centred } else { raw };
+        for (c, (grid, e)) in cases.iter().zip(&embedded) {
             let seg = finish(grid, e, enc.embedding_dim(), p, Timings::default()).unwrap();
             aris.push(adjusted_rand_index(&c.truth, &seg.labels, None).unwrap());
             comms.push(seg.communities.len());
