@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use tessera_imaging::{DecodeLimits, Raster, decode};
 
 /// File extensions picked up from folders (case-insensitive). Files named explicitly are
 /// always tried, whatever their extension: the decoder goes by content.
@@ -34,6 +35,16 @@ pub(crate) fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// Reads and decodes the first page of the image at `path`, with the default limits.
+pub(crate) fn read_first_page(path: &Path) -> Result<Raster> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    decode(&bytes, &DecodeLimits::default())
+        .with_context(|| format!("decoding {}", path.display()))?
+        .into_iter()
+        .next()
+        .with_context(|| format!("{} has no pages", path.display()))
 }
 
 fn has_image_extension(p: &Path) -> bool {

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use tessera_imaging::{DecodeLimits, decode, encode_png_gray8, encode_png_gray16};
+use tessera_imaging::{encode_png_gray8, encode_png_gray16};
 use tessera_provision::Cache;
 use tessera_synth::{NoiseLevel, SceneConfig, SceneKind, generate, to_u16};
 
@@ -15,6 +15,7 @@ use crate::{
     cli::DemoArgs,
     commands::eval::{print_header, print_row, score},
     engine::{Loaded, load_encoder},
+    inputs::read_first_page,
     output::{self, ModelInfo},
 };
 
@@ -71,10 +72,7 @@ pub(crate) fn run(cache: &Cache, args: &DemoArgs) -> Result<ExitCode> {
             &truth_path,
             encode_png_gray8(scene.width, scene.height, &scene.truth)?,
         )?;
-        let raster = decode(&std::fs::read(&image_path)?, &DecodeLimits::default())?
-            .into_iter()
-            .next()
-            .context("the demo image has no pages")?;
+        let raster = read_first_page(&image_path)?;
         let truth = scene.truth_u32();
         let (scored, mut seg, prepared) = score(&mut encoder, &raster, &truth, None, &params)?;
         output::write(

@@ -8,7 +8,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use tessera_embedding::Encoder;
-use tessera_imaging::{DecodeLimits, Raster, decode};
+use tessera_imaging::Raster;
 use tessera_provision::Cache;
 use tessera_segment::{SegmentParams, Segmentation, segment};
 use tessera_synth::{PartitionScores, partition_scores};
@@ -16,7 +16,7 @@ use tessera_synth::{PartitionScores, partition_scores};
 use crate::{
     cli::EvalArgs,
     engine::{Loaded, load_encoder},
-    inputs::expand,
+    inputs::{expand, read_first_page},
 };
 
 /// Scores of our segmentation and of the GraphEM parity run on one image.
@@ -108,13 +108,7 @@ fn find_mask(image: &Path, masks: &Path) -> Result<PathBuf> {
 
 /// Reads a mask as integer class ids.
 pub(crate) fn read_mask(path: &Path, width: usize, height: usize) -> Result<Vec<u32>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let pages = decode(&bytes, &DecodeLimits::default())
-        .with_context(|| format!("decoding mask {}", path.display()))?;
-    let mask = pages
-        .into_iter()
-        .next()
-        .with_context(|| format!("mask {} has no pages", path.display()))?;
+    let mask = read_first_page(path).context("reading the ground-truth mask")?;
     if (mask.width, mask.height) != (width, height) {
         bail!(
             "mask {} is {} × {}, but its image is {width} × {height}",
@@ -146,11 +140,7 @@ pub(crate) fn run(cache: &Cache, args: &EvalArgs) -> Result<ExitCode> {
     for image in images.iter().filter(|p| !is_mask(p)) {
         let result = (|| -> Result<Scored> {
             let mask_path = find_mask(image, &args.masks)?;
-            let bytes = std::fs::read(image)?;
-            let raster = decode(&bytes, &DecodeLimits::default())?
-                .into_iter()
-                .next()
-                .context("image has no pages")?;
+            let raster = read_first_page(image)?;
             let truth = read_mask(&mask_path, raster.width, raster.height)?;
             let (scored, _, _) = score(&mut encoder, &raster, &truth, args.ignore, &params)?;
             Ok(scored)
