@@ -74,6 +74,16 @@ pub fn latest_key(run: &RunId) -> String {
     run.to_string()
 }
 
+/// Key of a run's fraction series in KV `tessera_series`: `<run>`.
+pub fn series_key(run: &RunId) -> String {
+    run.to_string()
+}
+
+/// Key of a run's community tracks in KV `tessera_tracks`: `<run>`.
+pub fn tracks_key(run: &RunId) -> String {
+    run.to_string()
+}
+
 /// Key of a frame's progress in KV `tessera_progress`: `<run>.<seq>`.
 pub fn progress_key(run: &RunId, seq: u64) -> String {
     format!("{run}.{seq}")

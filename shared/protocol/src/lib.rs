@@ -31,7 +31,7 @@
 //!   ([`Frame`], [`Pixels`], [`ObjectRef`]), `params.rs` ([`WireParams`]), `work.rs`
 //!   ([`ChipBatch`], [`EmbeddingBatch`]), `segmented.rs` ([`Segmented`]), `result.rs`
 //!   ([`FrameResult`]), `ops.rs` ([`Reject`], [`DeadLetter`], [`ServiceStatus`]), `state.rs`
-//!   (KV records [`RunRecord`], [`FrameProgress`]).
+//!   (KV records [`RunRecord`], [`FrameProgress`], [`RunSeries`]).
 //! - `codec.rs`: [`encode`], [`encode_message`], [`decode`], [`decode_acq`].
 //! - `le.rs`: raw little-endian buffers to and from `f32`/`u32`.
 //! - [`subjects`]: subject patterns, builders, [`Route`] (the parser) and wildcard matching.
@@ -67,7 +67,7 @@ pub use messages::{
     result::FrameResult,
     run::{RunStart, RunStop, StopReason},
     segmented::{CommunityWire, Segmented},
-    state::{FrameProgress, ProgressState, RunRecord, RunState},
+    state::{FrameProgress, ProgressState, RunRecord, RunSeries, RunState, SeriesPoint},
     work::{ChipBatch, EmbeddingBatch, FrameMeta, GridWire},
 };
 pub use subjects::{Route, Service, patterns_overlap, subject_matches};

@@ -341,8 +341,26 @@ pub const RUNS_KV: KvSpec = KvSpec {
     description: "Run state written by ingest (key <run>)",
 };
 
+/// Each run's community fractions frame by frame ([`crate::RunSeries`], key `<run>`), kept as
+/// long as RESULTS.
+pub const SERIES_KV: KvSpec = KvSpec {
+    bucket: "tessera_series",
+    history: 1,
+    max_age_secs: 30 * DAY,
+    description: "Per-run time series of community area fractions (key <run>)",
+};
+
+/// Each run's community tracks (the clusterer's matching state, opaque msgpack, key `<run>`),
+/// so a restarted clusterer keeps the ids; kept as long as a run's frames can arrive.
+pub const TRACKS_KV: KvSpec = KvSpec {
+    bucket: "tessera_tracks",
+    history: 1,
+    max_age_secs: 7 * DAY,
+    description: "Community tracks of each run, for stable ids across frames (key <run>)",
+};
+
 /// Every KV bucket.
-pub const KV_BUCKETS: [KvSpec; 3] = [PROGRESS_KV, LATEST_KV, RUNS_KV];
+pub const KV_BUCKETS: [KvSpec; 5] = [PROGRESS_KV, LATEST_KV, RUNS_KV, SERIES_KV, TRACKS_KV];
 
 /// Every KV bucket.
 pub fn all_kv_buckets() -> Vec<KvSpec> {

@@ -292,7 +292,16 @@ fn consumers_buckets_and_stores() {
         );
     }
     let kv: Vec<_> = all_kv_buckets().iter().map(|k| k.bucket).collect();
-    assert_eq!(kv, ["tessera_progress", "tessera_latest", "tessera_runs"]);
+    assert_eq!(
+        kv,
+        [
+            "tessera_progress",
+            "tessera_latest",
+            "tessera_runs",
+            "tessera_series",
+            "tessera_tracks"
+        ]
+    );
     let stores: Vec<_> = all_object_stores().iter().map(|o| o.bucket).collect();
     assert_eq!(stores, ["tessera_frames", "tessera_outputs"]);
     for name in kv.iter().chain(&stores) {

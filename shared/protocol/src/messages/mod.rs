@@ -51,6 +51,8 @@ pub enum MessageKind {
     RunRecord,
     /// [`crate::FrameProgress`] (KV value).
     FrameProgress,
+    /// [`crate::RunSeries`] (KV value).
+    RunSeries,
 }
 
 impl MessageKind {
@@ -69,6 +71,7 @@ impl MessageKind {
             MessageKind::ServiceStatus => "service status",
             MessageKind::RunRecord => "run record",
             MessageKind::FrameProgress => "frame progress",
+            MessageKind::RunSeries => "run series",
         }
     }
 }

@@ -1,12 +1,11 @@
 //! [`Segmented`]: a frame's communities, clusterer → publisher, on `tessera.segmented.<run>`.
 //!
-//! # Why chip labels and not a label map
-//! The clusterer sends each chip's community and vote weight with the grid, not the painted
-//! per-pixel label map: 4–8 bytes per chip instead of 4 per pixel (16 MiB for a 2048² frame,
-//! over any sane message size). The publisher repaints with `tessera_imaging::paint_labels`
-//! (or `paint_labels_weighted` when `chip_weights` is set), which is deterministic, so its
-//! labels equal the clusterer's and `tessera segment`'s. A clusterer that stores the painted
-//! map itself may also set [`Segmented::labels`].
+//! # Where the label map travels
+//! The painted per-pixel label map is 2 bytes per pixel (8 MiB for a 2048² frame), too big
+//! for a message, so the clusterer, which paints it with the same `tessera_segment::finish`
+//! as `tessera segment`, stores it in the object store and sends [`Segmented::labels`]. The
+//! message itself carries each chip's community and vote weight with the grid (4–8 bytes a
+//! chip) for consumers that want the chip-level result.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,7 @@
-//! Key-value records: [`RunRecord`] (bucket `tessera_runs`, key [`crate::keys::run_key`]) and
-//! [`FrameProgress`] (bucket `tessera_progress`, key [`crate::keys::progress_key`]). They are
-//! encoded like messages, with [`crate::encode`] and [`crate::decode`].
+//! Key-value records: [`RunRecord`] (bucket `tessera_runs`, key [`crate::keys::run_key`]),
+//! [`FrameProgress`] (bucket `tessera_progress`, key [`crate::keys::progress_key`]) and
+//! [`RunSeries`] (bucket `tessera_series`, key [`crate::keys::series_key`]). They are encoded
+//! like messages, with [`crate::encode`] and [`crate::decode`].
 
 use serde::{Deserialize, Serialize};
 
@@ -111,3 +112,103 @@ impl FrameProgress {
     }
 }
 impl_message!(FrameProgress, MessageKind::FrameProgress);
+
+/// One frame's point in a run's time series: when, at what dose, and how much of the frame
+/// each community covered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    /// The frame's sequence number.
+    pub seq: u64,
+    /// Acquisition time, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The frame's dose, if the instrument sent one.
+    #[serde(default)]
+    pub dose: Option<f64>,
+    /// `(community id, area fraction)` for every community of the frame; ids are the run's
+    /// stable ids, so a column of the series follows one phase.
+    pub fractions: Vec<(u32, f64)>,
+}
+
+/// A run's community fractions frame by frame (e.g. the disordered fraction against dose),
+/// kept by the publisher in sequence order. Bounded: the oldest points go first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSeries {
+    /// Record version ([`crate::PROTOCOL_VERSION`]).
+    pub version: u16,
+    /// The run.
+    pub run: RunId,
+    /// Points in ascending `seq`, one per frame.
+    pub points: Vec<SeriesPoint>,
+    /// Points dropped to respect the bound.
+    #[serde(default)]
+    pub dropped: u64,
+}
+
+impl RunSeries {
+    /// An empty series.
+    pub fn new(run: RunId) -> Self {
+        RunSeries {
+            version: crate::PROTOCOL_VERSION,
+            run,
+            points: Vec::new(),
+            dropped: 0,
+        }
+    }
+
+    /// Adds (or replaces) the point of `point.seq`, keeping `seq` order and at most `max`
+    /// points.
+    pub fn upsert(&mut self, point: SeriesPoint, max: usize) {
+        match self.points.binary_search_by_key(&point.seq, |p| p.seq) {
+            Ok(i) => self.points[i] = point,
+            Err(i) => self.points.insert(i, point),
+        }
+        let excess = self.points.len().saturating_sub(max.max(1));
+        if excess > 0 {
+            self.points.drain(..excess);
+            self.dropped += excess as u64;
+        }
+    }
+
+    fn check(&self, _limits: &Limits, c: Check) -> Result<(), ProtocolError> {
+        if self.points.windows(2).any(|w| w[0].seq >= w[1].seq) {
+            return Err(c.fail("points", "are not in strictly ascending seq order"));
+        }
+        for (i, p) in self.points.iter().enumerate() {
+            for (id, f) in &p.fractions {
+                c.within(&format!("points[{i}].fractions[{id}]"), *f, 0.0, 1.0)?;
+            }
+        }
+        Ok(())
+    }
+}
+impl_message!(RunSeries, MessageKind::RunSeries);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(seq: u64) -> SeriesPoint {
+        SeriesPoint {
+            seq,
+            timestamp_ms: seq * 10,
+            dose: Some(seq as f64),
+            fractions: vec![(0, 0.5), (1, 0.5)],
+        }
+    }
+
+    #[test]
+    fn series_stays_ordered_unique_and_bounded() {
+        let mut s = RunSeries::new(RunId::new("r").unwrap());
+        for seq in [3, 1, 2, 2, 5, 4] {
+            s.upsert(point(seq), 4);
+        }
+        let seqs: Vec<u64> = s.points.iter().map(|p| p.seq).collect();
+        assert_eq!(seqs, [2, 3, 4, 5]);
+        assert_eq!(s.dropped, 1);
+        let bytes = crate::encode_message(&s, &Limits::default()).unwrap();
+        assert_eq!(
+            crate::decode::<RunSeries>(&bytes, &Limits::default()).unwrap(),
+            s
+        );
+    }
+}
