@@ -15,6 +15,7 @@
 //! - [`confidence`]: how sure each chip is of its community (pixel-vote weights).
 //! - [`summary`]: per-community statistics.
 //! - [`timing`]: per-stage wall-clock times.
+//! - [`tracking`]: stable community ids across the frames of a run.
 
 pub mod cluster;
 pub mod confidence;
@@ -22,12 +23,16 @@ pub mod params;
 pub mod stages;
 pub mod summary;
 pub mod timing;
+pub mod tracking;
+
+mod assignment;
 
 pub use cluster::{ChipPartition, cluster};
 pub use params::{Algorithm, GraphKind, SegmentParams};
 pub use stages::{ChipEncoder, Prepared, Segmentation, finish, prepare, segment};
 pub use summary::Community;
 pub use timing::Timings;
+pub use tracking::{RunTracks, Track, TrackingParams, community_directions};
 
 /// Everything that can go wrong in the pipeline.
 #[derive(Debug, thiserror::Error)]

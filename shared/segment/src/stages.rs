@@ -48,6 +48,8 @@ pub struct Segmentation {
     pub labels: Vec<u32>,
     /// The chip communities behind the label map.
     pub partition: ChipPartition,
+    /// Each chip's vote weight when painting (`None`: every chip counted once).
+    pub chip_weights: Option<Vec<f32>>,
     /// The communities, by label.
     pub communities: Vec<Community>,
     /// Stage times.
@@ -94,23 +96,24 @@ pub fn finish(
             partition.n_communities,
         )
     });
-    let labels = timings.time("paint", || {
-        if params.confidence_vote {
-            let weights = chip_confidence(
+    let chip_weights = params.confidence_vote.then(|| {
+        timings.time("confidence", || {
+            chip_confidence(
                 &partition.features,
                 partition.dim,
                 &partition.labels,
                 &centroids,
-            );
-            imaging::paint_labels_weighted(
-                grid,
-                &partition.labels,
-                &weights,
-                partition.n_communities,
             )
-        } else {
-            imaging::paint_labels(grid, &partition.labels, partition.n_communities)
-        }
+        })
+    });
+    let labels = timings.time("paint", || match &chip_weights {
+        Some(weights) => imaging::paint_labels_weighted(
+            grid,
+            &partition.labels,
+            weights,
+            partition.n_communities,
+        ),
+        None => imaging::paint_labels(grid, &partition.labels, partition.n_communities),
     })?;
     let (width, height) = (grid.width(), grid.height());
     let communities = timings.time("summary", || {
@@ -128,6 +131,7 @@ pub fn finish(
         height,
         labels,
         partition,
+        chip_weights,
         communities,
         timings,
     })
