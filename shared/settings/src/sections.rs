@@ -1,0 +1,216 @@
+//! The sections of [`crate::Settings`] that this crate defines, one struct per `[section]`.
+//!
+//! `[bus]` and `[cache]` are [`tessera_bus::BusConfig`] and [`tessera_cache::CacheConfig`],
+//! documented in their own crates. Every default here is also written in
+//! `deploy/tessera.toml`, and a test keeps the two equal.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use tessera_protocol::{
+    DEFAULT_INLINE_MAX_BYTES, DEFAULT_MAX_FRAME_PIXELS, DEFAULT_MAX_PAYLOAD_BYTES,
+};
+
+/// How embedders load and run the model (`[model]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    /// A provisioned model (`efficientnet-lite0`, `tiny`), or the path of a model manifest or
+    /// of the folder holding one. Default: `efficientnet-lite0`.
+    pub name: String,
+    /// Where provisioned models and the ONNX Runtime library live. Unset: `$TESSERA_CACHE`,
+    /// else `$XDG_CACHE_HOME/tessera` (usually `~/.cache/tessera`); the caller resolves it.
+    pub cache_dir: Option<PathBuf>,
+    /// Execution provider: `cpu`, `cuda[:N]` or `tensorrt[:N]` (N: the GPU ordinal, default 0).
+    /// Default: `cpu`.
+    pub provider: String,
+    /// Intra-op threads of the model; 0 means one per core. Default: 0.
+    pub threads: usize,
+    /// Chips per inference call. Default: 64.
+    pub batch: usize,
+    /// Side of the square the chips are resized to before inference. Unset: the chip size
+    /// when the model accepts any size, else the model's own input size.
+    pub input_size: Option<usize>,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        Self {
+            name: "efficientnet-lite0".into(),
+            cache_dir: None,
+            provider: "cpu".into(),
+            threads: 0,
+            batch: 64,
+            input_size: None,
+        }
+    }
+}
+
+/// What the services accept (`[limits]`); see [`tessera_protocol::Limits`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest message accepted, in bytes; keep it at or below the NATS server's
+    /// `max_payload`. Default: 8 MiB.
+    pub max_payload_bytes: usize,
+    /// Largest frame accepted, in pixels (width × height). Default: 8192 × 8192.
+    pub max_frame_pixels: u64,
+    /// Largest raw pixel buffer sent inside a frame message; larger frames travel through
+    /// the object store. At most `max_payload_bytes`. Default: 960 KiB.
+    pub inline_max_bytes: u64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            max_frame_pixels: DEFAULT_MAX_FRAME_PIXELS,
+            inline_max_bytes: DEFAULT_INLINE_MAX_BYTES,
+        }
+    }
+}
+
+/// The ingest service (`[ingest]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Most chips per chip batch; lowered automatically so a batch fits the server's
+    /// `max_payload`. Default: 256.
+    pub batch_chips: u32,
+    /// Store the normalised frame in the object store, so that overlays can be drawn.
+    /// Default: true.
+    pub store_normalized: bool,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self {
+            batch_chips: 256,
+            store_normalized: true,
+        }
+    }
+}
+
+/// The embedder service (`[embedder]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbedderSettings {
+    /// This instance's name in status messages. Unset: `<hostname>-<pid>`, chosen by the
+    /// caller.
+    pub instance: Option<String>,
+    /// Most chips gathered across messages into one model call. Default: 512.
+    pub max_batch_chips: usize,
+    /// How long to wait for more messages before running a partial batch, in milliseconds.
+    /// Default: 2.
+    pub linger_ms: u64,
+    /// Messages asked for per pull. Default: 8.
+    pub pull_batch: usize,
+    /// While a batch runs longer than this, in milliseconds, its messages are acked as in
+    /// progress at this interval, so the server does not redeliver them. Default: 5000.
+    pub progress_interval_ms: u64,
+}
+
+impl Default for EmbedderSettings {
+    fn default() -> Self {
+        Self {
+            instance: None,
+            max_batch_chips: 512,
+            linger_ms: 2,
+            pull_batch: 8,
+            progress_interval_ms: 5000,
+        }
+    }
+}
+
+/// The clusterer service (`[clusterer]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClustererSettings {
+    /// Frames assembled at once. Default: 64.
+    pub max_open_frames: usize,
+    /// A frame whose batches stop arriving is given up after this many seconds, with a
+    /// reject. Default: 300.
+    pub frame_timeout_secs: u64,
+    /// Cosine similarity, in \[-1, 1\], below which a community is counted as new rather
+    /// than matched to one of the previous frame. Default: 0.5.
+    pub track_min_similarity: f32,
+}
+
+impl Default for ClustererSettings {
+    fn default() -> Self {
+        Self {
+            max_open_frames: 64,
+            frame_timeout_secs: 300,
+            track_min_similarity: 0.5,
+        }
+    }
+}
+
+/// The publisher service (`[publisher]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublisherSettings {
+    /// Draw a segmentation overlay for each frame. Default: true.
+    pub overlay: bool,
+    /// Opacity of the overlay's colours, in \[0, 1\]. Default: 0.45.
+    pub overlay_alpha: f32,
+    /// Points kept in a run's fraction-versus-dose series. Default: 10000.
+    pub series_max_points: usize,
+}
+
+impl Default for PublisherSettings {
+    fn default() -> Self {
+        Self {
+            overlay: true,
+            overlay_alpha: 0.45,
+            series_max_points: 10_000,
+        }
+    }
+}
+
+/// Logs and status messages (`[telemetry]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Which logs to keep, as `tracing` filter directives (`info`,
+    /// `warn,tessera_embedder=debug`). `RUST_LOG` wins when it is set. Default: `info`.
+    pub log: String,
+    /// How logs are written. Default: text.
+    pub format: LogFormat,
+    /// How often each service publishes its status on `tessera.status.<service>`, in
+    /// milliseconds. Default: 5000.
+    pub status_interval_ms: u64,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            log: "info".into(),
+            format: LogFormat::Text,
+            status_interval_ms: 5000,
+        }
+    }
+}
+
+/// How logs are written (`telemetry.format`): `text` or `json`, in any case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum LogFormat {
+    /// Human-readable lines (`text`).
+    #[default]
+    Text,
+    /// One JSON object per line (`json`), for log collectors.
+    Json,
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        match name.to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err(format!("unknown log format {name:?}; choose text or json")),
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! [`Settings::validate`]: the checks that need no server.
+
+use crate::{Settings, SettingsError};
+
+/// `Err` naming `key` unless `ok`.
+fn check(ok: bool, key: &str, problem: &str) -> Result<(), SettingsError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(SettingsError::invalid(key, format!("{key} {problem}")))
+    }
+}
+
+impl Settings {
+    /// Checks every value for range and consistency; [`Settings::load`] calls it.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.bus.validate().map_err(|e| {
+            // The bus's messages start with the key: "bus.url is empty; ...".
+            let text = e.to_string();
+            let key = text.split([' ', ':']).next().unwrap_or("bus").to_string();
+            SettingsError::invalid(key, text)
+        })?;
+        self.check_cache()?;
+        self.check_model()?;
+        self.check_limits()?;
+        self.check_services()?;
+        check(
+            self.telemetry.status_interval_ms > 0,
+            "telemetry.status_interval_ms",
+            "is 0; set a positive interval (default: 5000)",
+        )
+    }
+
+    /// The checks of `tessera-cache`, which keeps its own private.
+    fn check_cache(&self) -> Result<(), SettingsError> {
+        let c = &self.cache;
+        check(
+            c.ttl_secs > 0,
+            "cache.ttl_secs",
+            "is 0; Redis needs at least 1 second (default: 604800, 7 days)",
+        )?;
+        check(
+            c.timeout_ms > 0,
+            "cache.timeout_ms",
+            "is 0; set a positive limit (default: 2000)",
+        )?;
+        check(
+            c.retry_interval_ms > 0,
+            "cache.retry_interval_ms",
+            "is 0; set a positive interval (default: 1000)",
+        )
+    }
+
+    fn check_model(&self) -> Result<(), SettingsError> {
+        let m = &self.model;
+        check(
+            !m.name.trim().is_empty(),
+            "model.name",
+            "is empty; name a provisioned model (efficientnet-lite0, tiny) or a manifest",
+        )?;
+        check(
+            provider_is_known(&m.provider),
+            "model.provider",
+            &format!(
+                "is {:?}; choose cpu, cuda[:N] or tensorrt[:N] (N: the GPU ordinal)",
+                m.provider
+            ),
+        )?;
+        check(
+            m.batch >= 1,
+            "model.batch",
+            "is 0; use at least 1 (default: 64)",
+        )?;
+        check(
+            m.input_size != Some(0),
+            "model.input_size",
+            "is 0; give a side in pixels, or leave it unset to follow the model",
+        )
+    }
+
+    fn check_limits(&self) -> Result<(), SettingsError> {
+        let l = &self.limits;
+        check(
+            l.max_payload_bytes > 0,
+            "limits.max_payload_bytes",
+            "is 0; set it to the NATS server's max_payload (default: 8388608)",
+        )?;
+        check(
+            l.max_frame_pixels > 0,
+            "limits.max_frame_pixels",
+            "is 0; set a positive pixel count (default: 67108864)",
+        )?;
+        check(
+            l.inline_max_bytes > 0,
+            "limits.inline_max_bytes",
+            "is 0; set a positive size (default: 983040)",
+        )?;
+        check(
+            l.inline_max_bytes <= l.max_payload_bytes as u64,
+            "limits.inline_max_bytes",
+            &format!(
+                "({}) is larger than limits.max_payload_bytes ({}); an inline frame must fit \
+                 in one message, so lower it",
+                l.inline_max_bytes, l.max_payload_bytes
+            ),
+        )
+    }
+
+    fn check_services(&self) -> Result<(), SettingsError> {
+        let (i, e, c, p) = (
+            &self.ingest,
+            &self.embedder,
+            &self.clusterer,
+            &self.publisher,
+        );
+        check(
+            i.batch_chips >= 1,
+            "ingest.batch_chips",
+            "is 0; use at least 1 (default: 256)",
+        )?;
+        check(
+            e.instance.as_ref().is_none_or(|s| !s.trim().is_empty()),
+            "embedder.instance",
+            "is empty; give a name, or leave it unset for <hostname>-<pid>",
+        )?;
+        check(
+            e.max_batch_chips >= 1,
+            "embedder.max_batch_chips",
+            "is 0; use at least 1 (default: 512)",
+        )?;
+        check(
+            e.pull_batch >= 1,
+            "embedder.pull_batch",
+            "is 0; use at least 1 (default: 8)",
+        )?;
+        check(
+            e.progress_interval_ms > 0,
+            "embedder.progress_interval_ms",
+            "is 0; set a positive interval (default: 5000)",
+        )?;
+        check(
+            c.max_open_frames >= 1,
+            "clusterer.max_open_frames",
+            "is 0; use at least 1 (default: 64)",
+        )?;
+        check(
+            c.frame_timeout_secs > 0,
+            "clusterer.frame_timeout_secs",
+            "is 0; set a positive timeout (default: 300)",
+        )?;
+        check(
+            (-1.0..=1.0).contains(&c.track_min_similarity),
+            "clusterer.track_min_similarity",
+            &format!(
+                "is {}; a cosine similarity lies in [-1, 1] (default: 0.5)",
+                c.track_min_similarity
+            ),
+        )?;
+        check(
+            (0.0..=1.0).contains(&p.overlay_alpha),
+            "publisher.overlay_alpha",
+            &format!(
+                "is {}; an opacity lies in [0, 1] (default: 0.45)",
+                p.overlay_alpha
+            ),
+        )?;
+        check(
+            p.series_max_points >= 1,
+            "publisher.series_max_points",
+            "is 0; use at least 1 (default: 10000)",
+        )
+    }
+}
+
+/// `cpu`, `cuda`, `cuda:N`, `tensorrt`, `trt`, `tensorrt:N`, any case: the names
+/// `tessera-embedding` parses.
+fn provider_is_known(provider: &str) -> bool {
+    let lower = provider.to_ascii_lowercase();
+    let (kind, id) = lower.split_once(':').unwrap_or((&lower, "0"));
+    matches!(kind, "cpu" | "cuda" | "tensorrt" | "trt") && id.parse::<i32>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_names() {
+        for ok in ["cpu", "CUDA", "cuda:1", "tensorrt:0", "trt"] {
+            assert!(provider_is_known(ok), "{ok}");
+        }
+        for bad in ["gpu", "cuda:x", "", "rocm:0"] {
+            assert!(!provider_is_known(bad), "{bad}");
+        }
+    }
+
+    /// The key a change to the defaults is refused for.
+    fn refused(change: impl FnOnce(&mut Settings)) -> String {
+        let mut s = Settings::default();
+        change(&mut s);
+        let err = s.validate().unwrap_err();
+        let key = err.key().unwrap().to_string();
+        assert!(err.to_string().contains(&key), "{err}");
+        key
+    }
+
+    #[test]
+    fn each_out_of_range_value_is_named() {
+        assert!(Settings::default().validate().is_ok());
+        assert_eq!(refused(|s| s.model.batch = 0), "model.batch");
+        assert_eq!(
+            refused(|s| s.model.provider = "gpu".into()),
+            "model.provider"
+        );
+        assert_eq!(refused(|s| s.model.name = " ".into()), "model.name");
+        assert_eq!(
+            refused(|s| s.model.input_size = Some(0)),
+            "model.input_size"
+        );
+        assert_eq!(
+            refused(|s| s.limits.max_payload_bytes = 0),
+            "limits.max_payload_bytes"
+        );
+        assert_eq!(
+            refused(|s| s.limits.inline_max_bytes = 1 << 40),
+            "limits.inline_max_bytes"
+        );
+        assert_eq!(refused(|s| s.ingest.batch_chips = 0), "ingest.batch_chips");
+        assert_eq!(
+            refused(|s| s.embedder.pull_batch = 0),
+            "embedder.pull_batch"
+        );
+        assert_eq!(
+            refused(|s| s.embedder.instance = Some(String::new())),
+            "embedder.instance"
+        );
+        assert_eq!(
+            refused(|s| s.clusterer.track_min_similarity = 1.5),
+            "clusterer.track_min_similarity"
+        );
+        assert_eq!(
+            refused(|s| s.clusterer.track_min_similarity = f32::NAN),
+            "clusterer.track_min_similarity"
+        );
+        assert_eq!(
+            refused(|s| s.publisher.overlay_alpha = -0.1),
+            "publisher.overlay_alpha"
+        );
+        assert_eq!(refused(|s| s.cache.ttl_secs = 0), "cache.ttl_secs");
+        assert_eq!(
+            refused(|s| s.telemetry.status_interval_ms = 0),
+            "telemetry.status_interval_ms"
+        );
+        assert_eq!(refused(|s| s.bus.url = String::new()), "bus.url");
+        assert_eq!(
+            refused(|s| {
+                s.bus.token = Some("t".into());
+                s.bus.nkey = Some("n".into());
+            }),
+            "bus"
+        );
+    }
+}
