@@ -1,0 +1,35 @@
+//! The instrument side of Tessera's wire protocol, as a library: what `tessera publish` (an
+//! instrument simulator) and `tessera watch` are built on, and what tests and benchmarks use
+//! to drive the live pipeline.
+//!
+//! An [`Instrument`] publishes a run's [`RunStart`](tessera_protocol::RunStart), its frames
+//! ([`FrameData`]; inline, or through the `tessera_frames` object store when large) and its
+//! [`RunStop`](tessera_protocol::RunStop) onto the ACQ stream, each with the `Nats-Msg-Id`
+//! the protocol derives, so a resend is dropped as a duplicate. [`simulate`] runs a whole
+//! run from a [`FrameSource`] (image files or a synthetic [`DoseSeries`]) at a set frame
+//! rate. [`watch`] streams decoded results; [`format_result`] prints one line for each.
+//!
+//! # Layout
+//! - `error.rs`: [`InstrumentError`].
+//! - `frame.rs`: [`FrameData`] and the dtype choice of [`FrameData::from_raster`].
+//! - `instrument.rs`: [`Instrument`], [`Published`].
+//! - `source.rs`: [`FrameSource`], [`DoseSeries`].
+//! - `simulate.rs`: [`simulate`], [`SimulationSummary`].
+//! - `watch.rs`: [`watch`], [`ResultFilter`], [`format_result`].
+
+mod error;
+mod frame;
+mod instrument;
+mod simulate;
+mod source;
+mod watch;
+
+pub use error::InstrumentError;
+pub use frame::{FrameData, now_ms};
+pub use instrument::{Instrument, Published};
+pub use simulate::{SimulationSummary, simulate};
+pub use source::{
+    DISORDERED_FRACTION_SCALAR, DOSE_STEP, DoseSeries, FrameSource, SYNTHETIC_PIXEL_SIZE_NM,
+    SYNTHETIC_SIDES,
+};
+pub use watch::{LATENCY_TIMING, ResultFilter, ResultStream, format_result, watch};

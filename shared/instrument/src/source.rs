@@ -1,0 +1,187 @@
+//! [`FrameSource`]: where a simulated instrument's frames come from — image files, or a
+//! synthetic [`DoseSeries`].
+
+use std::path::PathBuf;
+
+use tessera_imaging::{DecodeLimits, decode};
+use tessera_protocol::Dtype;
+use tessera_synth::{
+    NoiseLevel, SceneConfig, SceneKind, SynthImage, apply_noise, generate, to_u16,
+};
+
+use crate::{FrameData, InstrumentError, frame::now_ms};
+
+/// Dose added per frame of a [`DoseSeries`], in e⁻/Å².
+pub const DOSE_STEP: f64 = 10.0;
+/// Pixel size of a [`DoseSeries`] frame in nm: the scene's 10-px perovskite cell taken as
+/// 0.39 nm (SrTiO3).
+pub const SYNTHETIC_PIXEL_SIZE_NM: f64 = 0.039;
+/// The scalar holding a [`DoseSeries`] frame's exact disordered fraction (ground truth).
+pub const DISORDERED_FRACTION_SCALAR: &str = "truth_disordered_fraction";
+/// Smallest and largest side of a [`DoseSeries`] frame.
+pub const SYNTHETIC_SIDES: std::ops::RangeInclusive<u32> = 32..=8192;
+/// The scene a dose series crops from is this many frames wide.
+const WIDE: usize = 3;
+
+/// Where simulated frames come from.
+#[derive(Debug, Clone)]
+pub enum FrameSource {
+    /// Image files (PNG, JPEG, TIFF; the first page), one frame each, read when published.
+    Files(Vec<PathBuf>),
+    /// A synthetic dose series.
+    Synthetic(DoseSeries),
+}
+
+impl FrameSource {
+    /// Number of frames.
+    pub fn len(&self) -> u64 {
+        match self {
+            FrameSource::Files(paths) => paths.len() as u64,
+            FrameSource::Synthetic(series) => series.count,
+        }
+    }
+
+    /// Whether there are no frames.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Frame `index` (from 0), stamped now. Files are read and decoded here; samples keep
+    /// their values ([`FrameData::from_raster`]).
+    pub fn frame(&self, index: u64) -> Result<FrameData, InstrumentError> {
+        if index >= self.len() {
+            return Err(InstrumentError::Invalid(format!(
+                "frame {index} is past the end of {} ({} frames)",
+                self.describe(),
+                self.len()
+            )));
+        }
+        match self {
+            FrameSource::Files(paths) => read_frame(&paths[index as usize]),
+            FrameSource::Synthetic(series) => series.frame(index),
+        }
+    }
+
+    /// A name for frame `index`, for logs: the file's path, or the series and index.
+    pub fn name(&self, index: u64) -> String {
+        match self {
+            FrameSource::Files(paths) => paths
+                .get(index as usize)
+                .map_or_else(|| format!("file {index}"), |p| p.display().to_string()),
+            FrameSource::Synthetic(s) => format!("synthetic seed {} frame {index}", s.seed),
+        }
+    }
+
+    /// The source in a few words, for logs and run metadata.
+    pub fn describe(&self) -> String {
+        match self {
+            FrameSource::Files(paths) => format!("{} image files", paths.len()),
+            FrameSource::Synthetic(s) => format!(
+                "synthetic dose series ({} frames of {}², seed {})",
+                s.count, s.size, s.seed
+            ),
+        }
+    }
+}
+
+fn read_frame(path: &PathBuf) -> Result<FrameData, InstrumentError> {
+    let bytes = std::fs::read(path).map_err(|source| InstrumentError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let image = |source| InstrumentError::Image {
+        path: path.clone(),
+        source,
+    };
+    let pages = decode(&bytes, &DecodeLimits::default()).map_err(image)?;
+    pages.first().map(FrameData::from_raster).ok_or_else(|| {
+        InstrumentError::Invalid(format!("frame file {} has no pages", path.display()))
+    })
+}
+
+/// A dose series of synthetic HAADF-STEM frames in which the disordered (beam-damaged)
+/// region grows frame by frame.
+///
+/// One clean order–disorder scene ([`SceneKind::OrderDisorder`]: crystal left of a wavy
+/// front, disorder right of it) is rendered three frames wide, once. Frame `i` is a
+/// `size × size` window that slides from the scene's left edge to its right edge across
+/// the series, so the front sweeps through the field of view and the disordered fraction
+/// never shrinks (typically from 0 to 1). Each frame then gets its own detector noise
+/// ([`NoiseLevel::Low`]) and is sent as `u16` like a detector's counts. Frame `i` has dose
+/// `i ×` [`DOSE_STEP`] and its exact disordered fraction in scalar
+/// [`DISORDERED_FRACTION_SCALAR`]. Deterministic in `seed`.
+#[derive(Debug, Clone)]
+pub struct DoseSeries {
+    size: u32,
+    count: u64,
+    seed: u64,
+    scene: SynthImage,
+}
+
+impl DoseSeries {
+    /// Renders the scene for `count` frames of `size × size` ([`SYNTHETIC_SIDES`]).
+    pub fn new(size: u32, count: u64, seed: u64) -> Result<DoseSeries, InstrumentError> {
+        if !SYNTHETIC_SIDES.contains(&size) {
+            return Err(InstrumentError::Invalid(format!(
+                "synthetic frame size {size} is out of range; choose {}..={} pixels",
+                SYNTHETIC_SIDES.start(),
+                SYNTHETIC_SIDES.end()
+            )));
+        }
+        let scene = generate(&SceneConfig {
+            width: size as usize * WIDE,
+            height: size as usize,
+            seed,
+            kind: SceneKind::OrderDisorder,
+            noise: NoiseLevel::None,
+            ..SceneConfig::default()
+        })?;
+        Ok(DoseSeries {
+            size,
+            count,
+            seed,
+            scene,
+        })
+    }
+
+    /// Frames in the series.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Frame `index`: the window, with noise, as `u16`.
+    fn frame(&self, index: u64) -> Result<FrameData, InstrumentError> {
+        let side = self.size as usize;
+        let travel = self.scene.width - side;
+        let x0 = match self.count {
+            0 | 1 => travel / 2,
+            n => ((index as f64 / (n - 1) as f64 * travel as f64).round() as usize).min(travel),
+        };
+        let mut pixels = Vec::with_capacity(side * side);
+        let mut disordered = 0usize;
+        for y in 0..side {
+            let row = y * self.scene.width + x0..y * self.scene.width + x0 + side;
+            pixels.extend_from_slice(&self.scene.pixels[row.clone()]);
+            disordered += self.scene.truth[row].iter().filter(|&&t| t != 0).count();
+        }
+        let noise_seed = self
+            .seed
+            .wrapping_add(1)
+            .wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        apply_noise(&mut pixels, &NoiseLevel::Low, noise_seed)?;
+        let fraction = disordered as f64 / (side * side) as f64;
+        Ok(FrameData {
+            width: self.size,
+            height: self.size,
+            dtype: Dtype::U16,
+            bytes: to_u16(&pixels)
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+            timestamp_ms: now_ms(),
+            dose: Some(index as f64 * DOSE_STEP),
+            pixel_size_nm: Some(SYNTHETIC_PIXEL_SIZE_NM),
+            scalars: [(DISORDERED_FRACTION_SCALAR.to_string(), fraction)].into(),
+        })
+    }
+}
