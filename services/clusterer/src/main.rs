@@ -1,0 +1,34 @@
+//! `tessera-clusterer`: the clustering service. It assembles each frame's embeddings, finds the
+//! communities and keeps their ids stable across a run.
+//! A thin shell: it loads the settings (a TOML file, then `TESSERA__...` variables; see
+//! `deploy/tessera.toml`), sets up logging, and runs `tessera_workers::clusterer` until SIGTERM.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tessera_protocol::Service;
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera-clusterer",
+    version,
+    about = "The clustering service: assembles each frame's embeddings, finds communities and keeps their ids stable across a run"
+)]
+struct Args {
+    /// Configuration file (TOML); `TESSERA__SECTION__KEY` variables override it.
+    #[arg(long, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let settings = tessera_settings::Settings::load(args.config.as_deref())
+        .context("loading the configuration")?;
+    tessera_telemetry::init(&settings.telemetry, "clusterer")?;
+    tessera_workers::up::serve(settings, &[Service::Clusterer])
+        .await
+        .context("tessera-clusterer stopped")
+}

@@ -1,0 +1,35 @@
+//! `tessera-embedder`: an embedding worker. It embeds chip batches with the ONNX model, through
+//! the Redis cache; run as many copies as the load needs.
+//! the Redis cache; run as many as the load needs.
+//! A thin shell: it loads the settings (a TOML file, then `TESSERA__...` variables; see
+//! `deploy/tessera.toml`), sets up logging, and runs `tessera_workers::embedder` until SIGTERM.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tessera_protocol::Service;
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera-embedder",
+    version,
+    about = "An embedding worker: embeds chip batches with the ONNX model, through the Redis cache; run as many as the load needs"
+)]
+struct Args {
+    /// Configuration file (TOML); `TESSERA__SECTION__KEY` variables override it.
+    #[arg(long, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let settings = tessera_settings::Settings::load(args.config.as_deref())
+        .context("loading the configuration")?;
+    tessera_telemetry::init(&settings.telemetry, "embedder")?;
+    tessera_workers::up::serve(settings, &[Service::Embedder])
+        .await
+        .context("tessera-embedder stopped")
+}

@@ -1,0 +1,34 @@
+//! `tessera-ingest`: the ingest service. It validates acquisitions from instruments and turns
+//! each frame into chip batches.
+//! A thin shell: it loads the settings (a TOML file, then `TESSERA__...` variables; see
+//! `deploy/tessera.toml`), sets up logging, and runs `tessera_workers::ingest` until SIGTERM.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tessera_protocol::Service;
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera-ingest",
+    version,
+    about = "The ingest service: validates acquisitions from instruments and turns each frame into chip batches"
+)]
+struct Args {
+    /// Configuration file (TOML); `TESSERA__SECTION__KEY` variables override it.
+    #[arg(long, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let settings = tessera_settings::Settings::load(args.config.as_deref())
+        .context("loading the configuration")?;
+    tessera_telemetry::init(&settings.telemetry, "ingest")?;
+    tessera_workers::up::serve(settings, &[Service::Ingest])
+        .await
+        .context("tessera-ingest stopped")
+}

@@ -1,0 +1,432 @@
+//! The clusterer service: assembles each frame's embedding batches, and when a frame is
+//! complete, builds the graph, finds the communities, gives them run-stable ids and sends
+//! the segmentation on.
+//!
+//! A frame's batches stay unacknowledged (kept alive with progress acks) until its result is
+//! stored, so a crash loses nothing: the batches come back and the frame is assembled again.
+//! KV `tessera_progress` records each frame's state; a frame already `done` is not finished
+//! twice when its batches come back. Run one clusterer per deployment: a frame's batches
+//! must all reach the same copy.
+//!
+//! The stages are `tessera_segment::finish` and the same label painting as `tessera
+//! segment`, so the label map equals the command's, under the run's stable ids.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tessera_bus::{Delivery, PullOptions};
+use tessera_imaging::{ChipGrid, encode_labels_tiff};
+use tessera_pipeline::{
+    Added, FrameAssembly,
+    results::{relabel, stable_communities},
+};
+use tessera_protocol::{
+    EmbeddingBatch, FrameProgress, ObjectRef, PROTOCOL_VERSION, ProgressState, Reject, RunId,
+    Segmented, Service, decode, encode_message, f32s_to_le_bytes, keys,
+    streams::{CLUSTERER_CONSUMER, OUTPUTS_STORE, PROGRESS_KV, TRACKS_KV},
+    subjects, u32s_to_le_bytes,
+};
+use tessera_segment::{
+    Timings,
+    tracking::{RunTracks, TrackingParams, community_directions},
+};
+
+use crate::common::{Failure, forward_headers, now_ms, publish_reject, settle, spawn_status};
+use crate::{Context, WorkerError};
+
+/// A frame being assembled, with the deliveries of its batches.
+struct Open {
+    assembly: FrameAssembly,
+    deliveries: Vec<Delivery>,
+    opened: Instant,
+    headers: Vec<(String, String)>,
+}
+
+type FrameKey = (RunId, u64);
+
+/// Runs the clusterer until `ctx.shutdown` is cancelled.
+pub async fn run(ctx: Context) -> Result<(), WorkerError> {
+    let spec = &CLUSTERER_CONSUMER;
+    let options = PullOptions {
+        batch: 64,
+        ..PullOptions::default()
+    };
+    let mut deliveries = ctx
+        .bus
+        .consume_with(spec.stream, spec.durable, options)
+        .await?;
+    spawn_status(&ctx, Service::Clusterer, spec);
+    tracing::info!(instance = %ctx.instance, "clusterer running");
+    let mut open: HashMap<FrameKey, Open> = HashMap::new();
+    let mut tracks: HashMap<RunId, RunTracks> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(spec.ack_wait_secs / 3));
+    loop {
+        let next = tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            _ = tick.tick() => {
+                housekeeping(&ctx, &mut open).await;
+                continue;
+            }
+            next = futures::StreamExt::next(&mut deliveries) => next,
+        };
+        let d = match next {
+            Some(Ok(d)) => d,
+            Some(Err(e)) if e.is_transient() => {
+                tracing::warn!(error = %e, "pulling embedding batches failed; retrying");
+                continue;
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err(WorkerError::Task("the EMBEDDED consumer went away".into())),
+        };
+        if let Some(key) = receive(&ctx, &mut open, d).await
+            && open.get(&key).is_some_and(|o| o.assembly.is_complete())
+            && let Some(frame) = open.remove(&key)
+        {
+            complete(&ctx, &mut tracks, frame).await;
+        }
+    }
+    Ok(())
+}
+
+/// Adds one delivery to its frame; returns the frame's key if it is open.
+async fn receive(
+    ctx: &Context,
+    open: &mut HashMap<FrameKey, Open>,
+    d: Delivery,
+) -> Option<FrameKey> {
+    let spec = &CLUSTERER_CONSUMER;
+    let batch = match decode::<EmbeddingBatch>(&d.payload, &ctx.limits) {
+        Ok(b) => b,
+        Err(e) => {
+            settle(
+                ctx,
+                Service::Clusterer,
+                spec,
+                &d,
+                Err(Failure::Reject(e.to_string())),
+            )
+            .await;
+            return None;
+        }
+    };
+    let key = (batch.run.clone(), batch.seq);
+    if !open.contains_key(&key) {
+        match progress(ctx, &batch.run, batch.seq).await {
+            Ok(Some(ProgressState::Done)) => {
+                // A late copy of a batch of a frame already published.
+                settle(ctx, Service::Clusterer, spec, &d, Ok(())).await;
+                return None;
+            }
+            Ok(_) => {}
+            Err(f) => {
+                settle(ctx, Service::Clusterer, spec, &d, Err(f)).await;
+                return None;
+            }
+        }
+        if open.len() >= ctx.settings.clusterer.max_open_frames {
+            let reason = format!(
+                "{} frames are already being assembled (clusterer.max_open_frames); retrying",
+                open.len()
+            );
+            settle(
+                ctx,
+                Service::Clusterer,
+                spec,
+                &d,
+                Err(Failure::Retry(reason)),
+            )
+            .await;
+            return None;
+        }
+        let assembly = match FrameAssembly::new(&batch) {
+            Ok(a) => a,
+            Err(e) => {
+                settle(
+                    ctx,
+                    Service::Clusterer,
+                    spec,
+                    &d,
+                    Err(Failure::Reject(e.to_string())),
+                )
+                .await;
+                return None;
+            }
+        };
+        let headers = forward_headers(&d);
+        open.insert(
+            key.clone(),
+            Open {
+                assembly,
+                deliveries: Vec::new(),
+                opened: Instant::now(),
+                headers,
+            },
+        );
+    }
+    let frame = open.get_mut(&key)?;
+    match frame.assembly.add(&batch) {
+        Ok(Added::New | Added::Repeat) => frame.deliveries.push(d),
+        Err(e) => {
+            settle(
+                ctx,
+                Service::Clusterer,
+                spec,
+                &d,
+                Err(Failure::Reject(e.to_string())),
+            )
+            .await;
+        }
+    }
+    Some(key)
+}
+
+/// A frame's progress state in KV, if recorded.
+async fn progress(ctx: &Context, run: &RunId, seq: u64) -> Result<Option<ProgressState>, Failure> {
+    let Some((bytes, _)) = ctx
+        .bus
+        .kv_get(PROGRESS_KV.bucket, &keys::progress_key(run, seq))
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(decode::<FrameProgress>(&bytes, &ctx.limits)
+        .ok()
+        .map(|p| p.state))
+}
+
+async fn save_progress(
+    ctx: &Context,
+    a: &FrameAssembly,
+    state: ProgressState,
+) -> Result<(), Failure> {
+    let p = FrameProgress {
+        version: PROTOCOL_VERSION,
+        run: a.run.clone(),
+        seq: a.seq,
+        state,
+        batches: a.batches,
+        received: a.received(),
+        updated_at_ms: now_ms(),
+    };
+    let bytes = encode_message(&p, &ctx.limits).map_err(|e| Failure::Retry(e.to_string()))?;
+    ctx.bus
+        .kv_put(
+            PROGRESS_KV.bucket,
+            &keys::progress_key(&a.run, a.seq),
+            Bytes::from(bytes),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Keeps held batches alive, and gives up on frames whose batches stopped arriving.
+async fn housekeeping(ctx: &Context, open: &mut HashMap<FrameKey, Open>) {
+    let timeout = Duration::from_secs(ctx.settings.clusterer.frame_timeout_secs.max(1));
+    let stale: Vec<FrameKey> = open
+        .iter()
+        .filter(|(_, o)| o.opened.elapsed() > timeout)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in stale {
+        if let Some(frame) = open.remove(&key) {
+            let a = &frame.assembly;
+            let reason = format!(
+                "frame {} of run {}: only {} of {} embedding batches arrived within {} s \
+                 (clusterer.frame_timeout_secs); the frame is given up",
+                a.seq,
+                a.run,
+                a.received(),
+                a.batches,
+                timeout.as_secs()
+            );
+            give_up(ctx, frame, &reason).await;
+        }
+    }
+    for frame in open.values() {
+        for d in &frame.deliveries {
+            let _ = d.in_progress().await;
+        }
+    }
+}
+
+/// Rejects a whole frame: one reject message, and every held batch terminated.
+async fn give_up(ctx: &Context, frame: Open, reason: &str) {
+    let a = &frame.assembly;
+    tracing::warn!(run = %a.run, seq = a.seq, %reason, "frame given up");
+    ctx.metrics.counter("rejected").inc();
+    let reject = Reject {
+        version: PROTOCOL_VERSION,
+        subject: subjects::embedded_subject(&a.run),
+        service: Service::Clusterer.as_str().into(),
+        reason: reason.to_string(),
+        msg_id: Some(keys::segmented_msg_id(&a.run, a.seq)),
+        payload_bytes: 0,
+        at_ms: now_ms(),
+    };
+    let id = keys::segmented_msg_id(&a.run, a.seq);
+    if let Err(e) = publish_reject(ctx, Service::Clusterer, &reject, &id).await {
+        tracing::warn!(error = %e, "could not publish a reject");
+    }
+    for d in &frame.deliveries {
+        let _ = d.term().await;
+    }
+}
+
+/// Segments a complete frame, publishes it, and settles its batches.
+async fn complete(ctx: &Context, tracks: &mut HashMap<RunId, RunTracks>, frame: Open) {
+    match segment_and_publish(ctx, tracks, &frame).await {
+        Ok(()) => {
+            ctx.metrics.counter("frames").inc();
+            for d in &frame.deliveries {
+                settle(ctx, Service::Clusterer, &CLUSTERER_CONSUMER, d, Ok(())).await;
+            }
+        }
+        Err(Failure::Reject(reason)) => give_up(ctx, frame, &reason).await,
+        Err(Failure::Retry(reason)) => {
+            tracing::warn!(%reason, "frame will be assembled again");
+            for d in &frame.deliveries {
+                settle(
+                    ctx,
+                    Service::Clusterer,
+                    &CLUSTERER_CONSUMER,
+                    d,
+                    Err(Failure::Retry(reason.clone())),
+                )
+                .await;
+            }
+        }
+    }
+}
+
+async fn segment_and_publish(
+    ctx: &Context,
+    tracks: &mut HashMap<RunId, RunTracks>,
+    frame: &Open,
+) -> Result<(), Failure> {
+    let a = &frame.assembly;
+    let what = format!("frame {} of run {}", a.seq, a.run);
+    let reject = |e: &dyn std::fmt::Display| Failure::Reject(format!("{what}: {e}"));
+    let params = tessera_pipeline::resolve(&a.params).map_err(|e| reject(&e))?;
+    let g = a.grid;
+    let grid = ChipGrid::new(
+        g.width as usize,
+        g.height as usize,
+        g.chip as usize,
+        g.stride as usize,
+    )
+    .map_err(|e| reject(&e))?;
+    let embeddings = a.embeddings().to_vec();
+    let dim = a.dim;
+    let (seg, embeddings) = tokio::task::spawn_blocking(move || {
+        let seg = tessera_segment::finish(&grid, &embeddings, dim, &params, Timings::default());
+        (seg, embeddings)
+    })
+    .await
+    .map_err(|e| Failure::Retry(format!("the clustering task failed: {e}")))?;
+    let mut seg = seg.map_err(|e| reject(&e))?;
+
+    let run_tracks = run_tracks(ctx, tracks, &a.run, dim).await?;
+    let n = seg.partition.n_communities;
+    let directions = community_directions(&embeddings, dim, &seg.partition.labels, n);
+    let mut sizes = vec![0u32; n];
+    for &l in &seg.partition.labels {
+        sizes[l as usize] += 1;
+    }
+    let tracking = TrackingParams {
+        min_similarity: ctx.settings.clusterer.track_min_similarity,
+        ..TrackingParams::default()
+    };
+    let ids = run_tracks
+        .assign(&directions, &sizes, &tracking)
+        .map_err(|e| reject(&e))?;
+    let tracks_bytes =
+        rmp_serde::to_vec_named(&*run_tracks).map_err(|e| Failure::Retry(e.to_string()))?;
+    relabel(&mut seg.labels, &ids).map_err(|e| reject(&e))?;
+    let mut chip_labels = seg.partition.labels.clone();
+    relabel(&mut chip_labels, &ids).map_err(|e| reject(&e))?;
+    let communities = stable_communities(&seg.communities, &ids).map_err(|e| reject(&e))?;
+    let n_labels = ids.iter().max().map_or(0, |m| m + 1);
+
+    let t = Instant::now();
+    let (w, h, labels) = (seg.width, seg.height, std::mem::take(&mut seg.labels));
+    let tiff = tokio::task::spawn_blocking(move || encode_labels_tiff(&labels, w, h))
+        .await
+        .map_err(|e| Failure::Retry(format!("the label encoder failed: {e}")))?
+        .map_err(|e| reject(&e))?;
+    let name = keys::labels_object(&a.run, a.seq);
+    let stored = ctx
+        .bus
+        .put_object(OUTPUTS_STORE.bucket, &name, &tiff)
+        .await?;
+    seg.timings
+        .record("store_labels", t.elapsed().as_secs_f64() * 1e3);
+    ctx.bus
+        .kv_put(
+            TRACKS_KV.bucket,
+            &keys::tracks_key(&a.run),
+            Bytes::from(tracks_bytes),
+        )
+        .await?;
+
+    let mut timings = vec![("embed".to_string(), a.embed_ms)];
+    timings.extend(seg.timings.stages.iter().cloned());
+    let out = Segmented {
+        version: PROTOCOL_VERSION,
+        run: a.run.clone(),
+        seq: a.seq,
+        meta: a.meta.clone(),
+        grid: a.grid,
+        params: a.params.clone(),
+        model: a.model.clone(),
+        model_digest: a.model_digest.clone(),
+        chip_labels: u32s_to_le_bytes(&chip_labels),
+        chip_weights: seg.chip_weights.as_deref().map(f32s_to_le_bytes),
+        n_labels,
+        communities,
+        modularity: Some(seg.partition.modularity),
+        cache_hits: a.cache_hits,
+        timings,
+        labels: Some(ObjectRef {
+            bucket: stored.bucket,
+            name: stored.name,
+            size: stored.size,
+            digest: Some(stored.digest).filter(|d| !d.is_empty()),
+        }),
+    };
+    let payload = encode_message(&out, &ctx.limits).map_err(|e| reject(&e))?;
+    ctx.bus
+        .publish(
+            &subjects::segmented_subject(&a.run),
+            Bytes::from(payload),
+            &frame.headers,
+            Some(&keys::segmented_msg_id(&a.run, a.seq)),
+        )
+        .await?;
+    save_progress(ctx, a, ProgressState::Done).await?;
+    tracing::debug!(run = %a.run, seq = a.seq, communities = n, workers = ?a.workers, "frame segmented");
+    Ok(())
+}
+
+/// The run's tracks: in memory, else from KV (after a restart), else new.
+async fn run_tracks<'a>(
+    ctx: &Context,
+    tracks: &'a mut HashMap<RunId, RunTracks>,
+    run: &RunId,
+    dim: usize,
+) -> Result<&'a mut RunTracks, Failure> {
+    if !tracks.contains_key(run) {
+        let stored = ctx
+            .bus
+            .kv_get(TRACKS_KV.bucket, &keys::tracks_key(run))
+            .await?;
+        let loaded = stored
+            .and_then(|(bytes, _)| rmp_serde::from_slice::<RunTracks>(&bytes).ok())
+            .filter(|t| t.dim() == dim)
+            .unwrap_or_else(|| RunTracks::new(dim));
+        tracks.insert(run.clone(), loaded);
+    }
+    tracks
+        .get_mut(run)
+        .ok_or_else(|| Failure::Retry(format!("tracks of run {run} vanished")))
+}

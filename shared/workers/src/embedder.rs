@@ -1,0 +1,314 @@
+//! The embedder service: chip batches in, embedding batches out. Run as many copies as the
+//! load needs; they share the one durable consumer `embedder` on WORK, so each batch goes to
+//! one of them.
+//!
+//! Messages are gathered for up to `embedder.linger_ms` (or `embedder.max_batch_chips`
+//! chips) and embedded together in one model call. Each chip is first looked up in the
+//! embedding cache (Redis, pipelined; in-process when no Redis is configured), keyed by the
+//! model digest and the chip's content; only the misses reach the model, and they are written
+//! back. While the model runs, progress acks keep the messages from being redelivered.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tessera_bus::{Delivery, PullOptions};
+use tessera_cache::{ChipKey, EmbeddingCache};
+use tessera_protocol::{
+    ChipBatch, EmbeddingBatch, PROTOCOL_VERSION, Service, decode, encode_message, f32s_to_le_bytes,
+    keys, streams::EMBEDDER_CONSUMER, subjects,
+};
+
+use crate::common::{Failure, forward_headers, keep_alive, next_delivery, settle, spawn_status};
+use crate::models::ModelSet;
+use crate::{Context, WorkerError};
+
+/// One decoded chip batch with its delivery.
+struct Job {
+    delivery: Delivery,
+    batch: ChipBatch,
+    chips: Vec<f32>,
+}
+
+/// Runs an embedder until `ctx.shutdown` is cancelled.
+pub async fn run(ctx: Context) -> Result<(), WorkerError> {
+    let cache = EmbeddingCache::new(&ctx.settings.cache)?;
+    let settings = ctx.settings.model.clone();
+    let mut models = tokio::task::spawn_blocking(move || ModelSet::load(&settings))
+        .await
+        .map_err(|e| WorkerError::Task(e.to_string()))??;
+    let spec = &EMBEDDER_CONSUMER;
+    let options = PullOptions {
+        batch: ctx.settings.embedder.pull_batch.max(1),
+        ..PullOptions::default()
+    };
+    let mut deliveries = ctx
+        .bus
+        .consume_with(spec.stream, spec.durable, options)
+        .await?;
+    spawn_status(&ctx, Service::Embedder, spec);
+    ctx.metrics.set_label("cache", cache.backend());
+    tracing::info!(instance = %ctx.instance, model = models.name(), cache = cache.backend(), "embedder running");
+    let linger = Duration::from_millis(ctx.settings.embedder.linger_ms);
+    let max_chips = ctx.settings.embedder.max_batch_chips.max(1);
+    loop {
+        let Some(first) = next_delivery(&ctx, &mut deliveries).await? else {
+            break;
+        };
+        let mut group = Vec::new();
+        let mut chips = 0;
+        if let Some(job) = admit(&ctx, &models, first).await {
+            chips += job.batch.n as usize;
+            group.push(job);
+        }
+        let deadline = tokio::time::Instant::now() + linger;
+        while chips < max_chips {
+            match tokio::time::timeout_at(deadline, next_delivery(&ctx, &mut deliveries)).await {
+                Ok(Ok(Some(d))) => {
+                    if let Some(job) = admit(&ctx, &models, d).await {
+                        chips += job.batch.n as usize;
+                        group.push(job);
+                    }
+                }
+                Ok(Ok(None)) | Err(_) => break,
+                Ok(Err(e)) => return Err(e),
+            }
+        }
+        if !group.is_empty() {
+            embed_group(&ctx, &cache, &mut models, group).await;
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a delivery; a bad one is settled (rejected or left for another embedder) here.
+async fn admit(ctx: &Context, models: &ModelSet, d: Delivery) -> Option<Job> {
+    let parsed = decode::<ChipBatch>(&d.payload, &ctx.limits)
+        .and_then(|b| b.chips_f32().map(|c| (b, c)))
+        .map_err(|e| Failure::Reject(e.to_string()))
+        .and_then(|(b, c)| {
+            if models.serves(&b.model) {
+                Ok((b, c))
+            } else {
+                Err(Failure::Retry(format!(
+                    "chip batch asks for model {:?}, but this embedder serves {:?}; run an \
+                     embedder with model.name = {:?}",
+                    b.model,
+                    models.name(),
+                    b.model
+                )))
+            }
+        });
+    match parsed {
+        Ok((batch, chips)) => Some(Job {
+            delivery: d,
+            batch,
+            chips,
+        }),
+        Err(f) => {
+            settle(ctx, Service::Embedder, &EMBEDDER_CONSUMER, &d, Err(f)).await;
+            None
+        }
+    }
+}
+
+/// Embeds a group of jobs (looking up the cache first), publishes one embedding batch per
+/// job, and settles every delivery.
+async fn embed_group(
+    ctx: &Context,
+    cache: &EmbeddingCache,
+    models: &mut ModelSet,
+    mut group: Vec<Job>,
+) {
+    // Chips of different sides need different encoders: embed each side separately.
+    group.sort_by_key(|j| j.batch.grid.chip);
+    while !group.is_empty() {
+        let chip = group[0].batch.grid.chip;
+        let end = group.partition_point(|j| j.batch.grid.chip == chip);
+        let jobs: Vec<Job> = group.drain(..end).collect();
+        let (deliveries, works): (Vec<Delivery>, Vec<Work>) = jobs
+            .into_iter()
+            .map(|j| {
+                let headers = forward_headers(&j.delivery);
+                (
+                    j.delivery,
+                    Work {
+                        batch: j.batch,
+                        chips: j.chips,
+                        headers,
+                    },
+                )
+            })
+            .unzip();
+        let every = Duration::from_millis(ctx.settings.embedder.progress_interval_ms.max(100));
+        let alive = keep_alive(deliveries, every);
+        let outcomes = embed_side(ctx, cache, models, chip as usize, &works).await;
+        let deliveries = alive.stop().await;
+        for (d, outcome) in deliveries.iter().zip(outcomes) {
+            settle(ctx, Service::Embedder, &EMBEDDER_CONSUMER, d, outcome).await;
+        }
+    }
+}
+
+/// A chip batch being embedded, without its delivery (which is kept alive meanwhile).
+struct Work {
+    batch: ChipBatch,
+    chips: Vec<f32>,
+    headers: Vec<(String, String)>,
+}
+
+/// Embeds and publishes works whose chips all have side `chip`; one outcome per work.
+async fn embed_side(
+    ctx: &Context,
+    cache: &EmbeddingCache,
+    models: &mut ModelSet,
+    chip: usize,
+    works: &[Work],
+) -> Vec<Result<(), Failure>> {
+    let fail_all = |reason: String| {
+        works
+            .iter()
+            .map(|_| Err(Failure::Retry(reason.clone())))
+            .collect::<Vec<_>>()
+    };
+    let mut encoder = match models.take(chip) {
+        Ok(e) => e,
+        Err(e) => return fail_all(e.to_string()),
+    };
+    let digest = encoder.digest().to_string();
+    let dim = models.dim();
+    let chip_len = chip * chip;
+    let all: Vec<&[f32]> = works
+        .iter()
+        .flat_map(|w| w.chips.chunks_exact(chip_len))
+        .collect();
+    let keys: Vec<ChipKey> = all.iter().map(|c| ChipKey::new(&digest, c, chip)).collect();
+    let mut found = cache.get_many(&keys, dim).await;
+    let hit: Vec<bool> = found.iter().map(Option::is_some).collect();
+    let misses: Vec<usize> = (0..keys.len()).filter(|&i| !hit[i]).collect();
+    ctx.metrics.counter("chips").add(keys.len() as u64);
+    ctx.metrics
+        .counter("cache_hits")
+        .add((keys.len() - misses.len()) as u64);
+    ctx.metrics.counter("cache_misses").add(misses.len() as u64);
+
+    let mut model_ms = 0.0;
+    if !misses.is_empty() {
+        let mut input = Vec::with_capacity(misses.len() * chip_len);
+        for &i in &misses {
+            input.extend_from_slice(all[i]);
+        }
+        let t = Instant::now();
+        let joined = tokio::task::spawn_blocking(move || {
+            let r = encoder.embed(&input, chip);
+            (encoder, r)
+        })
+        .await;
+        model_ms = t.elapsed().as_secs_f64() * 1e3;
+        let (enc, embedded) = match joined {
+            Ok(pair) => pair,
+            Err(e) => return fail_all(format!("the model task failed: {e}")),
+        };
+        models.put(chip, enc);
+        let rows = match embedded {
+            Ok(rows) => rows,
+            Err(e) => return fail_all(format!("embedding failed: {e}")),
+        };
+        ctx.metrics.counter("model_calls").inc();
+        ctx.metrics.counter("model_ms").add(model_ms as u64);
+        let entries: Vec<(ChipKey, &[f32])> = misses
+            .iter()
+            .zip(rows.chunks_exact(dim))
+            .map(|(&i, row)| (keys[i].clone(), row))
+            .collect();
+        cache.put_many(&entries).await;
+        for (&i, row) in misses.iter().zip(rows.chunks_exact(dim)) {
+            found[i] = Some(row.to_vec());
+        }
+    } else {
+        models.put(chip, encoder);
+    }
+    let stats = cache.stats();
+    ctx.metrics.set_label(
+        "cache",
+        if stats.degraded {
+            "degraded"
+        } else {
+            stats.backend
+        },
+    );
+    ctx.metrics
+        .gauge("cache_degraded")
+        .set(i64::from(stats.degraded));
+
+    let total_misses = misses.len().max(1) as f64;
+    let mut outcomes = Vec::with_capacity(works.len());
+    let mut first = 0;
+    for work in works {
+        let n = work.batch.n as usize;
+        let rows = first..first + n;
+        first += n;
+        let hits = hit[rows.clone()].iter().filter(|&&h| h).count();
+        let mut values = Vec::with_capacity(n * dim);
+        for r in &found[rows] {
+            match r {
+                Some(r) => values.extend_from_slice(r),
+                None => values.resize(values.len() + dim, f32::NAN),
+            }
+        }
+        let share = model_ms * (n - hits) as f64 / total_misses;
+        let out = Embedded {
+            values: &values,
+            dim,
+            digest: &digest,
+            cache_hits: hits as u32,
+            embed_ms: share,
+        };
+        outcomes.push(publish(ctx, work, &out).await);
+    }
+    outcomes
+}
+
+/// What one work's embedding batch carries.
+struct Embedded<'a> {
+    values: &'a [f32],
+    dim: usize,
+    digest: &'a str,
+    cache_hits: u32,
+    embed_ms: f64,
+}
+
+async fn publish(ctx: &Context, work: &Work, e: &Embedded<'_>) -> Result<(), Failure> {
+    let b = &work.batch;
+    let out = EmbeddingBatch {
+        version: PROTOCOL_VERSION,
+        run: b.run.clone(),
+        seq: b.seq,
+        meta: b.meta.clone(),
+        grid: b.grid,
+        params: b.params.clone(),
+        batch: b.batch,
+        batches: b.batches,
+        first_chip: b.first_chip,
+        n: b.n,
+        total_chips: b.total_chips,
+        dim: e.dim as u32,
+        model: b.model.clone(),
+        model_digest: e.digest.to_string(),
+        values: f32s_to_le_bytes(e.values),
+        cache_hits: e.cache_hits,
+        embed_ms: e.embed_ms,
+        worker: ctx.instance.clone(),
+    };
+    let payload = encode_message(&out, &ctx.limits)
+        .map_err(|err| Failure::Retry(format!("embedding batch of frame {}: {err}", b.seq)))?;
+    let id = keys::embedded_msg_id(&b.run, b.seq, b.batch);
+    ctx.bus
+        .publish(
+            &subjects::embedded_subject(&b.run),
+            Bytes::from(payload),
+            &work.headers,
+            Some(&id),
+        )
+        .await?;
+    Ok(())
+}

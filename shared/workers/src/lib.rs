@@ -1,0 +1,28 @@
+//! The four live services as async loops over the bus: [`ingest`], [`embedder`],
+//! [`clusterer`] and [`publisher`]. Each `run` takes a [`Context`] (bus, settings, metrics,
+//! shutdown) and returns when shutdown is asked for or its consumer is gone. The service
+//! binaries and `tessera up` are thin shells around these.
+//!
+//! Every loop follows the same rules ([`settle`](common)): a message is acknowledged only
+//! after what it produced is stored; bad input is answered on `tessera.rejects.<service>`
+//! with a reason and never retried; a transient failure is retried with back-off and, after
+//! the consumer's `max_deliver`, dead-lettered on `tessera.dlq.<stream>`. Nothing a message
+//! contains can stop a service.
+//!
+//! # Layout
+//! - `context`: [`Context`], [`WorkerError`], [`instance_name`].
+//! - `common`: settling deliveries, rejects, dead letters, status heartbeats.
+//! - [`ingest`], [`embedder`], [`clusterer`], [`publisher`]: one service each.
+//! - [`up`]: several services in one process.
+
+pub mod clusterer;
+mod common;
+mod context;
+pub mod embedder;
+pub mod ingest;
+mod models;
+pub mod publisher;
+pub mod up;
+
+pub use context::{Context, WorkerError, instance_name};
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,205 @@
+//! The publisher service: segmented frames in, results out. Renders the overlay (the
+//! normalised frame with the communities coloured, as `tessera segment` draws it) and stores
+//! it beside the label map, publishes a [`FrameResult`] on
+//! `tessera.results.<instrument>.<run>`, keeps the run's latest result in KV
+//! `tessera_latest`, and adds the frame to the run's fraction series in KV `tessera_series`.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use tessera_bus::{BusError, Delivery, PullOptions};
+use tessera_imaging::{NO_LABEL, NO_LABEL_U16, Raster, decode_labels_tiff, render_overlay};
+use tessera_pipeline::results::{legend, series_point};
+use tessera_protocol::{
+    FrameResult, ObjectRef, PROTOCOL_VERSION, RunSeries, Segmented, Service, decode,
+    encode_message, keys, le_bytes_to_f32s,
+    streams::{LATEST_KV, OUTPUTS_STORE, PUBLISHER_CONSUMER, SERIES_KV},
+    subjects,
+};
+
+use crate::common::{Failure, forward_headers, next_delivery, now_ms, settle, spawn_status};
+use crate::{Context, WorkerError};
+
+/// Runs the publisher until `ctx.shutdown` is cancelled.
+pub async fn run(ctx: Context) -> Result<(), WorkerError> {
+    let spec = &PUBLISHER_CONSUMER;
+    let options = PullOptions {
+        batch: 4,
+        ..PullOptions::default()
+    };
+    let mut deliveries = ctx
+        .bus
+        .consume_with(spec.stream, spec.durable, options)
+        .await?;
+    spawn_status(&ctx, Service::Publisher, spec);
+    tracing::info!(instance = %ctx.instance, "publisher running");
+    while let Some(d) = next_delivery(&ctx, &mut deliveries).await? {
+        let outcome = handle(&ctx, &d).await;
+        settle(&ctx, Service::Publisher, spec, &d, outcome).await;
+    }
+    Ok(())
+}
+
+async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
+    let seg: Segmented =
+        decode(&d.payload, &ctx.limits).map_err(|e| Failure::Reject(e.to_string()))?;
+    let what = format!("frame {} of run {}", seg.seq, seg.run);
+    let t = Instant::now();
+    let overlay = if ctx.settings.publisher.overlay {
+        overlay(ctx, &seg, &what).await?
+    } else {
+        None
+    };
+    let render_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut timings = seg.timings.clone();
+    timings.push(("overlay".into(), render_ms));
+    if let Some(sent) = d
+        .header(keys::PUBLISHED_AT_HEADER)
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        timings.push((
+            "publish_to_result".into(),
+            now_ms().saturating_sub(sent) as f64,
+        ));
+    }
+    let g = seg.grid;
+    let chips = tessera_imaging::ChipGrid::new(
+        g.width as usize,
+        g.height as usize,
+        g.chip as usize,
+        g.stride as usize,
+    )
+    .map(|grid| grid.len() as u32)
+    .unwrap_or(0);
+    let result = FrameResult {
+        version: PROTOCOL_VERSION,
+        run: seg.run.clone(),
+        instrument: seg.meta.instrument.clone(),
+        seq: seg.seq,
+        timestamp_ms: seg.meta.timestamp_ms,
+        dose: seg.meta.dose,
+        pixel_size_nm: seg.meta.pixel_size_nm,
+        width: g.width,
+        height: g.height,
+        chips,
+        n_labels: seg.n_labels,
+        communities: seg.communities.clone(),
+        source: seg.meta.normalized.clone(),
+        labels: seg.labels.clone(),
+        overlay,
+        timings,
+        cache_hits: seg.cache_hits,
+        model: seg.model.clone(),
+        model_digest: seg.model_digest.clone(),
+        params: seg.params.clone(),
+    };
+    let payload = encode_message(&result, &ctx.limits)
+        .map_err(|e| Failure::Reject(format!("{what}: {e}")))?;
+    let payload = Bytes::from(payload);
+    ctx.bus
+        .publish(
+            &subjects::results_subject(&result.instrument, &result.run),
+            payload.clone(),
+            &forward_headers(d),
+            Some(&keys::result_msg_id(&result.run, result.seq)),
+        )
+        .await?;
+    ctx.bus
+        .kv_put(LATEST_KV.bucket, &keys::latest_key(&result.run), payload)
+        .await?;
+    add_to_series(ctx, &result).await?;
+    ctx.metrics.counter("frames").inc();
+    Ok(())
+}
+
+/// Renders and stores the overlay; `None` when the frame has no stored source or labels.
+async fn overlay(ctx: &Context, seg: &Segmented, what: &str) -> Result<Option<ObjectRef>, Failure> {
+    let (Some(source), Some(labels)) = (&seg.meta.normalized, &seg.labels) else {
+        return Ok(None);
+    };
+    let source_bytes = get(ctx, source, what).await?;
+    let labels_bytes = get(ctx, labels, what).await?;
+    let (w, h) = (seg.grid.width as usize, seg.grid.height as usize);
+    let alpha = ctx.settings.publisher.overlay_alpha;
+    let legend = legend(&seg.communities);
+    let png = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let pixels = le_bytes_to_f32s("normalised frame", &source_bytes, Some((w * h) as u64))
+            .map_err(|e| e.to_string())?;
+        let raster = Raster::new(w, h, pixels).map_err(|e| e.to_string())?;
+        let (lw, lh, labels) = decode_labels_tiff(&labels_bytes).map_err(|e| e.to_string())?;
+        if (lw, lh) != (w, h) {
+            return Err(format!("the label map is {lw} × {lh}, the frame {w} × {h}"));
+        }
+        let labels: Vec<u32> = labels
+            .iter()
+            .map(|&l| {
+                if l == NO_LABEL_U16 {
+                    NO_LABEL
+                } else {
+                    u32::from(l)
+                }
+            })
+            .collect();
+        render_overlay(&raster, &labels, alpha, &legend).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| Failure::Retry(format!("the overlay task failed: {e}")))?
+    .map_err(|e| Failure::Reject(format!("{what}: overlay: {e}")))?;
+    let name = keys::overlay_object(&seg.run, seg.seq);
+    let stored = ctx
+        .bus
+        .put_object(OUTPUTS_STORE.bucket, &name, &png)
+        .await?;
+    Ok(Some(ObjectRef {
+        bucket: stored.bucket,
+        name: stored.name,
+        size: stored.size,
+        digest: Some(stored.digest).filter(|d| !d.is_empty()),
+    }))
+}
+
+async fn get(ctx: &Context, o: &ObjectRef, what: &str) -> Result<Bytes, Failure> {
+    match ctx.bus.get_object(&o.bucket, &o.name).await {
+        Ok(b) => Ok(b),
+        Err(e) if e.is_transient() => Err(e.into()),
+        Err(e) => Err(Failure::Reject(format!(
+            "{what}: object {}/{} cannot be read: {e}",
+            o.bucket, o.name
+        ))),
+    }
+}
+
+/// Adds the result's point to the run's series, with compare-and-set so that concurrent
+/// publishers do not lose points.
+async fn add_to_series(ctx: &Context, result: &FrameResult) -> Result<(), Failure> {
+    let key = keys::series_key(&result.run);
+    let max = ctx.settings.publisher.series_max_points;
+    for _ in 0..16 {
+        let current = ctx.bus.kv_get(SERIES_KV.bucket, &key).await?;
+        let (mut series, revision) = match &current {
+            Some((bytes, rev)) => (
+                decode::<RunSeries>(bytes, &ctx.limits)
+                    .unwrap_or_else(|_| RunSeries::new(result.run.clone())),
+                Some(*rev),
+            ),
+            None => (RunSeries::new(result.run.clone()), None),
+        };
+        series.upsert(series_point(result), max);
+        let bytes = Bytes::from(
+            encode_message(&series, &ctx.limits).map_err(|e| Failure::Retry(e.to_string()))?,
+        );
+        let written = match revision {
+            Some(rev) => ctx.bus.kv_update(SERIES_KV.bucket, &key, bytes, rev).await,
+            None => ctx.bus.kv_create(SERIES_KV.bucket, &key, bytes).await,
+        };
+        match written {
+            Ok(_) => return Ok(()),
+            Err(BusError::Conflict { .. } | BusError::AlreadyExists { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Failure::Retry(format!(
+        "the series of run {} kept changing under us",
+        result.run
+    )))
+}

@@ -1,0 +1,114 @@
+//! Several services in one process (`tessera up`): one bus connection, the topology ensured
+//! once, each service its own task with its own metrics, one shutdown for all.
+
+use std::sync::Arc;
+
+use tessera_bus::{Bus, TopologyReport};
+use tessera_protocol::{Service, streams};
+use tessera_settings::Settings;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Context, WorkerError, clusterer, embedder, ingest, publisher};
+
+/// Creates or updates every stream, consumer, KV bucket and object store (idempotent).
+pub async fn ensure_topology(bus: &Bus) -> Result<TopologyReport, WorkerError> {
+    Ok(bus
+        .ensure_topology(
+            &streams::STREAMS,
+            &streams::CONSUMERS,
+            &streams::KV_BUCKETS,
+            &streams::OBJECT_STORES,
+        )
+        .await?)
+}
+
+/// Runs `service` until `ctx.shutdown` is cancelled.
+pub async fn run_service(service: Service, ctx: Context) -> Result<(), WorkerError> {
+    match service {
+        Service::Ingest => ingest::run(ctx).await,
+        Service::Embedder => embedder::run(ctx).await,
+        Service::Clusterer => clusterer::run(ctx).await,
+        Service::Publisher => publisher::run(ctx).await,
+    }
+}
+
+/// Runs `services` (a service may appear more than once: several embedders) on `bus` until
+/// `shutdown` is cancelled or one of them fails, which stops the others.
+pub async fn run_services(
+    bus: Bus,
+    settings: Arc<Settings>,
+    services: &[Service],
+    shutdown: CancellationToken,
+) -> Result<(), WorkerError> {
+    ensure_topology(&bus).await?;
+    let instance = crate::instance_name(settings.embedder.instance.as_deref());
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, &service) in services.iter().enumerate() {
+        let name = if services.len() == 1 {
+            instance.clone()
+        } else {
+            format!("{instance}-{}-{i}", service.as_str())
+        };
+        let mut ctx = Context::new(bus.clone(), settings.clone(), name);
+        ctx.shutdown = shutdown.child_token();
+        tasks.spawn(async move { (service, run_service(service, ctx).await) });
+    }
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let failed = match joined {
+            Ok((_, Ok(()))) => None,
+            Ok((service, Err(e))) => Some(WorkerError::Task(format!("{}: {e}", service.as_str()))),
+            Err(e) => Some(WorkerError::Task(format!("a service task failed: {e}"))),
+        };
+        if let Some(e) = failed {
+            tracing::error!(error = %e, "service stopped; stopping the others");
+            shutdown.cancel();
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Connects to NATS with `settings.bus`, waiting `bus.connect_wait_ms` for a server that is
+/// still starting.
+pub async fn connect(settings: &Settings) -> Result<Bus, WorkerError> {
+    Ok(Bus::connect(&settings.bus).await?)
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM (what Kubernetes sends), so services finish the
+/// message in hand and stop; unsettled messages are redelivered to another copy.
+pub fn cancel_on_signal(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                        let _ = ctrl_c.await;
+                        shutdown.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+}
+
+/// What a service binary does once its settings and telemetry are set up: connect, ensure
+/// the topology, run `services` until a signal.
+pub async fn serve(settings: Settings, services: &[Service]) -> Result<(), WorkerError> {
+    let bus = connect(&settings).await?;
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
+    run_services(bus, Arc::new(settings), services, shutdown).await
+}
