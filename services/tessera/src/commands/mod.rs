@@ -2,8 +2,12 @@
 
 mod demo;
 mod eval;
+mod live;
 mod provision;
+mod publish;
 mod segment;
+mod up;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -20,5 +24,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&cache, &args),
         Command::Eval(args) => eval::run(&cache, &args),
         Command::Provision(args) => provision::run(&cache, &args),
+        Command::Up(args) => up::run(&cache, &args),
+        Command::Publish(args) => publish::run(&args),
+        Command::Watch(args) => watch::run(&args),
     }
 }

@@ -1,0 +1,381 @@
+//! The live pipeline end to end, against a real nats-server, a real redis-server and the
+//! real ONNX models: every result arrives with the labels `tessera segment` gives, the cache
+//! serves repeated chips, duplicates are processed once, a Redis outage does not stop a run,
+//! and bad input is rejected with a reason while the services keep running.
+
+// Test code: a panic with a line number is the failure report we want.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tessera_bus::Bus;
+use tessera_imaging::Raster;
+use tessera_protocol::{
+    Dtype, Frame, ObjectRef, PROTOCOL_VERSION, Pixels, Reject, RunId, RunSeries, Service,
+    ServiceStatus, WireParams, decode, encode, keys, streams, subjects,
+};
+use tessera_segment::{SegmentParams, segment};
+use tessera_synth::{NoiseLevel, SceneConfig, SceneKind};
+use tessera_testkit::RedisServer;
+use tessera_tests::live::*;
+use tessera_tests::{encoder, scene};
+
+fn frame(size: usize, seed: u64) -> Raster {
+    let kind = if seed % 2 == 0 {
+        SceneKind::OrderDisorder
+    } else {
+        SceneKind::ThreePhase
+    };
+    scene(&SceneConfig {
+        width: size,
+        height: size,
+        seed,
+        kind,
+        noise: NoiseLevel::Low,
+        ..SceneConfig::default()
+    })
+    .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twelve_frames_give_the_labels_of_tessera_segment() {
+    let nats = nats();
+    let settings = settings(&nats, None, "efficientnet-lite0");
+    let services = Services::start(&settings, &Services::ALL).await;
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let inst = instrument(&bus, &settings);
+    let start = run_start(&inst, "e2e", WireParams::default());
+    let run = start.run.clone();
+    let mut stream = results(&bus, &inst, &run).await;
+
+    // 8 small frames travel inline, 4 large ones through the object store.
+    let frames: Vec<Raster> = (0..12)
+        .map(|i| frame(if i % 3 == 2 { 640 } else { 256 }, 100 + i))
+        .collect();
+    let t0 = Instant::now();
+    inst.start_run(&start).await.unwrap();
+    let mut via_object = 0;
+    for (seq, raster) in frames.iter().enumerate() {
+        let published = inst
+            .publish_frame(&run, seq as u64, &frame_data(raster, seq as u64))
+            .await
+            .unwrap();
+        via_object += usize::from(published.via_object_store);
+    }
+    inst.stop_run(&run_stop(&run, 12)).await.unwrap();
+    assert_eq!(via_object, 4, "frames through the object store");
+    let got = collect(&mut stream, 12, Duration::from_secs(600)).await;
+    eprintln!("12 results in {:.2} s", t0.elapsed().as_secs_f64());
+
+    let params = SegmentParams::default();
+    let mut enc = encoder("efficientnet-lite0", params.chip);
+    for (seq, raster) in frames.iter().enumerate() {
+        let r = &got[&(seq as u64)];
+        let (_, reference) = segment(&mut enc, raster, &params).unwrap();
+        let ours = result_labels(&bus, r).await;
+        let renaming = renaming(&reference.labels, &ours)
+            .unwrap_or_else(|e| panic!("frame {seq}: labels differ from tessera segment: {e}"));
+        let identity = renaming.iter().all(|(a, b)| a == b);
+        eprintln!(
+            "frame {seq} ({}²): {} communities, identical labels (ids {}), latency {:?} ms",
+            raster.width,
+            r.communities.len(),
+            if identity {
+                "the same"
+            } else {
+                "renamed for the run"
+            },
+            r.timings
+                .iter()
+                .find(|(s, _)| s == "publish_to_result")
+                .map(|t| t.1 as u64),
+        );
+        assert_eq!(r.communities.len(), reference.communities.len());
+        let total: f64 = r.communities.iter().map(|c| c.area_fraction).sum();
+        assert!((total - 1.0).abs() < 1e-6, "fractions sum to {total}");
+        let overlay = r.overlay.as_ref().expect("an overlay");
+        let png = bus
+            .get_object(&overlay.bucket, &overlay.name)
+            .await
+            .unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
+
+    // The latest result and the series are kept in KV.
+    let (latest, _) = bus
+        .kv_get(streams::LATEST_KV.bucket, &keys::latest_key(&run))
+        .await
+        .unwrap()
+        .expect("the run's latest result");
+    assert!(!latest.is_empty());
+    let (series, _) = bus
+        .kv_get(streams::SERIES_KV.bucket, &keys::series_key(&run))
+        .await
+        .unwrap()
+        .expect("the run's series");
+    let series: RunSeries = decode(&series, &settings.protocol_limits()).unwrap();
+    let seqs: Vec<u64> = series.points.iter().map(|p| p.seq).collect();
+    assert_eq!(seqs, (0..12).collect::<Vec<_>>());
+    assert!(series.points.iter().all(|p| p.dose.is_some()));
+    assert!(services.is_running());
+    services.stop().await.unwrap();
+}
+
+/// Publishes `frames` as run `name` and returns the results and the time they took.
+async fn run_frames(
+    bus: &Bus,
+    settings: &tessera_settings::Settings,
+    name: &str,
+    frames: &[Raster],
+) -> (BTreeMap<u64, tessera_protocol::FrameResult>, Duration) {
+    let inst = instrument(bus, settings);
+    let start = run_start(&inst, name, WireParams::default());
+    let run = start.run.clone();
+    let mut stream = results(bus, &inst, &run).await;
+    let t0 = Instant::now();
+    inst.start_run(&start).await.unwrap();
+    for (seq, raster) in frames.iter().enumerate() {
+        inst.publish_frame(&run, seq as u64, &frame_data(raster, seq as u64))
+            .await
+            .unwrap();
+    }
+    inst.stop_run(&run_stop(&run, frames.len() as u64))
+        .await
+        .unwrap();
+    let got = collect(&mut stream, frames.len(), Duration::from_secs(300)).await;
+    (got.into_iter().collect(), t0.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_of_the_same_frames_comes_from_the_redis_cache() {
+    let nats = nats();
+    let redis = RedisServer::start().unwrap();
+    let settings = settings(&nats, Some(&redis), "efficientnet-lite0");
+    let services = Services::start(&settings, &Services::ALL).await;
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let frames: Vec<Raster> = (0..4).map(|i| frame(384, 200 + i)).collect();
+
+    let (cold, cold_time) = run_frames(&bus, &settings, "cold", &frames).await;
+    let (warm, warm_time) = run_frames(&bus, &settings, "warm", &frames).await;
+    for (seq, r) in &cold {
+        assert_eq!(r.cache_hits, 0, "cold frame {seq}: every chip is new");
+    }
+    for (seq, r) in &warm {
+        assert_eq!(
+            r.cache_hits, r.chips,
+            "warm frame {seq}: every chip from the cache"
+        );
+        let c = &cold[seq];
+        assert_eq!(
+            r.communities
+                .iter()
+                .map(|c| c.area_fraction)
+                .collect::<Vec<_>>(),
+            c.communities
+                .iter()
+                .map(|c| c.area_fraction)
+                .collect::<Vec<_>>(),
+            "cached embeddings give the same segmentation"
+        );
+    }
+    eprintln!(
+        "cold run {:.0} ms, warm run {:.0} ms: {:.1}× faster",
+        cold_time.as_secs_f64() * 1e3,
+        warm_time.as_secs_f64() * 1e3,
+        cold_time.as_secs_f64() / warm_time.as_secs_f64()
+    );
+    services.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_published_twice_is_processed_once() {
+    let nats = nats();
+    let settings = settings(&nats, None, "tiny");
+    let services = Services::start(&settings, &Services::ALL).await;
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let inst = instrument(&bus, &settings);
+    let start = run_start(&inst, "dup", WireParams::default());
+    let run = start.run.clone();
+    let mut stream = results(&bus, &inst, &run).await;
+    inst.start_run(&start).await.unwrap();
+    let data = frame_data(&frame(256, 7), 0);
+    let first = inst.publish_frame(&run, 0, &data).await.unwrap();
+    let second = inst.publish_frame(&run, 0, &data).await.unwrap();
+    assert!(!first.ack.duplicate);
+    assert!(second.ack.duplicate, "the stream drops the second copy");
+    collect(&mut stream, 1, Duration::from_secs(120)).await;
+    // Nothing more arrives, and the results stream holds the frame once.
+    let more = tokio::time::timeout(Duration::from_secs(3), stream.next()).await;
+    assert!(more.is_err(), "a second result arrived: {more:?}");
+    let state = bus.stream_state(streams::RESULTS.name).await.unwrap();
+    assert_eq!(state.messages, 1);
+    services.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_completes_when_redis_stops_in_the_middle() {
+    let nats = nats();
+    let mut redis = RedisServer::start().unwrap();
+    let settings = settings(&nats, Some(&redis), "tiny");
+    let services = Services::start(&settings, &Services::ALL).await;
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let mut status = bus
+        .subscribe(&subjects::status_subject(Service::Embedder))
+        .await
+        .unwrap();
+    let inst = instrument(&bus, &settings);
+    let start = run_start(&inst, "outage", WireParams::default());
+    let run = start.run.clone();
+    let mut stream = results(&bus, &inst, &run).await;
+    inst.start_run(&start).await.unwrap();
+    let frames: Vec<Raster> = (0..6).map(|i| frame(256, 300 + i)).collect();
+    inst.publish_frame(&run, 0, &frame_data(&frames[0], 0))
+        .await
+        .unwrap();
+    collect(&mut stream, 1, Duration::from_secs(120)).await;
+    redis.stop();
+    for (seq, raster) in frames.iter().enumerate().skip(1) {
+        inst.publish_frame(&run, seq as u64, &frame_data(raster, seq as u64))
+            .await
+            .unwrap();
+    }
+    inst.stop_run(&run_stop(&run, 6)).await.unwrap();
+    let got = collect(&mut stream, 5, Duration::from_secs(120)).await;
+    assert_eq!(got.len(), 5);
+    // The embedder says in its status that it runs without the cache.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut degraded = false;
+    while !degraded && Instant::now() < deadline {
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(2), status.next()).await {
+            let s: ServiceStatus = decode(&m.payload, &settings.protocol_limits()).unwrap();
+            degraded = s.detail.get("cache").map(String::as_str) == Some("degraded");
+        }
+    }
+    assert!(
+        degraded,
+        "the embedder's status never said the cache is degraded"
+    );
+    services.stop().await.unwrap();
+}
+
+/// A frame message as an instrument would send it, with any field changed by `edit`.
+fn frame_message(run: &RunId, seq: u64, edit: impl FnOnce(&mut Frame)) -> Vec<u8> {
+    let mut f = Frame {
+        version: PROTOCOL_VERSION,
+        run: run.clone(),
+        seq,
+        timestamp_ms: 1,
+        width: 64,
+        height: 64,
+        dtype: Dtype::U8,
+        pixel_size_nm: None,
+        dose: None,
+        scalars: BTreeMap::new(),
+        pixels: Pixels::Inline(vec![7; 64 * 64]),
+    };
+    edit(&mut f);
+    encode(&f).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_rejected_with_a_reason_and_the_services_keep_running() {
+    let nats = nats();
+    let settings = settings(&nats, None, "tiny");
+    let services = Services::start(&settings, &Services::ALL).await;
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let mut rejects = bus
+        .subscribe(&subjects::rejects_subject(Service::Ingest))
+        .await
+        .unwrap();
+    let inst = instrument(&bus, &settings);
+    let start = run_start(&inst, "bad", WireParams::default());
+    let run = start.run.clone();
+    inst.start_run(&start).await.unwrap();
+    let frame_subject = subjects::acq_frame_subject(inst.id());
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("malformed", b"\x93not msgpack at all".to_vec(), "frame"),
+        (
+            "wrong version",
+            frame_message(&run, 1, |f| f.version = 99),
+            "version",
+        ),
+        (
+            "wrong shape",
+            frame_message(&run, 2, |f| f.width = 65),
+            "pixels.inline",
+        ),
+        (
+            "missing object",
+            frame_message(&run, 3, |f| {
+                f.pixels = Pixels::Object(ObjectRef {
+                    bucket: streams::FRAMES_STORE.bucket.into(),
+                    name: "bad/3.raw".into(),
+                    size: 64 * 64,
+                    digest: None,
+                })
+            }),
+            "bad/3.raw",
+        ),
+        (
+            "empty frame",
+            frame_message(&run, 4, |f| {
+                f.width = 0;
+                f.pixels = Pixels::Inline(Vec::new());
+            }),
+            "width",
+        ),
+        (
+            "smaller than a chip",
+            frame_message(&run, 5, |f| {
+                f.width = 32;
+                f.height = 32;
+                f.pixels = Pixels::Inline((0..32 * 32).map(|i| (i % 251) as u8).collect());
+            }),
+            "chip",
+        ),
+    ];
+    for (i, (name, payload, _)) in cases.iter().enumerate() {
+        bus.publish(
+            &frame_subject,
+            Bytes::from(payload.clone()),
+            &[],
+            Some(&format!("bad-{i}")),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("publishing the {name} case: {e}"));
+    }
+    let limits = settings.protocol_limits();
+    let mut reasons = Vec::new();
+    while reasons.len() < cases.len() {
+        let m = tokio::time::timeout(Duration::from_secs(30), rejects.next())
+            .await
+            .expect("a reject for every bad message")
+            .unwrap();
+        let r: Reject = decode(&m.payload, &limits).unwrap();
+        reasons.push((r.msg_id.clone().unwrap_or_default(), r.reason));
+    }
+    for (i, (name, _, needle)) in cases.iter().enumerate() {
+        let id = format!("bad-{i}");
+        let (_, reason) = reasons
+            .iter()
+            .find(|(m, _)| *m == id)
+            .unwrap_or_else(|| panic!("no reject for the {name} case: {reasons:?}"));
+        eprintln!("{name}: {reason}");
+        assert!(
+            reason.contains(needle),
+            "{name}: {reason:?} should mention {needle:?}"
+        );
+    }
+
+    // The services are still up: a good frame of the same run goes through.
+    let mut stream = results(&bus, &inst, &run).await;
+    inst.publish_frame(&run, 10, &frame_data(&frame(256, 9), 10))
+        .await
+        .unwrap();
+    collect(&mut stream, 1, Duration::from_secs(120)).await;
+    assert!(services.is_running());
+    services.stop().await.unwrap();
+}
