@@ -80,7 +80,7 @@ pub(crate) struct PublishArgs {
     pub size: u32,
     /// Seed of the synthetic frames.
     #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    pub synthetic_seed: u64,
     /// Frames per second (0: as fast as possible).
     #[arg(long, default_value_t = 1.0)]
     pub rate: f64,
@@ -93,6 +93,9 @@ pub(crate) struct PublishArgs {
     /// Specimen name recorded with the run.
     #[arg(long, default_value = "")]
     pub sample: String,
+    /// Imaging modality recorded with the run (e.g. STEM, SEM, TEM).
+    #[arg(long, default_value = "STEM")]
+    pub modality: String,
     /// Wait for every result and print it.
     #[arg(long)]
     pub wait: bool,

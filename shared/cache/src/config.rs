@@ -90,8 +90,9 @@ pub enum CacheError {
 }
 
 impl CacheConfig {
-    /// Checks the settings that do not depend on the backend.
-    pub(crate) fn validate(&self) -> Result<(), CacheError> {
+    /// Checks the settings that do not depend on the backend (the service configuration
+    /// checks them at start-up through this).
+    pub fn validate(&self) -> Result<(), CacheError> {
         let bad = |field, reason| Err(CacheError::InvalidSetting { field, reason });
         if self.ttl_secs == 0 {
             return bad(

@@ -31,24 +31,19 @@ impl Settings {
         )
     }
 
-    /// The checks of `tessera-cache`, which keeps its own private.
+    /// The checks of `tessera-cache`, under their `cache.` keys.
     fn check_cache(&self) -> Result<(), SettingsError> {
-        let c = &self.cache;
-        check(
-            c.ttl_secs > 0,
-            "cache.ttl_secs",
-            "is 0; Redis needs at least 1 second (default: 604800, 7 days)",
-        )?;
-        check(
-            c.timeout_ms > 0,
-            "cache.timeout_ms",
-            "is 0; set a positive limit (default: 2000)",
-        )?;
-        check(
-            c.retry_interval_ms > 0,
-            "cache.retry_interval_ms",
-            "is 0; set a positive interval (default: 1000)",
-        )
+        match self.cache.validate() {
+            Err(tessera_cache::CacheError::InvalidSetting { field, reason }) => {
+                let key = format!("cache.{field}");
+                Err(SettingsError::invalid(
+                    key.clone(),
+                    format!("{key} {reason}"),
+                ))
+            }
+            Err(e) => Err(SettingsError::invalid("cache", e.to_string())),
+            Ok(()) => Ok(()),
+        }
     }
 
     fn check_model(&self) -> Result<(), SettingsError> {

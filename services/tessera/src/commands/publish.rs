@@ -21,7 +21,9 @@ use crate::inputs::expand;
 pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
     let settings = settings(&args.live)?;
     let source = match args.synthetic {
-        Some(count) => FrameSource::Synthetic(DoseSeries::new(args.size, count, args.seed)?),
+        Some(count) => {
+            FrameSource::Synthetic(DoseSeries::new(args.size, count, args.synthetic_seed)?)
+        }
         None if args.inputs.is_empty() => {
             bail!("nothing to publish: give image files or folders, or --synthetic N")
         }
@@ -41,7 +43,7 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
         run: run.clone(),
         instrument: instrument.clone(),
         sample: args.sample.clone(),
-        modality: String::new(),
+        modality: args.modality.clone(),
         started_at_ms: now_ms(),
         params: wire_params(&params),
         metadata: Default::default(),
