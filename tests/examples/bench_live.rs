@@ -113,14 +113,14 @@ async fn wait_for_embedders(bus: &Bus, n: usize) {
 }
 
 /// Publishes `frames` as run `name`; `sequential`: one at a time, waiting for each result.
-/// Returns (wall seconds, per-frame latencies in ms, cache hits, chips).
+/// Returns (wall seconds, per-frame latencies in ms, cache hits, chips, mean stage times).
 async fn run(
     bus: &Bus,
     settings: &tessera_settings::Settings,
     name: &str,
     frames: &[Raster],
     sequential: bool,
-) -> (f64, Vec<f64>, u64, u64) {
+) -> (f64, Vec<f64>, u64, u64, String) {
     let inst = instrument(bus, settings);
     let start = run_start(&inst, name, WireParams::default());
     let run = start.run.clone();
@@ -156,7 +156,21 @@ async fn run(
         .collect();
     let hits = got.values().map(|(_, r)| u64::from(r.cache_hits)).sum();
     let chips = got.values().map(|(_, r)| u64::from(r.chips)).sum();
-    (wall, latencies, hits, chips)
+    let mut stages: Vec<(String, f64)> = Vec::new();
+    for (_, r) in got.values() {
+        for (name, ms) in &r.timings {
+            match stages.iter_mut().find(|(n, _)| n == name) {
+                Some((_, t)) => *t += ms / frames.len() as f64,
+                None => stages.push((name.clone(), ms / frames.len() as f64)),
+            }
+        }
+    }
+    let stages = stages
+        .iter()
+        .map(|(n, t)| format!("{n}={t:.0}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    (wall, latencies, hits, chips, stages)
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -194,10 +208,11 @@ async fn main() {
         wait_for_embedders(&bus, embedders).await;
 
         // Each run's frames are new to the cache except the warm re-run's.
-        let (_, seq_lat, _, _) = run(&bus, &settings, "sequential", &frames_b, true).await;
-        let (cold_wall, cold_lat, cold_hits, chips) =
+        let (_, seq_lat, _, _, seq_stages) =
+            run(&bus, &settings, "sequential", &frames_b, true).await;
+        let (cold_wall, cold_lat, cold_hits, chips, cold_stages) =
             run(&bus, &settings, "cold", &frames_a, false).await;
-        let (warm_wall, warm_lat, warm_hits, _) =
+        let (warm_wall, warm_lat, warm_hits, _, warm_stages) =
             run(&bus, &settings, "warm", &frames_a, false).await;
         assert_eq!(cold_hits, 0, "the cold run found chips in the cache");
         println!(
@@ -216,6 +231,22 @@ async fn main() {
             cold_wall / warm_wall,
             mean(&warm_lat)
         );
+        let stage = |stages: &str, name: &str| -> f64 {
+            stages
+                .split(' ')
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .map_or(0.0, |v| v.parse().unwrap())
+        };
+        let cold_embed = stage(&cold_stages, "embed") + stage(&cold_stages, "cache");
+        let warm_embed = stage(&warm_stages, "embed") + stage(&warm_stages, "cache");
+        println!(
+            "RESULT embedding_stage embedders={embedders} cold_ms_per_frame={cold_embed:.0} \
+             warm_ms_per_frame={warm_embed:.0} speedup={:.1}",
+            cold_embed / warm_embed.max(0.001)
+        );
+        println!("    sequential stage means (ms): {seq_stages}");
+        println!("    cold stage means (ms): {cold_stages}");
+        println!("    warm stage means (ms): {warm_stages}");
         services.stop().await.unwrap();
     }
 }

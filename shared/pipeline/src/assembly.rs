@@ -50,6 +50,8 @@ pub struct FrameAssembly {
     pub cache_hits: u32,
     /// Milliseconds the embedders spent in the model, summed over batches.
     pub embed_ms: f64,
+    /// Milliseconds the embedders spent on cache lookups and write-backs, summed.
+    pub cache_ms: f64,
     /// Batches done by each embedder instance.
     pub workers: BTreeMap<String, u32>,
 }
@@ -80,6 +82,7 @@ impl FrameAssembly {
             embeddings: vec![0.0; len],
             cache_hits: 0,
             embed_ms: 0.0,
+            cache_ms: 0.0,
             workers: BTreeMap::new(),
         })
     }
@@ -99,6 +102,7 @@ impl FrameAssembly {
         self.n_received += 1;
         self.cache_hits += b.cache_hits;
         self.embed_ms += b.embed_ms;
+        self.cache_ms += b.cache_ms;
         *self.workers.entry(b.worker.clone()).or_default() += 1;
         Ok(Added::New)
     }
@@ -211,6 +215,7 @@ mod tests {
             cache_hits: 1,
             embed_ms: 2.0,
             worker: format!("w{}", b % 2),
+            cache_ms: 1.0,
         }
     }
 

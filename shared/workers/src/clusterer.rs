@@ -369,7 +369,10 @@ async fn segment_and_publish(
         )
         .await?;
 
-    let mut timings = vec![("embed".to_string(), a.embed_ms)];
+    let mut timings = vec![
+        ("embed".to_string(), a.embed_ms),
+        ("cache".to_string(), a.cache_ms),
+    ];
     timings.extend(seg.timings.stages.iter().cloned());
     let out = Segmented {
         version: PROTOCOL_VERSION,

@@ -182,7 +182,9 @@ async fn embed_side(
         .flat_map(|w| w.chips.chunks_exact(chip_len))
         .collect();
     let keys: Vec<ChipKey> = all.iter().map(|c| ChipKey::new(&digest, c, chip)).collect();
+    let lookup = Instant::now();
     let mut found = cache.get_many(&keys, dim).await;
+    let mut cache_ms = lookup.elapsed().as_secs_f64() * 1e3;
     let hit: Vec<bool> = found.iter().map(Option::is_some).collect();
     let misses: Vec<usize> = (0..keys.len()).filter(|&i| !hit[i]).collect();
     ctx.metrics.counter("chips").add(keys.len() as u64);
@@ -220,7 +222,9 @@ async fn embed_side(
             .zip(rows.chunks_exact(dim))
             .map(|(&i, row)| (keys[i].clone(), row))
             .collect();
+        let write = Instant::now();
         cache.put_many(&entries).await;
+        cache_ms += write.elapsed().as_secs_f64() * 1e3;
         for (&i, row) in misses.iter().zip(rows.chunks_exact(dim)) {
             found[i] = Some(row.to_vec());
         }
@@ -241,6 +245,7 @@ async fn embed_side(
         .set(i64::from(stats.degraded));
 
     let total_misses = misses.len().max(1) as f64;
+    let total_chips = keys.len().max(1) as f64;
     let mut outcomes = Vec::with_capacity(works.len());
     let mut first = 0;
     for work in works {
@@ -262,6 +267,7 @@ async fn embed_side(
             digest: &digest,
             cache_hits: hits as u32,
             embed_ms: share,
+            cache_ms: cache_ms * n as f64 / total_chips,
         };
         outcomes.push(publish(ctx, work, &out).await);
     }
@@ -275,6 +281,7 @@ struct Embedded<'a> {
     digest: &'a str,
     cache_hits: u32,
     embed_ms: f64,
+    cache_ms: f64,
 }
 
 async fn publish(ctx: &Context, work: &Work, e: &Embedded<'_>) -> Result<(), Failure> {
@@ -298,6 +305,7 @@ async fn publish(ctx: &Context, work: &Work, e: &Embedded<'_>) -> Result<(), Fai
         cache_hits: e.cache_hits,
         embed_ms: e.embed_ms,
         worker: ctx.instance.clone(),
+        cache_ms: e.cache_ms,
     };
     let payload = encode_message(&out, &ctx.limits)
         .map_err(|err| Failure::Retry(format!("embedding batch of frame {}: {err}", b.seq)))?;

@@ -277,6 +277,9 @@ pub struct EmbeddingBatch {
     /// Which embedder instance did the work (for load-sharing checks; may be empty).
     #[serde(default)]
     pub worker: String,
+    /// Milliseconds this batch's share of the cache lookups and write-backs took.
+    #[serde(default)]
+    pub cache_ms: f64,
 }
 
 impl EmbeddingBatch {
@@ -330,6 +333,7 @@ impl EmbeddingBatch {
             ));
         }
         c.within("embed_ms", self.embed_ms, 0.0, f64::MAX)?;
+        c.within("cache_ms", self.cache_ms, 0.0, f64::MAX)?;
         bytes_field(
             c,
             "values",

@@ -187,6 +187,7 @@ pub(crate) fn embedding_batch() -> EmbeddingBatch {
         cache_hits: 2,
         embed_ms: 12.5,
         worker: "embedder-a".into(),
+        cache_ms: 0.5,
     }
 }
 
