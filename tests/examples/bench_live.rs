@@ -12,7 +12,7 @@
 // Benchmark code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -21,17 +21,8 @@ use tessera_imaging::{LegendEntry, Raster, encode_labels_tiff, render_overlay};
 use tessera_protocol::{Service, ServiceStatus, WireParams, decode, subjects};
 use tessera_segment::{SegmentParams, segment};
 use tessera_synth::{NoiseLevel, SceneConfig, generate, to_u16};
-use tessera_testkit::RedisServer;
+use tessera_testkit::{ChildGuard, RedisServer};
 use tessera_tests::{encoder, live::*};
-
-struct Embedder(Child);
-
-impl Drop for Embedder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn frames(n: usize, size: usize, seed: u64) -> Vec<Raster> {
     (0..n)
@@ -66,7 +57,7 @@ fn single_process(frames: &[Raster]) -> f64 {
     t.elapsed().as_secs_f64() / frames.len() as f64
 }
 
-fn embedder(settings: &tessera_settings::Settings, name: &str, threads: usize) -> Embedder {
+fn embedder(settings: &tessera_settings::Settings, name: &str, threads: usize) -> ChildGuard {
     let exe = std::env::current_exe().unwrap();
     let bin = exe
         .parent()
@@ -92,7 +83,7 @@ fn embedder(settings: &tessera_settings::Settings, name: &str, threads: usize) -
     if let Some(url) = &settings.cache.url {
         cmd.env("TESSERA__CACHE__URL", url);
     }
-    Embedder(cmd.spawn().unwrap())
+    ChildGuard(cmd.spawn().unwrap())
 }
 
 /// Waits until `n` embedder instances have published a status (their model is loaded).
@@ -202,7 +193,7 @@ async fn main() {
         .await;
         let bus = Bus::connect(&settings.bus).await.unwrap();
         let threads = (cores / embedders).max(1);
-        let _procs: Vec<Embedder> = (0..embedders)
+        let _procs: Vec<ChildGuard> = (0..embedders)
             .map(|i| embedder(&settings, &format!("bench-{i}"), threads))
             .collect();
         wait_for_embedders(&bus, embedders).await;

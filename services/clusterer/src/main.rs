@@ -1,7 +1,9 @@
 //! `tessera-clusterer`: the clustering service. It assembles each frame's embeddings, finds the
 //! communities and keeps their ids stable across a run.
-//! A thin shell: it loads the settings (a TOML file, then `TESSERA__...` variables; see
-//! `deploy/tessera.toml`), sets up logging, and runs `tessera_workers::clusterer` until SIGTERM.
+//!
+//! A thin shell: `tessera_workers::up::run_binary` loads the settings (a TOML file, then
+//! `TESSERA__...` variables; see `deploy/tessera.toml`), sets up logging and runs
+//! `tessera_workers::clusterer` until SIGTERM.
 
 use std::path::PathBuf;
 
@@ -25,10 +27,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let settings = tessera_settings::Settings::load(args.config.as_deref())
-        .context("loading the configuration")?;
-    tessera_telemetry::init(&settings.telemetry, "clusterer")?;
-    tessera_workers::up::serve(settings, &[Service::Clusterer])
+    tessera_workers::up::run_binary(Service::Clusterer, args.config.as_deref())
         .await
         .context("tessera-clusterer stopped")
 }

@@ -1,8 +1,9 @@
 //! `tessera-embedder`: an embedding worker. It embeds chip batches with the ONNX model, through
 //! the Redis cache; run as many copies as the load needs.
-//! the Redis cache; run as many as the load needs.
-//! A thin shell: it loads the settings (a TOML file, then `TESSERA__...` variables; see
-//! `deploy/tessera.toml`), sets up logging, and runs `tessera_workers::embedder` until SIGTERM.
+//!
+//! A thin shell: `tessera_workers::up::run_binary` loads the settings (a TOML file, then
+//! `TESSERA__...` variables; see `deploy/tessera.toml`), sets up logging and runs
+//! `tessera_workers::embedder` until SIGTERM.
 
 use std::path::PathBuf;
 
@@ -26,10 +27,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let settings = tessera_settings::Settings::load(args.config.as_deref())
-        .context("loading the configuration")?;
-    tessera_telemetry::init(&settings.telemetry, "embedder")?;
-    tessera_workers::up::serve(settings, &[Service::Embedder])
+    tessera_workers::up::run_binary(Service::Embedder, args.config.as_deref())
         .await
         .context("tessera-embedder stopped")
 }

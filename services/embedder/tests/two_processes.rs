@@ -6,26 +6,17 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures::StreamExt;
 use tessera_bus::Bus;
 use tessera_protocol::{EmbeddingBatch, Service, WireParams, decode, subjects};
 use tessera_synth::SceneConfig;
+use tessera_testkit::ChildGuard;
 use tessera_tests::live::*;
 
-/// An embedder process, killed when dropped.
-struct Embedder(Child);
-
-impl Drop for Embedder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn embedder(settings: &tessera_settings::Settings, name: &str) -> Embedder {
+fn embedder(settings: &tessera_settings::Settings, name: &str) -> ChildGuard {
     let child = Command::new(env!("CARGO_BIN_EXE_tessera-embedder"))
         .env("TESSERA__BUS__URL", &settings.bus.url)
         .env("TESSERA__MODEL__NAME", &settings.model.name)
@@ -41,7 +32,7 @@ fn embedder(settings: &tessera_settings::Settings, name: &str) -> Embedder {
         .stdout(Stdio::null())
         .spawn()
         .expect("starting tessera-embedder");
-    Embedder(child)
+    ChildGuard(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,9 @@
 //! `tessera-ingest`: the ingest service. It validates acquisitions from instruments and turns
 //! each frame into chip batches.
-//! A thin shell: it loads the settings (a TOML file, then `TESSERA__...` variables; see
-//! `deploy/tessera.toml`), sets up logging, and runs `tessera_workers::ingest` until SIGTERM.
+//!
+//! A thin shell: `tessera_workers::up::run_binary` loads the settings (a TOML file, then
+//! `TESSERA__...` variables; see `deploy/tessera.toml`), sets up logging and runs
+//! `tessera_workers::ingest` until SIGTERM.
 
 use std::path::PathBuf;
 
@@ -25,10 +27,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let settings = tessera_settings::Settings::load(args.config.as_deref())
-        .context("loading the configuration")?;
-    tessera_telemetry::init(&settings.telemetry, "ingest")?;
-    tessera_workers::up::serve(settings, &[Service::Ingest])
+    tessera_workers::up::run_binary(Service::Ingest, args.config.as_deref())
         .await
         .context("tessera-ingest stopped")
 }

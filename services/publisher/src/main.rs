@@ -1,7 +1,9 @@
 //! `tessera-publisher`: the publishing service. It renders overlays, publishes results for
 //! dashboards and keeps each run's latest result and fraction series.
-//! A thin shell: it loads the settings (a TOML file, then `TESSERA__...` variables; see
-//! `deploy/tessera.toml`), sets up logging, and runs `tessera_workers::publisher` until SIGTERM.
+//!
+//! A thin shell: `tessera_workers::up::run_binary` loads the settings (a TOML file, then
+//! `TESSERA__...` variables; see `deploy/tessera.toml`), sets up logging and runs
+//! `tessera_workers::publisher` until SIGTERM.
 
 use std::path::PathBuf;
 
@@ -25,10 +27,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let settings = tessera_settings::Settings::load(args.config.as_deref())
-        .context("loading the configuration")?;
-    tessera_telemetry::init(&settings.telemetry, "publisher")?;
-    tessera_workers::up::serve(settings, &[Service::Publisher])
+    tessera_workers::up::run_binary(Service::Publisher, args.config.as_deref())
         .await
         .context("tessera-publisher stopped")
 }

@@ -6,20 +6,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tessera_testkit::NatsServer;
-
-/// A child process killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use tessera_testkit::{ChildGuard, NatsServer};
 
 fn tessera() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tessera"))
@@ -33,7 +23,7 @@ fn up_publish_and_watch_carry_a_run_end_to_end() {
         .start()
         .unwrap();
     let url = nats.url();
-    let _up = Running(
+    let _up = ChildGuard(
         tessera()
             .args(["up", "--nats", &url, "--embedders", "1"])
             .env("TESSERA__MODEL__NAME", "tiny")
@@ -42,7 +32,7 @@ fn up_publish_and_watch_carry_a_run_end_to_end() {
             .spawn()
             .unwrap(),
     );
-    let mut watcher = Running(
+    let mut watcher = ChildGuard(
         tessera()
             .args([
                 "watch",

@@ -85,3 +85,14 @@ pub fn free_port() -> Result<u16, TestkitError> {
             source,
         })
 }
+
+/// A child process (a service binary under test) killed and reaped when dropped.
+#[derive(Debug)]
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tessera_bus::{Delivery, PullOptions};
+use tessera_bus::Delivery;
 use tessera_imaging::{ChipGrid, encode_labels_tiff};
 use tessera_pipeline::{
     Added, FrameAssembly,
@@ -32,7 +32,7 @@ use tessera_segment::{
     tracking::{RunTracks, TrackingParams, community_directions},
 };
 
-use crate::common::{Failure, forward_headers, now_ms, publish_reject, settle, spawn_status};
+use crate::common::{Failure, forward_headers, now_ms, publish_reject, pull, settle};
 use crate::{Context, WorkerError};
 
 /// A frame being assembled, with the deliveries of its batches.
@@ -48,16 +48,7 @@ type FrameKey = (RunId, u64);
 /// Runs the clusterer until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let spec = &CLUSTERER_CONSUMER;
-    let options = PullOptions {
-        batch: 64,
-        ..PullOptions::default()
-    };
-    let mut deliveries = ctx
-        .bus
-        .consume_with(spec.stream, spec.durable, options)
-        .await?;
-    spawn_status(&ctx, Service::Clusterer, spec);
-    tracing::info!(instance = %ctx.instance, "clusterer running");
+    let mut deliveries = pull(&ctx, Service::Clusterer, spec, 64).await?;
     let mut open: HashMap<FrameKey, Open> = HashMap::new();
     let mut tracks: HashMap<RunId, RunTracks> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(spec.ack_wait_secs / 3));

@@ -36,6 +36,27 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Opens this service's pull stream on `spec`'s durable consumer, asking for `batch`
+/// messages per pull, and starts its status heartbeat.
+pub(crate) async fn pull(
+    ctx: &Context,
+    service: Service,
+    spec: &'static ConsumerSpec,
+    batch: usize,
+) -> Result<Deliveries, WorkerError> {
+    let options = tessera_bus::PullOptions {
+        batch: batch.max(1),
+        ..tessera_bus::PullOptions::default()
+    };
+    let deliveries = ctx
+        .bus
+        .consume_with(spec.stream, spec.durable, options)
+        .await?;
+    spawn_status(ctx, service, spec);
+    tracing::info!(service = service.as_str(), instance = %ctx.instance, "running");
+    Ok(deliveries)
+}
+
 /// The next delivery, or `None` once shutdown is asked for. Transient pull errors are logged
 /// and waited out; a lost consumer is an error.
 pub(crate) async fn next_delivery(
@@ -154,7 +175,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Publishes this copy's [`ServiceStatus`] on `tessera.status.<service>` every
 /// `telemetry.status_interval_ms` until shutdown.
-pub(crate) fn spawn_status(ctx: &Context, service: Service, consumer: &'static ConsumerSpec) {
+fn spawn_status(ctx: &Context, service: Service, consumer: &'static ConsumerSpec) {
     let ctx = ctx.clone();
     tokio::spawn(async move {
         let every = Duration::from_millis(ctx.settings.telemetry.status_interval_ms.max(100));

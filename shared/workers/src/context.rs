@@ -51,6 +51,12 @@ pub enum WorkerError {
     /// The embedding cache is misconfigured.
     #[error(transparent)]
     Cache(#[from] tessera_cache::CacheError),
+    /// The configuration could not be loaded.
+    #[error(transparent)]
+    Settings(#[from] tessera_settings::SettingsError),
+    /// Logging could not be set up.
+    #[error(transparent)]
+    Telemetry(#[from] tessera_telemetry::TelemetryError),
     /// A task of the service panicked or was cancelled.
     #[error("{0}")]
     Task(String),

@@ -11,14 +11,14 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tessera_bus::{Delivery, PullOptions};
+use tessera_bus::Delivery;
 use tessera_cache::{ChipKey, EmbeddingCache};
 use tessera_protocol::{
     ChipBatch, EmbeddingBatch, PROTOCOL_VERSION, Service, decode, encode_message, f32s_to_le_bytes,
     keys, streams::EMBEDDER_CONSUMER, subjects,
 };
 
-use crate::common::{Failure, forward_headers, keep_alive, next_delivery, settle, spawn_status};
+use crate::common::{Failure, forward_headers, keep_alive, next_delivery, pull, settle};
 use crate::models::ModelSet;
 use crate::{Context, WorkerError};
 
@@ -36,18 +36,14 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let mut models = tokio::task::spawn_blocking(move || ModelSet::load(&settings))
         .await
         .map_err(|e| WorkerError::Task(e.to_string()))??;
-    let spec = &EMBEDDER_CONSUMER;
-    let options = PullOptions {
-        batch: ctx.settings.embedder.pull_batch.max(1),
-        ..PullOptions::default()
-    };
-    let mut deliveries = ctx
-        .bus
-        .consume_with(spec.stream, spec.durable, options)
-        .await?;
-    spawn_status(&ctx, Service::Embedder, spec);
     ctx.metrics.set_label("cache", cache.backend());
-    tracing::info!(instance = %ctx.instance, model = models.name(), cache = cache.backend(), "embedder running");
+    tracing::info!(
+        model = models.name(),
+        cache = cache.backend(),
+        "embedder ready"
+    );
+    let pull_batch = ctx.settings.embedder.pull_batch;
+    let mut deliveries = pull(&ctx, Service::Embedder, &EMBEDDER_CONSUMER, pull_batch).await?;
     let linger = Duration::from_millis(ctx.settings.embedder.linger_ms);
     let max_chips = ctx.settings.embedder.max_batch_chips.max(1);
     loop {

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use tessera_bus::{Delivery, PullOptions};
+use tessera_bus::Delivery;
 use tessera_pipeline::{batch_chips_for_payload, batching::FrameWork, chip_batches, frame_raster};
 use tessera_protocol::{
     AcqMessage, Frame, FrameMeta, InstrumentId, ObjectRef, PROTOCOL_VERSION, Pixels, RunId,
@@ -21,7 +21,7 @@ use tessera_protocol::{
 };
 use tessera_segment::{SegmentParams, Timings};
 
-use crate::common::{Failure, next_delivery, now_ms, settle, spawn_status};
+use crate::common::{Failure, next_delivery, now_ms, pull, settle};
 use crate::{Context, WorkerError};
 
 /// What ingest keeps about a run.
@@ -34,16 +34,7 @@ struct RunInfo {
 /// Runs the ingest service until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let spec = &INGEST_CONSUMER;
-    let options = PullOptions {
-        batch: 4,
-        ..PullOptions::default()
-    };
-    let mut deliveries = ctx
-        .bus
-        .consume_with(spec.stream, spec.durable, options)
-        .await?;
-    spawn_status(&ctx, Service::Ingest, spec);
-    tracing::info!(instance = %ctx.instance, "ingest running");
+    let mut deliveries = pull(&ctx, Service::Ingest, spec, 4).await?;
     let mut runs: HashMap<RunId, RunInfo> = HashMap::new();
     while let Some(d) = next_delivery(&ctx, &mut deliveries).await? {
         let outcome = handle(&ctx, &mut runs, &d).await;

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use tessera_bus::{BusError, Delivery, PullOptions};
+use tessera_bus::{BusError, Delivery};
 use tessera_imaging::{NO_LABEL, NO_LABEL_U16, Raster, decode_labels_tiff, render_overlay};
 use tessera_pipeline::results::{legend, series_point};
 use tessera_protocol::{
@@ -17,22 +17,13 @@ use tessera_protocol::{
     subjects,
 };
 
-use crate::common::{Failure, forward_headers, next_delivery, now_ms, settle, spawn_status};
+use crate::common::{Failure, forward_headers, next_delivery, now_ms, pull, settle};
 use crate::{Context, WorkerError};
 
 /// Runs the publisher until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let spec = &PUBLISHER_CONSUMER;
-    let options = PullOptions {
-        batch: 4,
-        ..PullOptions::default()
-    };
-    let mut deliveries = ctx
-        .bus
-        .consume_with(spec.stream, spec.durable, options)
-        .await?;
-    spawn_status(&ctx, Service::Publisher, spec);
-    tracing::info!(instance = %ctx.instance, "publisher running");
+    let mut deliveries = pull(&ctx, Service::Publisher, spec, 4).await?;
     while let Some(d) = next_delivery(&ctx, &mut deliveries).await? {
         let outcome = handle(&ctx, &d).await;
         settle(&ctx, Service::Publisher, spec, &d, outcome).await;

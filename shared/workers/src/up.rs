@@ -104,8 +104,18 @@ pub fn cancel_on_signal(shutdown: CancellationToken) {
     });
 }
 
-/// What a service binary does once its settings and telemetry are set up: connect, ensure
-/// the topology, run `services` until a signal.
+/// What a service binary does: load the settings (`config`, then `TESSERA__...` variables),
+/// set up logging, connect, ensure the topology, and run `service` until a signal.
+pub async fn run_binary(
+    service: Service,
+    config: Option<&std::path::Path>,
+) -> Result<(), WorkerError> {
+    let settings = Settings::load(config)?;
+    tessera_telemetry::init(&settings.telemetry, service.as_str())?;
+    serve(settings, &[service]).await
+}
+
+/// Connects, ensures the topology and runs `services` until a signal.
 pub async fn serve(settings: Settings, services: &[Service]) -> Result<(), WorkerError> {
     let bus = connect(&settings).await?;
     let shutdown = CancellationToken::new();
