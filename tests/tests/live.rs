@@ -379,3 +379,70 @@ async fn bad_input_is_rejected_with_a_reason_and_the_services_keep_running() {
     assert!(services.is_running());
     services.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_clusterer_loses_no_frame_and_finishes_none_twice() {
+    let nats = nats();
+    let mut settings = settings(&nats, None, "tiny");
+    settings.ingest.batch_chips = 16;
+    let others = Services::start(
+        &settings,
+        &[Service::Ingest, Service::Embedder, Service::Publisher],
+    )
+    .await;
+    let clusterer = Services::start(&settings, &[Service::Clusterer]).await;
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let mut embedded = bus.subscribe("tessera.embedded.>").await.unwrap();
+    let inst = instrument(&bus, &settings);
+    let start = run_start(&inst, "restart", WireParams::default());
+    let run = start.run.clone();
+    let mut stream = results(&bus, &inst, &run).await;
+    inst.start_run(&start).await.unwrap();
+    let frames: Vec<Raster> = (0..8).map(|i| frame(256, 600 + i)).collect();
+    let publish = |seq: usize| frame_data(&frames[seq], seq as u64);
+    for seq in 0..3 {
+        inst.publish_frame(&run, seq as u64, &publish(seq))
+            .await
+            .unwrap();
+    }
+    let mut got = collect(&mut stream, 1, Duration::from_secs(120)).await;
+    // Stop the clusterer while frames are in flight, publish the rest, start it again.
+    clusterer.stop().await.unwrap();
+    for seq in 3..8 {
+        inst.publish_frame(&run, seq as u64, &publish(seq))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let clusterer = Services::start(&settings, &[Service::Clusterer]).await;
+    while got.len() < 8 {
+        got.extend(collect(&mut stream, 1, Duration::from_secs(120)).await);
+    }
+    assert_eq!(got.len(), 8);
+
+    // A late copy of a batch of a finished frame is dropped, not finished again.
+    let limits = settings.protocol_limits();
+    let first = tokio::time::timeout(Duration::from_secs(5), embedded.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let batch: tessera_protocol::EmbeddingBatch = decode(&first.payload, &limits).unwrap();
+    bus.publish(
+        &first.subject,
+        first.payload.clone(),
+        &[],
+        Some("late-copy"),
+    )
+    .await
+    .unwrap();
+    let more = tokio::time::timeout(Duration::from_secs(3), stream.next()).await;
+    assert!(
+        more.is_err(),
+        "frame {} was finished twice: {more:?}",
+        batch.seq
+    );
+    let state = bus.stream_state(streams::RESULTS.name).await.unwrap();
+    assert_eq!(state.messages, 8, "one result per frame");
+    clusterer.stop().await.unwrap();
+    others.stop().await.unwrap();
+}

@@ -16,6 +16,22 @@ pub fn frame_raster(frame: &Frame, samples: &[u8]) -> Result<Raster, PipelineErr
     )?)
 }
 
+/// The 8-bit preview of a normalised frame: `round(255 · v)` of each value in `[0, 1]`
+/// (NaN as 0). Overlays drawn from it differ from ones drawn from the `f32` values by at most
+/// one gray level in blended pixels; the label map does not depend on it.
+pub fn gray8(normalized: &[f32]) -> Vec<u8> {
+    normalized
+        .iter()
+        .map(|&v| {
+            if v.is_nan() {
+                0
+            } else {
+                (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -49,6 +65,14 @@ mod tests {
         let f = frame(2, 2, bytes.clone());
         let r = frame_raster(&f, &bytes).unwrap();
         assert_eq!(r.pixels, [1.0, 2.0, 300.0, 65535.0]);
+    }
+
+    #[test]
+    fn gray8_rounds_and_clamps() {
+        assert_eq!(
+            gray8(&[0.0, 0.5, 1.0, 1.5, -1.0, f32::NAN, 0.001_9]),
+            [0, 128, 255, 255, 0, 0, 0]
+        );
     }
 
     #[test]

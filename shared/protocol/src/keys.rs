@@ -100,10 +100,10 @@ pub fn raw_frame_object(run: &RunId, seq: u64) -> String {
     format!("{run}/{seq}.raw")
 }
 
-/// Object name of a normalised frame in `tessera_frames` (stored by ingest; little-endian
-/// `f32` in `[0, 1]`): `<run>/<seq>.norm.f32`.
+/// Object name of a normalised frame's 8-bit preview in `tessera_frames` (stored by ingest;
+/// one byte per pixel, `round(255 · v)` of the normalised value `v`): `<run>/<seq>.gray8`.
 pub fn normalized_object(run: &RunId, seq: u64) -> String {
-    format!("{run}/{seq}.norm.f32")
+    format!("{run}/{seq}.gray8")
 }
 
 /// Object name of a label map in `tessera_outputs` (`u32` TIFF): `<run>/<seq>.labels.tiff`.

@@ -54,7 +54,11 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let mut tick = tokio::time::interval(Duration::from_secs(spec.ack_wait_secs / 3));
     loop {
         let next = tokio::select! {
-            _ = ctx.shutdown.cancelled() => break,
+            _ = ctx.shutdown.cancelled() => {
+                release(&open).await;
+                crate::common::hand_back_buffered(&mut deliveries).await;
+                break;
+            }
             _ = tick.tick() => {
                 housekeeping(&ctx, &mut open).await;
                 continue;
@@ -78,6 +82,24 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
         }
     }
     Ok(())
+}
+
+/// On shutdown: hands every held batch back at once (nak without delay), so a restarted or
+/// other clusterer assembles the open frames without waiting for the ack wait.
+async fn release(open: &HashMap<FrameKey, Open>) {
+    let held: usize = open.values().map(|o| o.deliveries.len()).sum();
+    if held > 0 {
+        tracing::info!(
+            frames = open.len(),
+            batches = held,
+            "handing open frames back"
+        );
+    }
+    for frame in open.values() {
+        for d in &frame.deliveries {
+            let _ = d.nak(None).await;
+        }
+    }
 }
 
 /// Adds one delivery to its frame; returns the frame's key if it is open.

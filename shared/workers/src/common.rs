@@ -65,7 +65,10 @@ pub(crate) async fn next_delivery(
 ) -> Result<Option<Delivery>, WorkerError> {
     loop {
         let next = tokio::select! {
-            _ = ctx.shutdown.cancelled() => return Ok(None),
+            _ = ctx.shutdown.cancelled() => {
+                hand_back_buffered(deliveries).await;
+                return Ok(None);
+            }
             next = deliveries.next() => next,
         };
         match next {
@@ -80,6 +83,20 @@ pub(crate) async fn next_delivery(
                 )));
             }
         }
+    }
+}
+
+/// Naks (without delay) the messages already pulled into this process but not handed out,
+/// so that on shutdown they go to another copy at once instead of after the ack wait.
+pub(crate) async fn hand_back_buffered(deliveries: &mut Deliveries) {
+    use futures::FutureExt;
+    let mut handed = 0;
+    while let Some(Some(Ok(d))) = deliveries.next().now_or_never() {
+        let _ = d.nak(None).await;
+        handed += 1;
+    }
+    if handed > 0 {
+        tracing::info!(messages = handed, "handed buffered messages back");
     }
 }
 

@@ -14,8 +14,7 @@ use tessera_bus::Delivery;
 use tessera_pipeline::{batch_chips_for_payload, batching::FrameWork, chip_batches, frame_raster};
 use tessera_protocol::{
     AcqMessage, Frame, FrameMeta, InstrumentId, ObjectRef, PROTOCOL_VERSION, Pixels, RunId,
-    RunRecord, RunStart, RunState, RunStop, Service, decode, decode_acq, encode_message,
-    f32s_to_le_bytes, keys,
+    RunRecord, RunStart, RunState, RunStop, Service, decode, decode_acq, encode_message, keys,
     streams::{FRAMES_STORE, INGEST_CONSUMER, RUNS_KV},
     subjects,
 };
@@ -236,7 +235,7 @@ async fn ingest_frame(
     };
     let normalized = if ctx.settings.ingest.store_normalized {
         let name = keys::normalized_object(&run, frame.seq);
-        let bytes = f32s_to_le_bytes(&prepared.normalized.pixels);
+        let bytes = tessera_pipeline::frames::gray8(&prepared.normalized.pixels);
         let stored = ctx
             .bus
             .put_object(FRAMES_STORE.bucket, &name, &bytes)

@@ -12,7 +12,7 @@ use tessera_imaging::{NO_LABEL, NO_LABEL_U16, Raster, decode_labels_tiff, render
 use tessera_pipeline::results::{legend, series_point};
 use tessera_protocol::{
     FrameResult, ObjectRef, PROTOCOL_VERSION, RunSeries, Segmented, Service, decode,
-    encode_message, keys, le_bytes_to_f32s,
+    encode_message, keys,
     streams::{LATEST_KV, OUTPUTS_STORE, PUBLISHER_CONSUMER, SERIES_KV},
     subjects,
 };
@@ -114,8 +114,13 @@ async fn overlay(ctx: &Context, seg: &Segmented, what: &str) -> Result<Option<Ob
     let alpha = ctx.settings.publisher.overlay_alpha;
     let legend = legend(&seg.communities);
     let png = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        let pixels = le_bytes_to_f32s("normalised frame", &source_bytes, Some((w * h) as u64))
-            .map_err(|e| e.to_string())?;
+        if source_bytes.len() != w * h {
+            return Err(format!(
+                "the frame preview has {} bytes, not {w} × {h}",
+                source_bytes.len()
+            ));
+        }
+        let pixels = source_bytes.iter().map(|&b| f32::from(b) / 255.0).collect();
         let raster = Raster::new(w, h, pixels).map_err(|e| e.to_string())?;
         let (lw, lh, labels) = decode_labels_tiff(&labels_bytes).map_err(|e| e.to_string())?;
         if (lw, lh) != (w, h) {

@@ -39,7 +39,7 @@ pub struct FrameResult {
     pub n_labels: u32,
     /// The communities, with run-stable ids and colours.
     pub communities: Vec<CommunityWire>,
-    /// The normalised frame (`tessera_frames`): raw little-endian `f32`, `width × height`.
+    /// The normalised frame (`tessera_frames`) as 8-bit gray, `width × height` bytes.
     #[serde(default)]
     pub source: Option<ObjectRef>,
     /// The label map (`tessera_outputs`): a `u32` TIFF (`tessera_imaging::encode_labels_tiff`).

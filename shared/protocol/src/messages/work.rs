@@ -33,8 +33,9 @@ pub struct FrameMeta {
     /// The frame's pixel size in nanometres, if calibrated.
     #[serde(default)]
     pub pixel_size_nm: Option<f64>,
-    /// The normalised frame as ingest stored it (bucket `tessera_frames`): raw little-endian
-    /// `f32` in `[0, 1]`, `width × height × 4` bytes. `None`: no overlay can be rendered.
+    /// The normalised frame as ingest stored it (bucket `tessera_frames`), as 8-bit gray:
+    /// `width × height` bytes, `round(255 · v)` of each normalised value `v` — what overlays
+    /// and dashboards draw. `None`: no overlay can be rendered.
     #[serde(default)]
     pub normalized: Option<ObjectRef>,
 }
