@@ -120,6 +120,21 @@ async fn twelve_frames_give_the_labels_of_tessera_segment() {
     let seqs: Vec<u64> = series.points.iter().map(|p| p.seq).collect();
     assert_eq!(seqs, (0..12).collect::<Vec<_>>());
     assert!(series.points.iter().all(|p| p.dose.is_some()));
+    for seq in 0..12 {
+        let (bytes, _) = bus
+            .kv_get(streams::PROGRESS_KV.bucket, &keys::progress_key(&run, seq))
+            .await
+            .unwrap()
+            .expect("the frame's progress");
+        let p: tessera_protocol::FrameProgress =
+            decode(&bytes, &settings.protocol_limits()).unwrap();
+        assert_eq!(
+            p.state,
+            tessera_protocol::ProgressState::Done,
+            "frame {seq}"
+        );
+        assert_eq!(p.received, p.batches);
+    }
     assert!(services.is_running());
     services.stop().await.unwrap();
 }

@@ -179,7 +179,17 @@ async fn receive(
     }
     let frame = open.get_mut(&key)?;
     match frame.assembly.add(&batch) {
-        Ok(Added::New | Added::Repeat) => frame.deliveries.push(d),
+        Ok(added) => {
+            frame.deliveries.push(d);
+            if added == Added::New && !frame.assembly.is_complete() {
+                // Progress for operators and dashboards; the held batches are the truth.
+                if let Err(Failure::Retry(e) | Failure::Reject(e)) =
+                    save_progress(ctx, &frame.assembly, ProgressState::Assembling).await
+                {
+                    tracing::debug!(error = %e, "frame progress not recorded");
+                }
+            }
+        }
         Err(e) => {
             settle(
                 ctx,
