@@ -102,106 +102,74 @@ async fn release(open: &HashMap<FrameKey, Open>) {
     }
 }
 
-/// Adds one delivery to its frame; returns the frame's key if it is open.
+/// Adds one delivery to its frame and holds it there; returns the frame's key. A delivery
+/// that cannot be held (bad, late or refused) is settled at once.
 async fn receive(
     ctx: &Context,
     open: &mut HashMap<FrameKey, Open>,
     d: Delivery,
 ) -> Option<FrameKey> {
-    let spec = &CLUSTERER_CONSUMER;
-    let batch = match decode::<EmbeddingBatch>(&d.payload, &ctx.limits) {
-        Ok(b) => b,
-        Err(e) => {
-            settle(
-                ctx,
-                Service::Clusterer,
-                spec,
-                &d,
-                Err(Failure::Reject(e.to_string())),
-            )
-            .await;
+    let placed = place(ctx, open, &d).await;
+    let (key, added) = match placed {
+        Ok(Some(placed)) => placed,
+        Ok(None) => {
+            settle(ctx, Service::Clusterer, &CLUSTERER_CONSUMER, &d, Ok(())).await;
+            return None;
+        }
+        Err(f) => {
+            settle(ctx, Service::Clusterer, &CLUSTERER_CONSUMER, &d, Err(f)).await;
             return None;
         }
     };
+    let frame = open.get_mut(&key)?;
+    frame.deliveries.push(d);
+    if added == Added::New && !frame.assembly.is_complete() {
+        // Progress for operators and dashboards; the held batches are the truth.
+        if let Err(Failure::Retry(e) | Failure::Reject(e)) =
+            save_progress(ctx, &frame.assembly, ProgressState::Assembling).await
+        {
+            tracing::debug!(error = %e, "frame progress not recorded");
+        }
+    }
+    Some(key)
+}
+
+/// Adds the batch in `d` to its frame, opening the frame if needed. `Ok(None)`: a late copy
+/// of a batch of a frame already published, to be acknowledged and dropped.
+async fn place(
+    ctx: &Context,
+    open: &mut HashMap<FrameKey, Open>,
+    d: &Delivery,
+) -> Result<Option<(FrameKey, Added)>, Failure> {
+    let reject = |e: &dyn std::fmt::Display| Failure::Reject(e.to_string());
+    let batch = decode::<EmbeddingBatch>(&d.payload, &ctx.limits).map_err(|e| reject(&e))?;
     let key = (batch.run.clone(), batch.seq);
     if !open.contains_key(&key) {
-        match progress(ctx, &batch.run, batch.seq).await {
-            Ok(Some(ProgressState::Done)) => {
-                // A late copy of a batch of a frame already published.
-                settle(ctx, Service::Clusterer, spec, &d, Ok(())).await;
-                return None;
-            }
-            Ok(_) => {}
-            Err(f) => {
-                settle(ctx, Service::Clusterer, spec, &d, Err(f)).await;
-                return None;
-            }
+        if progress(ctx, &batch.run, batch.seq).await? == Some(ProgressState::Done) {
+            return Ok(None);
         }
         if open.len() >= ctx.settings.clusterer.max_open_frames {
-            let reason = format!(
+            return Err(Failure::Retry(format!(
                 "{} frames are already being assembled (clusterer.max_open_frames); retrying",
                 open.len()
-            );
-            settle(
-                ctx,
-                Service::Clusterer,
-                spec,
-                &d,
-                Err(Failure::Retry(reason)),
-            )
-            .await;
-            return None;
+            )));
         }
-        let assembly = match FrameAssembly::new(&batch) {
-            Ok(a) => a,
-            Err(e) => {
-                settle(
-                    ctx,
-                    Service::Clusterer,
-                    spec,
-                    &d,
-                    Err(Failure::Reject(e.to_string())),
-                )
-                .await;
-                return None;
-            }
-        };
-        let headers = forward_headers(&d);
+        let assembly = FrameAssembly::new(&batch).map_err(|e| reject(&e))?;
         open.insert(
             key.clone(),
             Open {
                 assembly,
                 deliveries: Vec::new(),
                 opened: Instant::now(),
-                headers,
+                headers: forward_headers(d),
             },
         );
     }
-    let frame = open.get_mut(&key)?;
-    match frame.assembly.add(&batch) {
-        Ok(added) => {
-            frame.deliveries.push(d);
-            if added == Added::New && !frame.assembly.is_complete() {
-                // Progress for operators and dashboards; the held batches are the truth.
-                if let Err(Failure::Retry(e) | Failure::Reject(e)) =
-                    save_progress(ctx, &frame.assembly, ProgressState::Assembling).await
-                {
-                    tracing::debug!(error = %e, "frame progress not recorded");
-                }
-            }
-        }
-        Err(e) => {
-            settle(
-                ctx,
-                Service::Clusterer,
-                spec,
-                &d,
-                Err(Failure::Reject(e.to_string())),
-            )
-            .await;
-        }
-    }
-    Some(key)
+    let frame = open
+        .get_mut(&key)
+        .ok_or_else(|| Failure::Retry(format!("frame {key:?} vanished")))?;
+    let added = frame.assembly.add(&batch).map_err(|e| reject(&e))?;
+    Ok(Some((key, added)))
 }
 
 /// A frame's progress state in KV, if recorded.

@@ -50,23 +50,23 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
         let Some(first) = next_delivery(&ctx, &mut deliveries).await? else {
             break;
         };
+        // Gather more messages until the linger runs out or the group is big enough.
+        let deadline = tokio::time::Instant::now() + linger;
         let mut group = Vec::new();
         let mut chips = 0;
-        if let Some(job) = admit(&ctx, &models, first).await {
-            chips += job.batch.n as usize;
-            group.push(job);
-        }
-        let deadline = tokio::time::Instant::now() + linger;
-        while chips < max_chips {
-            match tokio::time::timeout_at(deadline, next_delivery(&ctx, &mut deliveries)).await {
-                Ok(Ok(Some(d))) => {
-                    if let Some(job) = admit(&ctx, &models, d).await {
-                        chips += job.batch.n as usize;
-                        group.push(job);
-                    }
-                }
-                Ok(Ok(None)) | Err(_) => break,
-                Ok(Err(e)) => return Err(e),
+        let mut next = Some(first);
+        while let Some(d) = next.take() {
+            if let Some(job) = admit(&ctx, &models, d).await {
+                chips += job.batch.n as usize;
+                group.push(job);
+            }
+            if chips < max_chips {
+                let more = tokio::time::timeout_at(deadline, next_delivery(&ctx, &mut deliveries));
+                next = match more.await {
+                    Ok(Ok(d)) => d,
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => None,
+                };
             }
         }
         if !group.is_empty() {
