@@ -12,7 +12,6 @@
 // Benchmark code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -57,7 +56,7 @@ fn single_process(frames: &[Raster]) -> f64 {
     t.elapsed().as_secs_f64() / frames.len() as f64
 }
 
-fn embedder(settings: &tessera_settings::Settings, name: &str, threads: usize) -> ChildGuard {
+fn embedder(settings: &tessera_settings::Settings, name: &str) -> ChildGuard {
     let exe = std::env::current_exe().unwrap();
     let bin = exe
         .parent()
@@ -69,21 +68,7 @@ fn embedder(settings: &tessera_settings::Settings, name: &str, threads: usize) -
         bin.is_file(),
         "build tessera-embedder first (scripts/bench_live.sh does)"
     );
-    let mut cmd = Command::new(bin);
-    cmd.env("TESSERA__BUS__URL", &settings.bus.url)
-        .env(
-            "TESSERA__MODEL__CACHE_DIR",
-            settings.model.cache_dir.as_ref().unwrap(),
-        )
-        .env("TESSERA__MODEL__THREADS", threads.to_string())
-        .env("TESSERA__EMBEDDER__INSTANCE", name)
-        .env("TESSERA__TELEMETRY__STATUS_INTERVAL_MS", "200")
-        .env("TESSERA__TELEMETRY__LOG", "warn")
-        .stdout(Stdio::null());
-    if let Some(url) = &settings.cache.url {
-        cmd.env("TESSERA__CACHE__URL", url);
-    }
-    ChildGuard(cmd.spawn().unwrap())
+    embedder_process(&bin, settings, name)
 }
 
 /// Waits until `n` embedder instances have published a status (their model is loaded).
@@ -197,16 +182,17 @@ async fn main() {
         }
         let nats = nats();
         let redis = RedisServer::start().unwrap();
-        let settings = settings(&nats, Some(&redis), "efficientnet-lite0");
+        let mut settings = settings(&nats, Some(&redis), "efficientnet-lite0");
+        let threads = (cores / embedders).max(1);
+        settings.model.threads = threads;
         let services = Services::start(
             &settings,
             &[Service::Ingest, Service::Clusterer, Service::Publisher],
         )
         .await;
         let bus = Bus::connect(&settings.bus).await.unwrap();
-        let threads = (cores / embedders).max(1);
         let _procs: Vec<ChildGuard> = (0..embedders)
-            .map(|i| embedder(&settings, &format!("bench-{i}"), threads))
+            .map(|i| embedder(&settings, &format!("bench-{i}")))
             .collect();
         wait_for_embedders(&bus, embedders).await;
 

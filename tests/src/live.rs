@@ -14,7 +14,7 @@ use tessera_protocol::{
     WireParams,
 };
 use tessera_settings::Settings;
-use tessera_testkit::{NatsServer, RedisServer};
+use tessera_testkit::{ChildGuard, NatsServer, RedisServer};
 use tessera_workers::{CancellationToken, up};
 use tokio::task::JoinHandle;
 
@@ -214,4 +214,40 @@ pub fn frame_data(raster: &Raster, seq: u64) -> FrameData {
     f.timestamp_ms = 1_700_000_000_000 + seq * 1000;
     f.dose = Some(seq as f64 * 10.0);
     f
+}
+
+/// A `tessera-embedder` process (the binary at `bin`) named `name`, configured from
+/// `settings` through `TESSERA__` variables: NATS and Redis URLs, the model, its threads, the
+/// embedder's batching and the status interval. Killed when dropped.
+pub fn embedder_process(bin: &std::path::Path, settings: &Settings, name: &str) -> ChildGuard {
+    let cache_dir = settings
+        .model
+        .cache_dir
+        .as_ref()
+        .expect("settings() sets the model cache");
+    let e = &settings.embedder;
+    let mut cmd = std::process::Command::new(bin);
+    cmd.env("TESSERA__BUS__URL", &settings.bus.url)
+        .env("TESSERA__MODEL__NAME", &settings.model.name)
+        .env("TESSERA__MODEL__CACHE_DIR", cache_dir)
+        .env(
+            "TESSERA__MODEL__THREADS",
+            settings.model.threads.to_string(),
+        )
+        .env("TESSERA__EMBEDDER__INSTANCE", name)
+        .env("TESSERA__EMBEDDER__PULL_BATCH", e.pull_batch.to_string())
+        .env(
+            "TESSERA__EMBEDDER__MAX_BATCH_CHIPS",
+            e.max_batch_chips.to_string(),
+        )
+        .env(
+            "TESSERA__TELEMETRY__STATUS_INTERVAL_MS",
+            settings.telemetry.status_interval_ms.to_string(),
+        )
+        .env("TESSERA__TELEMETRY__LOG", "warn")
+        .stdout(std::process::Stdio::null());
+    if let Some(url) = &settings.cache.url {
+        cmd.env("TESSERA__CACHE__URL", url);
+    }
+    ChildGuard(cmd.spawn().expect("starting tessera-embedder"))
 }

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -17,22 +16,11 @@ use tessera_testkit::ChildGuard;
 use tessera_tests::live::*;
 
 fn embedder(settings: &tessera_settings::Settings, name: &str) -> ChildGuard {
-    let child = Command::new(env!("CARGO_BIN_EXE_tessera-embedder"))
-        .env("TESSERA__BUS__URL", &settings.bus.url)
-        .env("TESSERA__MODEL__NAME", &settings.model.name)
-        .env(
-            "TESSERA__MODEL__CACHE_DIR",
-            settings.model.cache_dir.as_ref().unwrap(),
-        )
-        .env("TESSERA__MODEL__THREADS", "1")
-        .env("TESSERA__EMBEDDER__INSTANCE", name)
-        .env("TESSERA__EMBEDDER__PULL_BATCH", "2")
-        .env("TESSERA__EMBEDDER__MAX_BATCH_CHIPS", "64")
-        .env("TESSERA__TELEMETRY__LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("starting tessera-embedder");
-    ChildGuard(child)
+    embedder_process(
+        std::path::Path::new(env!("CARGO_BIN_EXE_tessera-embedder")),
+        settings,
+        name,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,6 +28,9 @@ async fn two_embedder_processes_share_the_work_and_none_is_done_twice() {
     let nats = nats();
     let mut settings = settings(&nats, None, "efficientnet-lite0");
     settings.ingest.batch_chips = 32;
+    settings.model.threads = 1;
+    settings.embedder.pull_batch = 2;
+    settings.embedder.max_batch_chips = 64;
     let services = Services::start(
         &settings,
         &[Service::Ingest, Service::Clusterer, Service::Publisher],

@@ -28,10 +28,7 @@ fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
     let runtime = load_runtime(&runtime_path)?;
     let manifest_path = cache.model(&args.model)?;
     let manifest = tessera_embedding::read_manifest(&manifest_path)?;
-    let input_size = args
-        .input_size
-        .or(manifest.dynamic_size.then_some(chip))
-        .unwrap_or(manifest.input_size);
+    let input_size = manifest.input_side(args.input_size, chip);
     let options = EncoderOptions {
         provider,
         threads: args.threads,

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use tessera_embedding::Encoder;
-use tessera_imaging::{LegendEntry, encode_labels_tiff, palette_color, render_overlay};
+use tessera_imaging::{LegendEntry, encode_labels_tiff, render_overlay};
+use tessera_pipeline::results::{hex_color, legend_entry};
 use tessera_segment::{Prepared, SegmentParams, Segmentation, Timings};
 
 /// The JSON report of one image.
@@ -73,11 +74,6 @@ pub(crate) struct Outputs {
     pub overlay: PathBuf,
 }
 
-fn hex_color(id: u32) -> String {
-    let [r, g, b] = palette_color(id);
-    format!("#{r:02x}{g:02x}{b:02x}")
-}
-
 /// Writes `<stem>.labels.tif`, `<stem>.overlay.png` and `<stem>.json` under `out`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write(
@@ -97,15 +93,7 @@ pub(crate) fn write(
     let legend: Vec<LegendEntry> = seg
         .communities
         .iter()
-        .map(|c| LegendEntry {
-            label: c.id,
-            text: format!(
-                "{}  {:5.1} %  ({} chips)",
-                c.id,
-                100.0 * c.area_fraction,
-                c.chips
-            ),
-        })
+        .map(|c| legend_entry(c.id, c.area_fraction, c.chips))
         .collect();
     // The two encodings are independent and single-threaded: run them side by side.
     let (tiff, png) = seg.timings.time("encode", || {

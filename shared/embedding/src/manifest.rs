@@ -102,6 +102,15 @@ pub struct ModelManifest {
 }
 
 impl ModelManifest {
+    /// The network input side for chips of side `chip`: `requested` if given, else the chip
+    /// side itself when the network takes any size, else the network's own size. Every
+    /// caller uses this, so `tessera segment` and the embedders embed alike.
+    pub fn input_side(&self, requested: Option<usize>, chip: usize) -> usize {
+        requested
+            .or(self.dynamic_size.then_some(chip))
+            .unwrap_or(self.input_size)
+    }
+
     /// Parses and validates a manifest from TOML text. The error is a sentence that names the
     /// field at fault.
     pub fn from_toml(text: &str) -> Result<Self, String> {

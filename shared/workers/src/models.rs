@@ -67,11 +67,7 @@ impl ModelSet {
         if let Some(e) = self.encoders.remove(&chip) {
             return Ok(e);
         }
-        let side = self
-            .settings
-            .input_size
-            .or(self.manifest.dynamic_size.then_some(chip))
-            .unwrap_or(self.manifest.input_size);
+        let side = self.manifest.input_side(self.settings.input_size, chip);
         let options = EncoderOptions {
             provider: self.provider.clone(),
             threads: self.settings.threads,
