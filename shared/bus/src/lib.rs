@@ -14,6 +14,7 @@
 //!   [`Bus::dead_letter`] for poison messages;
 //! - the object store ([`Bus::put_object`], [`Bus::get_object`]) for large payloads, and KV
 //!   with compare-and-set ([`Bus::kv_update`]);
+//! - [`Bus::replay`]: a stream's messages for a subject filter, oldest first, for catching up;
 //! - [`Bus::consumer_lag`] for lag metrics, and `traceparent` header helpers.
 //!
 //! Every error is a [`BusError`], which says whether retrying may help
@@ -25,6 +26,7 @@
 //! - `topology`: [`Bus::ensure_topology`], [`TopologyReport`].
 //! - `publish`: publishing, core subscriptions, headers and trace context.
 //! - `consume`: [`Bus::consume`], [`Delivery`], [`Bus::dead_letter`], lag.
+//! - `replay`: [`Bus::replay`], [`StoredMessage`].
 //! - `objects`: the object store.
 //! - `kv`: key-value buckets.
 //! - `error`: [`BusError`].
@@ -36,6 +38,7 @@ mod error;
 mod kv;
 mod objects;
 mod publish;
+mod replay;
 mod topology;
 
 pub use config::{BusConfig, TlsConfig};
@@ -50,4 +53,5 @@ pub use publish::{
     CoreMessage, Headers, MSG_ID_HEADER, PublishAck, TRACEPARENT_HEADER, extract_traceparent,
     header, inject_traceparent,
 };
+pub use replay::StoredMessage;
 pub use topology::TopologyReport;

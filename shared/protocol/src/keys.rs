@@ -106,7 +106,7 @@ pub fn normalized_object(run: &RunId, seq: u64) -> String {
     format!("{run}/{seq}.gray8")
 }
 
-/// Object name of a label map in `tessera_outputs` (`u32` TIFF): `<run>/<seq>.labels.tiff`.
+/// Object name of a label map in `tessera_outputs` (16-bit gray TIFF, 65535 = no label): `<run>/<seq>.labels.tiff`.
 pub fn labels_object(run: &RunId, seq: u64) -> String {
     format!("{run}/{seq}.labels.tiff")
 }

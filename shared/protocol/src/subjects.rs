@@ -145,6 +145,11 @@ pub fn results_instrument_filter(instrument: &InstrumentId) -> String {
     format!("{PREFIX}.results.{instrument}.*")
 }
 
+/// `tessera.results.*.<run>`: one run's results, whatever its instrument.
+pub fn results_run_filter(run: &RunId) -> String {
+    format!("{PREFIX}.results.*.{run}")
+}
+
 /// `tessera.rejects.<service>`.
 pub fn rejects_subject(service: Service) -> String {
     format!("{PREFIX}.rejects.{service}")

@@ -42,7 +42,8 @@ pub struct FrameResult {
     /// The normalised frame (`tessera_frames`) as 8-bit gray, `width × height` bytes.
     #[serde(default)]
     pub source: Option<ObjectRef>,
-    /// The label map (`tessera_outputs`): a `u32` TIFF (`tessera_imaging::encode_labels_tiff`).
+    /// The label map (`tessera_outputs`): a 16-bit gray TIFF, 65535 = no label
+    /// (`tessera_imaging::encode_labels_tiff`).
     #[serde(default)]
     pub labels: Option<ObjectRef>,
     /// The overlay (`tessera_outputs`): a PNG of the frame with coloured communities.
