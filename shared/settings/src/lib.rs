@@ -15,11 +15,12 @@
 //! # Layout
 //!
 //! - `lib.rs`: [`Settings`], the whole configuration.
-//! - `sections.rs`: one struct per section this crate defines (`[bus]` and `[cache]` come
+//! - `sections.rs`: one struct per section this crate defines (`dashboard.rs`: `[dashboard]`) (`[bus]` and `[cache]` come
 //!   from `tessera-bus` and `tessera-cache`).
 //! - `file.rs`: reading and strictly checking the file; `load.rs`: merging the sources; `validate.rs`: range checks; `error.rs`:
 //!   [`SettingsError`], whose messages name the file or variable and the key at fault.
 
+mod dashboard;
 mod error;
 mod file;
 mod load;
@@ -30,6 +31,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub use dashboard::DashboardSettings;
 pub use error::SettingsError;
 pub use sections::{
     ClustererSettings, EmbedderSettings, IngestSettings, LimitSettings, LogFormat, ModelSettings,
@@ -56,6 +58,8 @@ pub struct Settings {
     pub clusterer: ClustererSettings,
     /// `[publisher]`: the publisher service.
     pub publisher: PublisherSettings,
+    /// `[dashboard]`: the browser dashboard. `Debug` redacts the token.
+    pub dashboard: DashboardSettings,
     /// `[telemetry]`: logs and status messages.
     pub telemetry: TelemetrySettings,
 }

@@ -24,6 +24,7 @@ impl Settings {
         self.check_model()?;
         self.check_limits()?;
         self.check_services()?;
+        self.dashboard.validate()?;
         check(
             self.telemetry.status_interval_ms > 0,
             "telemetry.status_interval_ms",
