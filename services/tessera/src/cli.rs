@@ -61,9 +61,13 @@ pub(crate) struct UpArgs {
     /// Embedder copies to run in this process.
     #[arg(long, default_value_t = 1)]
     pub embedders: usize,
-    /// Run only these services (comma-separated: ingest, embedder, clusterer, publisher).
+    /// Run only these services (comma-separated: ingest, embedder, clusterer, publisher,
+    /// dashboard). Default: all of them.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Address to serve the dashboard on (overrides dashboard.bind; default 127.0.0.1:8080).
+    #[arg(long)]
+    pub dashboard: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -25,7 +25,15 @@ fn up_publish_and_watch_carry_a_run_end_to_end() {
     let url = nats.url();
     let _up = ChildGuard(
         tessera()
-            .args(["up", "--nats", &url, "--embedders", "1"])
+            .args([
+                "up",
+                "--nats",
+                &url,
+                "--embedders",
+                "1",
+                "--dashboard",
+                "127.0.0.1:0",
+            ])
             .env("TESSERA__MODEL__NAME", "tiny")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

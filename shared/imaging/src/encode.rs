@@ -69,6 +69,18 @@ pub fn encode_png_rgb8(width: usize, height: usize, rgb: &[u8]) -> Result<Vec<u8
     )
 }
 
+/// Encodes interleaved RGBA8 pixels (`width × height × 4` bytes, row-major) as PNG.
+pub fn encode_png_rgba8(width: usize, height: usize, rgba: &[u8]) -> Result<Vec<u8>, ImagingError> {
+    check_len(rgba.len(), width, height, 4)?;
+    encode_png(
+        width,
+        height,
+        png::ColorType::Rgba,
+        png::BitDepth::Eight,
+        rgba,
+    )
+}
+
 /// Encodes `width × height` 8-bit gray samples (row-major) as PNG.
 pub fn encode_png_gray8(width: usize, height: usize, gray: &[u8]) -> Result<Vec<u8>, ImagingError> {
     check_len(gray.len(), width, height, 1)?;

@@ -41,7 +41,9 @@ mod tiff_decode;
 
 pub use chips::{extract_chips, extract_chips_into};
 pub use decode::{DecodeLimits, decode};
-pub use encode::{encode_png_gray8, encode_png_gray16, encode_png_rgb8, encode_tiff_f32};
+pub use encode::{
+    encode_png_gray8, encode_png_gray16, encode_png_rgb8, encode_png_rgba8, encode_tiff_f32,
+};
 pub use error::ImagingError;
 pub use format::{ImageFormat, sniff};
 pub use grid::ChipGrid;

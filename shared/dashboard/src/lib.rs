@@ -1,0 +1,32 @@
+//! The browser dashboard: a read-only HTTP gateway over NATS, built on `tessera-bus`.
+//!
+//! It serves one page (HTML, JavaScript and CSS compiled into the binary; nothing comes from
+//! a CDN) and a small JSON API. A run page first reads everything the run has produced so
+//! far (KV `tessera_runs`, the RESULTS stream, the object stores) and then follows it live:
+//! results arrive by server-sent events fed from a NATS subscription.
+//!
+//! Only `GET` is served. With `dashboard.token` set, every request but `/healthz` must carry
+//! it (`Authorization: Bearer …` or `?token=…`); settings refuse a bind beyond loopback
+//! without one.
+//!
+//! # Layout
+//! - `routes`: the router and [`serve`]; `auth`: the token and read-only guard.
+//! - `runs`: runs and their frames, read from KV and the RESULTS stream.
+//! - `events`: the live event stream of a run.
+//! - `files`: images, label maps and the fraction table (`export`) as downloads; `layer`:
+//!   the communities as an image to lay over the frame.
+//! - `assets`: the page itself; `error`: [`DashboardError`] and HTTP error replies.
+
+mod assets;
+mod auth;
+mod error;
+mod events;
+mod export;
+mod files;
+mod layer;
+mod routes;
+mod runs;
+
+pub use error::DashboardError;
+pub use export::fractions_csv;
+pub use routes::{Dashboard, serve, serve_on};
