@@ -51,29 +51,25 @@ pub(crate) async fn frame_file(
 ) -> Result<Response, ApiError> {
     let name = format!("{run}-{seq}");
     match file {
-        FrameFile::Overlay => {
-            let bytes = dash
-                .bus
-                .get_object(OUTPUTS_STORE.bucket, &keys::overlay_object(run, seq))
-                .await?;
-            Ok(download(
-                bytes,
-                "image/png",
-                &format!("{name}-overlay.png"),
-                true,
-            ))
-        }
-        FrameFile::Labels => {
-            let bytes = dash
-                .bus
-                .get_object(OUTPUTS_STORE.bucket, &keys::labels_object(run, seq))
-                .await?;
-            Ok(download(
-                bytes,
-                "image/tiff",
-                &format!("{name}-labels.tiff"),
-                false,
-            ))
+        // Stored by the publisher and clusterer as they are.
+        FrameFile::Overlay | FrameFile::Labels => {
+            let (object, kind, suffix, inline) = if file == FrameFile::Overlay {
+                (
+                    keys::overlay_object(run, seq),
+                    "image/png",
+                    "overlay.png",
+                    true,
+                )
+            } else {
+                (
+                    keys::labels_object(run, seq),
+                    "image/tiff",
+                    "labels.tiff",
+                    false,
+                )
+            };
+            let bytes = dash.bus.get_object(OUTPUTS_STORE.bucket, &object).await?;
+            Ok(download(bytes, kind, &format!("{name}-{suffix}"), inline))
         }
         FrameFile::Frame => {
             let gray = dash
