@@ -115,7 +115,16 @@ pub fn decode_unvalidated<T: Message>(bytes: &[u8], limits: &Limits) -> Result<T
     check_version(kind, version)?;
     let mut de = rmp_serde::Deserializer::new(Cursor::new(bytes));
     de.set_max_depth(MAX_DEPTH);
-    let message = T::deserialize(&mut de).map_err(|e| classify(kind, bytes.len(), e))?;
+    let message: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        match classify(kind, bytes.len(), e.into_inner()) {
+            ProtocolError::Malformed { kind, detail } if path != "." => ProtocolError::Malformed {
+                kind,
+                detail: format!("field `{path}`: {detail}"),
+            },
+            other => other,
+        }
+    })?;
     let used = usize::try_from(de.position()).unwrap_or(usize::MAX);
     if used < bytes.len() {
         return Err(ProtocolError::TrailingBytes {
@@ -268,5 +277,60 @@ impl Visitor<'_> for KeyVisitor {
 
     fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Key, E> {
         Ok(Key(false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{Dtype, Pixels, RunId};
+
+    /// A frame whose `width` is the string "64": the reason names the field.
+    #[test]
+    fn a_field_of_the_wrong_type_is_named() {
+        #[derive(Serialize)]
+        struct BadWidth<'a> {
+            version: u16,
+            run: &'a str,
+            seq: u64,
+            timestamp_ms: u64,
+            width: &'a str,
+            height: u32,
+            dtype: Dtype,
+            pixels: Pixels,
+        }
+        let bytes = encode(&BadWidth {
+            version: PROTOCOL_VERSION,
+            run: "r",
+            seq: 0,
+            timestamp_ms: 0,
+            width: "64",
+            height: 1,
+            dtype: Dtype::U8,
+            pixels: Pixels::Inline(vec![0; 64]),
+        })
+        .unwrap();
+        let e = decode::<Frame>(&bytes, &Limits::default()).unwrap_err();
+        assert!(matches!(e, ProtocolError::Malformed { .. }), "{e}");
+        assert!(e.to_string().contains("field `width`"), "{e}");
+        // A nested field is named by its path.
+        let mut good = Frame {
+            version: PROTOCOL_VERSION,
+            run: RunId::new("r").unwrap(),
+            seq: 0,
+            timestamp_ms: 0,
+            width: 1,
+            height: 1,
+            dtype: Dtype::U8,
+            pixel_size_nm: None,
+            dose: None,
+            scalars: BTreeMap::new(),
+            pixels: Pixels::Inline(vec![0]),
+        };
+        good.scalars.insert("x".into(), 1.0);
+        let ok = encode(&good).unwrap();
+        assert_eq!(decode::<Frame>(&ok, &Limits::default()).unwrap(), good);
     }
 }

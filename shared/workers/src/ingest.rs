@@ -28,6 +28,32 @@ struct RunInfo {
     record: RunRecord,
     params: SegmentParams,
     model: String,
+    /// The frames this copy accepted: sequence number → the ACQ stream sequence of the message
+    /// that carried it, to tell a redelivery of that message from another frame under the same
+    /// number. Only since this copy started: a restarted ingest relies on the stream's
+    /// `Nats-Msg-Id` dedup for frames from before.
+    accepted: HashMap<u64, u64>,
+}
+
+/// What to do with a frame, given the frames a run already accepted.
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    /// A sequence number not seen before: ingest it.
+    New,
+    /// The message already ingested, delivered again (e.g. its ack was lost): ack it.
+    Redelivered,
+    /// Another message with a sequence number already ingested: reject it.
+    Duplicate { first_stream_seq: u64 },
+}
+
+fn seen(accepted: &HashMap<u64, u64>, seq: u64, stream_seq: u64) -> Seen {
+    match accepted.get(&seq) {
+        None => Seen::New,
+        Some(&first) if first == stream_seq => Seen::Redelivered,
+        Some(&first) => Seen::Duplicate {
+            first_stream_seq: first,
+        },
+    }
 }
 
 /// Runs the ingest service until `ctx.shutdown` is cancelled.
@@ -102,6 +128,7 @@ async fn start_run(
             record,
             params,
             model,
+            accepted: HashMap::new(),
         },
     );
     ctx.metrics.counter("runs").inc();
@@ -137,6 +164,7 @@ async fn run_info<'a>(
                 record,
                 params,
                 model,
+                accepted: HashMap::new(),
             },
         );
     }
@@ -216,6 +244,18 @@ async fn ingest_frame(
             "{what} arrived after the run stopped; start a new run"
         )));
     }
+    match seen(&info.accepted, frame.seq, d.stream_seq) {
+        Seen::New => {}
+        Seen::Redelivered => return Ok(()),
+        Seen::Duplicate { first_stream_seq } => {
+            info.record.frames_rejected += 1;
+            return Err(Failure::Reject(format!(
+                "{what} was already received (ACQ message {first_stream_seq}) and this is \
+                 another message with the same sequence number; give every frame of a run its \
+                 own sequence number, or start a new run"
+            )));
+        }
+    }
     let samples = pixels(ctx, &frame).await?;
     let params = info.params.clone();
     let prepared = tokio::task::spawn_blocking(move || {
@@ -286,6 +326,7 @@ async fn ingest_frame(
         }
     });
     futures::future::try_join_all(publishes).await?;
+    info.accepted.insert(frame.seq, d.stream_seq);
     info.record.frames_accepted += 1;
     info.record.updated_at_ms = now_ms();
     save_record(ctx, &info.record).await?;
@@ -296,4 +337,24 @@ async fn ingest_frame(
         .add(batches.len() as u64);
     tracing::debug!(%run, seq = frame.seq, chips = prepared.grid.len(), batches = batches.len(), "frame chipped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sequence_number_seen_again_is_a_redelivery_only_from_the_same_message() {
+        let mut accepted = HashMap::new();
+        assert_eq!(seen(&accepted, 0, 7), Seen::New);
+        accepted.insert(0, 7);
+        assert_eq!(seen(&accepted, 0, 7), Seen::Redelivered);
+        assert_eq!(
+            seen(&accepted, 0, 9),
+            Seen::Duplicate {
+                first_stream_seq: 7
+            }
+        );
+        assert_eq!(seen(&accepted, 1, 9), Seen::New);
+    }
 }
