@@ -166,6 +166,82 @@ pub async fn collect(
     out
 }
 
+/// Adds results to `out` until it holds `n` frames, failing on a second result for a frame
+/// (the results subject carries every publish, so this sees duplicates the stream drops) or
+/// after `timeout`.
+pub async fn collect_more(
+    stream: &mut ResultStream,
+    out: &mut HashMap<u64, FrameResult>,
+    n: usize,
+    timeout: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while out.len() < n {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(r))) => {
+                let seq = r.seq;
+                assert!(
+                    out.insert(seq, r).is_none(),
+                    "a second result for frame {seq}"
+                );
+            }
+            Ok(Some(Err(e))) => panic!("an undecodable result: {e}"),
+            Ok(None) => panic!("the results subscription ended"),
+            Err(_) => {
+                let mut have: Vec<u64> = out.keys().copied().collect();
+                have.sort_unstable();
+                panic!(
+                    "only {} of {n} results within {timeout:?}: frames {have:?}",
+                    out.len()
+                )
+            }
+        }
+    }
+}
+
+/// Fails if any result arrives within `quiet`.
+pub async fn assert_no_more(stream: &mut ResultStream, quiet: Duration) {
+    match tokio::time::timeout(quiet, stream.next()).await {
+        Err(_) => {}
+        Ok(Some(Ok(r))) => panic!("an extra result, for frame {}", r.seq),
+        Ok(other) => panic!("the results subscription failed: {other:?}"),
+    }
+}
+
+/// Collects the results of `n` distinct frames ([`collect_more`]: a second result for a frame
+/// fails), then fails if any more arrives within `quiet`.
+pub async fn collect_once(
+    stream: &mut ResultStream,
+    n: usize,
+    timeout: Duration,
+    quiet: Duration,
+) -> HashMap<u64, FrameResult> {
+    let mut out = HashMap::new();
+    collect_more(stream, &mut out, n, timeout).await;
+    assert_no_more(stream, quiet).await;
+    out
+}
+
+/// The results of `run` that RESULTS holds, oldest first: what a dashboard replays, and
+/// the truth when a subscriber may have missed some (while it was reconnecting).
+pub async fn stored_results(bus: &Bus, instrument: &Instrument, run: &RunId) -> Vec<FrameResult> {
+    let subject = tessera_protocol::subjects::results_subject(instrument.id(), run);
+    let limits = tessera_protocol::Limits {
+        max_frame_pixels: u64::MAX,
+        ..tessera_protocol::Limits::default()
+    };
+    bus.replay(
+        tessera_protocol::streams::RESULTS.name,
+        &subject,
+        usize::MAX,
+    )
+    .await
+    .expect("replaying the results")
+    .iter()
+    .map(|m| tessera_protocol::decode(&m.payload, &limits).expect("a stored result decodes"))
+    .collect()
+}
+
 /// The label map of a result, from the object store.
 pub async fn result_labels(bus: &Bus, r: &FrameResult) -> Vec<u32> {
     let o = r.labels.as_ref().expect("the result names its label map");
@@ -208,6 +284,25 @@ pub fn renaming(ours: &[u32], theirs: &[u32]) -> Result<HashMap<u32, u32>, Strin
     Ok(forward)
 }
 
+/// A synthetic `size` × `size` frame: an order–disorder scene for even seeds, a three-phase
+/// one for odd seeds, low noise.
+pub fn scene_frame(size: usize, seed: u64) -> Raster {
+    let kind = if seed % 2 == 0 {
+        tessera_synth::SceneKind::OrderDisorder
+    } else {
+        tessera_synth::SceneKind::ThreePhase
+    };
+    crate::scene(&tessera_synth::SceneConfig {
+        width: size,
+        height: size,
+        seed,
+        kind,
+        noise: tessera_synth::NoiseLevel::Low,
+        ..tessera_synth::SceneConfig::default()
+    })
+    .0
+}
+
 /// Raw frame data for `raster` at sequence `seq`.
 pub fn frame_data(raster: &Raster, seq: u64) -> FrameData {
     let mut f = FrameData::from_raster(raster);
@@ -220,34 +315,174 @@ pub fn frame_data(raster: &Raster, seq: u64) -> FrameData {
 /// `settings` through `TESSERA__` variables: NATS and Redis URLs, the model, its threads, the
 /// embedder's batching and the status interval. Killed when dropped.
 pub fn embedder_process(bin: &std::path::Path, settings: &Settings, name: &str) -> ChildGuard {
-    let cache_dir = settings
-        .model
-        .cache_dir
-        .as_ref()
-        .expect("settings() sets the model cache");
-    let e = &settings.embedder;
+    service_process(bin, settings, Service::Embedder, name)
+}
+
+/// A service process (`tessera-ingest`, `-embedder`, `-clusterer` or `-publisher`: the
+/// binary at `bin`, running `service`) named `name`, configured from `settings` through
+/// `TESSERA__` variables: the NATS URL, the status interval, and what `service` reads of its
+/// own section (the embedder also the model and the Redis URL). Killed when dropped.
+pub fn service_process(
+    bin: &std::path::Path,
+    settings: &Settings,
+    service: Service,
+    name: &str,
+) -> ChildGuard {
     let mut cmd = std::process::Command::new(bin);
     cmd.env("TESSERA__BUS__URL", &settings.bus.url)
-        .env("TESSERA__MODEL__NAME", &settings.model.name)
-        .env("TESSERA__MODEL__CACHE_DIR", cache_dir)
-        .env(
-            "TESSERA__MODEL__THREADS",
-            settings.model.threads.to_string(),
-        )
+        // Every service takes its instance name from here.
         .env("TESSERA__EMBEDDER__INSTANCE", name)
-        .env("TESSERA__EMBEDDER__PULL_BATCH", e.pull_batch.to_string())
-        .env(
-            "TESSERA__EMBEDDER__MAX_BATCH_CHIPS",
-            e.max_batch_chips.to_string(),
-        )
         .env(
             "TESSERA__TELEMETRY__STATUS_INTERVAL_MS",
             settings.telemetry.status_interval_ms.to_string(),
         )
         .env("TESSERA__TELEMETRY__LOG", "warn")
         .stdout(std::process::Stdio::null());
-    if let Some(url) = &settings.cache.url {
-        cmd.env("TESSERA__CACHE__URL", url);
+    match service {
+        Service::Ingest => {
+            let i = &settings.ingest;
+            cmd.env("TESSERA__INGEST__BATCH_CHIPS", i.batch_chips.to_string())
+                .env(
+                    "TESSERA__INGEST__STORE_NORMALIZED",
+                    i.store_normalized.to_string(),
+                )
+                .env("TESSERA__MODEL__NAME", &settings.model.name);
+        }
+        Service::Embedder => {
+            let cache_dir = settings
+                .model
+                .cache_dir
+                .as_ref()
+                .expect("settings() sets the model cache");
+            let e = &settings.embedder;
+            cmd.env("TESSERA__MODEL__NAME", &settings.model.name)
+                .env("TESSERA__MODEL__CACHE_DIR", cache_dir)
+                .env(
+                    "TESSERA__MODEL__THREADS",
+                    settings.model.threads.to_string(),
+                )
+                .env("TESSERA__EMBEDDER__PULL_BATCH", e.pull_batch.to_string())
+                .env(
+                    "TESSERA__EMBEDDER__MAX_BATCH_CHIPS",
+                    e.max_batch_chips.to_string(),
+                );
+            if let Some(url) = &settings.cache.url {
+                cmd.env("TESSERA__CACHE__URL", url);
+            }
+        }
+        Service::Clusterer => {
+            let c = &settings.clusterer;
+            cmd.env(
+                "TESSERA__CLUSTERER__MAX_OPEN_FRAMES",
+                c.max_open_frames.to_string(),
+            )
+            .env(
+                "TESSERA__CLUSTERER__FRAME_TIMEOUT_SECS",
+                c.frame_timeout_secs.to_string(),
+            );
+        }
+        Service::Publisher => {
+            cmd.env(
+                "TESSERA__PUBLISHER__OVERLAY",
+                settings.publisher.overlay.to_string(),
+            );
+        }
     }
-    ChildGuard(cmd.spawn().expect("starting tessera-embedder"))
+    let what = format!("starting {} ({})", bin.display(), service.as_str());
+    ChildGuard(cmd.spawn().expect(&what))
+}
+
+/// The path of the service binary `name` (`tessera-embedder`, `tessera-clusterer`, ...: each
+/// the binary of the package of that name), built first: this test package does not depend
+/// on the services, so nothing else builds them. Runs `cargo build` once per binary and test
+/// process, into the target directory and profile this test binary was built in (a no-op
+/// when the binary is fresh).
+pub fn service_binary(name: &str) -> std::path::PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = profile_dir();
+    if !built.iter().any(|b| b == name) {
+        build_service(&dir, name);
+        built.push(name.to_string());
+    }
+    let bin = dir.join(name);
+    assert!(bin.is_file(), "{} was not built", bin.display());
+    bin
+}
+
+/// `target/<profile>`, where this test binary (`target/<profile>/deps/<test>`) and the
+/// workspace's binaries are.
+fn profile_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("locating the test binary");
+    exe.parent()
+        .and_then(std::path::Path::parent)
+        .expect("the test binary is in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// `cargo build -p <name> --bin <name>` into the target directory and profile of `dir`.
+fn build_service(dir: &std::path::Path, name: &str) {
+    let target_dir = dir.parent().expect("target/<profile> has a parent");
+    let profile = match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(p) => p,
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            profile,
+            "-p",
+            name,
+            "--bin",
+            name,
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .arg("--manifest-path")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo build for {name}: {e}"));
+    assert!(status.success(), "cargo build of {name} failed: {status}");
+}
+
+/// Delivery counts of durable consumer `durable` on `stream`, from the server's monitoring
+/// endpoint (`/jsz`): `(deliveries, last stream sequence delivered, messages redelivered and
+/// not yet acknowledged)`. Every delivery, redeliveries included, takes a consumer sequence,
+/// so `deliveries - last stream sequence` counts the redeliveries once every message of a
+/// stream that started empty has been delivered.
+pub fn consumer_deliveries(nats: &NatsServer, stream: &str, durable: &str) -> (u64, u64, u64) {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], nats.monitor_port()));
+    let mut s = std::net::TcpStream::connect(addr).expect("connecting to the monitoring port");
+    // HTTP/1.0: the whole body, never chunked, then the server closes.
+    s.write_all(b"GET /jsz?accounts=true&streams=true&consumers=true HTTP/1.0\r\n\r\n")
+        .expect("asking /jsz");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("reading /jsz");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP reply from /jsz");
+    let jsz: serde_json::Value =
+        serde_json::from_slice(&raw[split + 4..]).expect("/jsz answers JSON");
+    let consumer = jsz["account_details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a["stream_detail"].as_array().into_iter().flatten())
+        .filter(|s| s["name"] == stream)
+        .flat_map(|s| s["consumer_detail"].as_array().into_iter().flatten())
+        .find(|c| c["name"] == durable)
+        .unwrap_or_else(|| panic!("no consumer {stream}/{durable} in /jsz: {jsz}"));
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    (
+        n(&consumer["delivered"]["consumer_seq"]),
+        n(&consumer["delivered"]["stream_seq"]),
+        n(&consumer["num_redelivered"]),
+    )
 }

@@ -87,20 +87,37 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
     let payload = encode_message(&result, &ctx.limits)
         .map_err(|e| Failure::Reject(format!("{what}: {e}")))?;
     let payload = Bytes::from(payload);
-    ctx.bus
-        .publish(
-            &subjects::results_subject(&result.instrument, &result.run),
-            payload.clone(),
-            &forward_headers(d),
-            Some(&keys::result_msg_id(&result.run, result.seq)),
-        )
-        .await?;
+    let subject = subjects::results_subject(&result.instrument, &result.run);
+    let msg_id = keys::result_msg_id(&result.run, result.seq);
+    // A redelivery may follow a copy that published the result and died before acking. The
+    // stream would drop a second copy, but live subscribers would see it: publish only once.
+    if d.delivered == 1 || !already_published(ctx, &subject, &msg_id).await? {
+        ctx.bus
+            .publish(
+                &subject,
+                payload.clone(),
+                &forward_headers(d),
+                Some(&msg_id),
+            )
+            .await?;
+    }
     ctx.bus
         .kv_put(LATEST_KV.bucket, &keys::latest_key(&result.run), payload)
         .await?;
     add_to_series(ctx, &result).await?;
     ctx.metrics.counter("frames").inc();
     Ok(())
+}
+
+/// Whether RESULTS already holds the message `msg_id` on `subject` (the run's results).
+async fn already_published(ctx: &Context, subject: &str, msg_id: &str) -> Result<bool, Failure> {
+    let stored = ctx
+        .bus
+        .replay(tessera_protocol::streams::RESULTS.name, subject, usize::MAX)
+        .await?;
+    Ok(stored
+        .iter()
+        .any(|m| tessera_bus::header(&m.headers, tessera_bus::MSG_ID_HEADER) == Some(msg_id)))
 }
 
 /// Renders and stores the overlay; `None` when the frame has no stored source or labels.

@@ -1,0 +1,539 @@
+//! Faults in a live pipeline against a real nats-server and redis-server (issue 5, "nothing
+//! lost"): an embedder killed mid-batch again and again, the clusterer and the publisher each
+//! killed and restarted, nats-server restarted on its file store, Redis killed and restarted,
+//! and a poison message dead-lettered. In every case each accepted frame gives exactly one
+//! result (on the results subject, and once in RESULTS), with the labels `tessera segment`
+//! gives.
+//!
+//! Killed services run as separate processes (the service binaries, built on first use by
+//! [`service_binary`]); the others run in the test process. Every test has a hard time
+//! limit, so a hang fails instead of blocking CI. With the consumers' ack waits (30 s for the
+//! embedders, 60 s for clusterer and publisher), a test whose killed service held messages
+//! waits that long for their redelivery.
+
+// Test code: a panic with a line number is the failure report we want.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tessera_bus::{Bus, DLQ_DELIVERIES_HEADER, DLQ_REASON_HEADER, DLQ_STREAM_HEADER};
+use tessera_imaging::Raster;
+use tessera_instrument::{Instrument, ResultStream};
+use tessera_protocol::{
+    EmbeddingBatch, FrameResult, InstrumentId, RunId, Service, WireParams, decode,
+    streams::{self, CLUSTERER_CONSUMER, EMBEDDER_CONSUMER, PUBLISHER_CONSUMER},
+    subjects,
+};
+use tessera_segment::{SegmentParams, segment};
+use tessera_settings::Settings;
+use tessera_testkit::{ChildGuard, NatsServer, RedisServer};
+use tessera_tests::encoder;
+use tessera_tests::live::*;
+
+/// The model of every test: small and fast, so 50-frame runs take seconds.
+const MODEL: &str = "tiny";
+/// Side of the frames.
+const SIDE: usize = 256;
+/// The most a test may take, ack-wait redeliveries included.
+const LIMIT: Duration = Duration::from_secs(240);
+/// How long to wait for results once every frame is published.
+const RESULTS_WITHIN: Duration = Duration::from_secs(200);
+/// How long to listen for an extra (duplicate) result after the last one.
+const QUIET: Duration = Duration::from_secs(3);
+
+/// Runs a test body under [`LIMIT`].
+async fn bounded(what: &str, body: impl Future<Output = ()>) {
+    let t0 = Instant::now();
+    if tokio::time::timeout(LIMIT, body).await.is_err() {
+        panic!("{what} did not finish within {LIMIT:?}");
+    }
+    eprintln!("{what}: {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+/// Settings for `nats` (and `redis`) with many small chip batches per frame.
+fn fault_settings(nats: &NatsServer, redis: Option<&RedisServer>) -> Settings {
+    let mut s = settings(nats, redis, MODEL);
+    s.ingest.batch_chips = 16;
+    s.model.threads = 1;
+    s
+}
+
+/// `n` distinct frames.
+fn frames(n: usize, seed: u64) -> Vec<Raster> {
+    (0..n as u64).map(|i| scene_frame(SIDE, seed + i)).collect()
+}
+
+/// An instrument with its run started, and the run's results subscribed to.
+struct Run {
+    inst: Instrument,
+    run: RunId,
+    results: ResultStream,
+}
+
+impl Run {
+    async fn start(bus: &Bus, settings: &Settings, name: &str) -> Run {
+        let inst = instrument(bus, settings);
+        let start = run_start(&inst, name, WireParams::default());
+        let run = start.run.clone();
+        let results = results(bus, &inst, &run).await;
+        inst.start_run(&start).await.unwrap();
+        Run { inst, run, results }
+    }
+
+    /// Publishes `raster` as frame `seq`, retrying while the server is away (the same
+    /// message id each time, so at most one copy is accepted).
+    async fn publish(&self, seq: u64, raster: &Raster) {
+        let data = frame_data(raster, seq);
+        let mut tries = 0;
+        while let Err(e) = self.inst.publish_frame(&self.run, seq, &data).await {
+            tries += 1;
+            assert!(tries < 30, "publishing frame {seq}: {e}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn stop(&self, frames: u64) {
+        self.inst
+            .stop_run(&run_stop(&self.run, frames))
+            .await
+            .unwrap();
+    }
+}
+
+/// Every frame `0..n` has exactly one result: seen once on the subject (checked while
+/// collecting), and stored once in RESULTS, which holds nothing else.
+async fn assert_one_result_per_frame(
+    bus: &Bus,
+    run: &Run,
+    got: &HashMap<u64, FrameResult>,
+    n: usize,
+) {
+    let mut seqs: Vec<u64> = got.keys().copied().collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..n as u64).collect::<Vec<_>>(), "results seen");
+    let mut stored: Vec<u64> = stored_results(bus, &run.inst, &run.run)
+        .await
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    stored.sort_unstable();
+    assert_eq!(stored, (0..n as u64).collect::<Vec<_>>(), "results stored");
+    let state = bus.stream_state(streams::RESULTS.name).await.unwrap();
+    assert_eq!(
+        state.messages, n as u64,
+        "RESULTS holds one result per frame"
+    );
+}
+
+/// Every result's label map is `tessera segment`'s for its frame (`frame_of(seq)` indexes
+/// `rasters`), up to the run's renaming of the communities.
+async fn assert_labels(
+    bus: &Bus,
+    got: &HashMap<u64, FrameResult>,
+    rasters: &[Raster],
+    frame_of: impl Fn(u64) -> usize,
+) {
+    let params = SegmentParams::default();
+    let references: Vec<Vec<u32>> = tokio::task::block_in_place(|| {
+        let mut enc = encoder(MODEL, params.chip);
+        rasters
+            .iter()
+            .map(|r| segment(&mut enc, r, &params).unwrap().1.labels)
+            .collect()
+    });
+    let mut seqs: Vec<u64> = got.keys().copied().collect();
+    seqs.sort_unstable();
+    for seq in seqs {
+        let ours = result_labels(bus, &got[&seq]).await;
+        renaming(&references[frame_of(seq)], &ours)
+            .unwrap_or_else(|e| panic!("frame {seq}: labels differ from tessera segment: {e}"));
+    }
+}
+
+/// Redeliveries of `stream`/`durable` so far, once every message has been delivered.
+fn redeliveries(nats: &NatsServer, stream: &str, durable: &str) -> u64 {
+    let (deliveries, last_seq, _) = consumer_deliveries(nats, stream, durable);
+    deliveries.saturating_sub(last_seq)
+}
+
+/// Kills a service process at once (SIGKILL), as a crash would, and reaps it.
+fn crash(child: &mut ChildGuard) {
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+}
+
+/// (a) One embedder keeps working while another is killed with SIGKILL mid-batch, three
+/// times, in a 50-frame run: the killed copies' chip batches come back after the ack wait and
+/// every frame completes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedders_killed_mid_batch_lose_no_chip_and_finish_no_frame_twice() {
+    // Built before the clock starts: a first build takes minutes.
+    let bin = service_binary("tessera-embedder");
+    bounded("embedder killed three times", async {
+        let nats = nats();
+        let mut settings = fault_settings(&nats, None);
+        settings.embedder.pull_batch = 4;
+        settings.embedder.max_batch_chips = 32;
+        let services = Services::start(
+            &settings,
+            &[Service::Ingest, Service::Clusterer, Service::Publisher],
+        )
+        .await;
+        let bus = Bus::connect(&settings.bus).await.unwrap();
+        let limits = settings.protocol_limits();
+        let mut embedded = bus.subscribe("tessera.embedded.>").await.unwrap();
+        let mut by_worker: BTreeMap<String, usize> = BTreeMap::new();
+        let _steady = embedder_process(&bin, &settings, "embedder-a");
+        let mut victim = embedder_process(&bin, &settings, "embedder-b1");
+
+        let mut run = Run::start(&bus, &settings, "kill-embedder").await;
+        const N: usize = 51;
+        const KILLS: usize = 3;
+        let rasters = frames(N, 1000);
+        let per = N / KILLS;
+        for life in 1..=KILLS {
+            let chunk = (life - 1) * per..life * per;
+            for (seq, r) in rasters.iter().enumerate().take(chunk.end).skip(chunk.start) {
+                run.publish(seq as u64, r).await;
+            }
+            // Wait until this copy has embedded a batch: it is at work, with more pulled.
+            let name = format!("embedder-b{life}");
+            loop {
+                let m = tokio::time::timeout(Duration::from_secs(60), embedded.next())
+                    .await
+                    .unwrap_or_else(|_| panic!("{name} embedded nothing within 60 s"))
+                    .unwrap();
+                let b: EmbeddingBatch = decode(&m.payload, &limits).unwrap();
+                *by_worker.entry(b.worker.clone()).or_default() += 1;
+                if b.worker == name {
+                    break;
+                }
+            }
+            crash(&mut victim);
+            eprintln!("killed {name}");
+            victim = embedder_process(&bin, &settings, &format!("embedder-b{}", life + 1));
+        }
+        run.stop(N as u64).await;
+        let got = collect_once(&mut run.results, N, RESULTS_WITHIN, QUIET).await;
+        assert_one_result_per_frame(&bus, &run, &got, N).await;
+
+        while let Ok(Some(m)) =
+            tokio::time::timeout(Duration::from_millis(200), embedded.next()).await
+        {
+            let b: EmbeddingBatch = decode(&m.payload, &limits).unwrap();
+            *by_worker.entry(b.worker).or_default() += 1;
+        }
+        let redelivered = redeliveries(&nats, streams::WORK.name, EMBEDDER_CONSUMER.durable);
+        eprintln!("batches embedded per copy: {by_worker:?}; {redelivered} redeliveries");
+        assert!(
+            by_worker.get("embedder-a").is_some_and(|&n| n > 0),
+            "the steady embedder worked: {by_worker:?}"
+        );
+        assert!(
+            redelivered > 0,
+            "the killed embedders' batches were redelivered"
+        );
+        let lag = bus
+            .consumer_lag(streams::WORK.name, EMBEDDER_CONSUMER.durable)
+            .await
+            .unwrap();
+        assert_eq!(
+            (lag.num_pending, lag.num_ack_pending),
+            (0, 0),
+            "every chip batch acknowledged"
+        );
+        assert_labels(&bus, &got, &rasters, |seq| seq as usize).await;
+        assert!(services.is_running());
+        services.stop().await.unwrap();
+    })
+    .await;
+}
+
+/// (b) A service process (`tessera-clusterer` or `tessera-publisher`) is killed with SIGKILL
+/// after the first results of a 20-frame run, and a new one started: every frame completes
+/// once. Returns the consumer's redeliveries.
+async fn kill_and_restart(service: Service, bin: &Path) -> u64 {
+    let nats = nats();
+    let settings = fault_settings(&nats, None);
+    let in_process: Vec<Service> = Services::ALL
+        .into_iter()
+        .filter(|s| *s != service)
+        .collect();
+    let services = Services::start(&settings, &in_process).await;
+    let mut process = service_process(bin, &settings, service, &format!("{service}-1"));
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let mut run = Run::start(&bus, &settings, &format!("kill-{service}")).await;
+    const N: usize = 20;
+    let rasters = frames(N, 2000);
+    for (seq, r) in rasters.iter().enumerate() {
+        run.publish(seq as u64, r).await;
+    }
+    run.stop(N as u64).await;
+    let mut got = HashMap::new();
+    collect_more(&mut run.results, &mut got, 3, RESULTS_WITHIN).await;
+    crash(&mut process);
+    eprintln!("killed {service}-1 after {} results", got.len());
+    let _process = service_process(bin, &settings, service, &format!("{service}-2"));
+    collect_more(&mut run.results, &mut got, N, RESULTS_WITHIN).await;
+    assert_no_more(&mut run.results, QUIET).await;
+    assert_one_result_per_frame(&bus, &run, &got, N).await;
+    assert_labels(&bus, &got, &rasters, |seq| seq as usize).await;
+    assert!(services.is_running());
+    services.stop().await.unwrap();
+    let consumer = match service {
+        Service::Clusterer => &CLUSTERER_CONSUMER,
+        _ => &PUBLISHER_CONSUMER,
+    };
+    redeliveries(&nats, consumer.stream, consumer.durable)
+}
+
+/// (b) The clusterer, killed while it holds open frames, and restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_clusterer_process_loses_no_frame_and_finishes_none_twice() {
+    let bin = service_binary("tessera-clusterer");
+    bounded("clusterer killed and restarted", async {
+        let redelivered = kill_and_restart(Service::Clusterer, &bin).await;
+        eprintln!("{redelivered} embedding batches redelivered");
+        assert!(
+            redelivered > 0,
+            "the killed clusterer's held batches were redelivered"
+        );
+    })
+    .await;
+}
+
+/// (b) The publisher, killed mid-run and restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_publisher_process_loses_no_frame_and_publishes_none_twice() {
+    let bin = service_binary("tessera-publisher");
+    bounded("publisher killed and restarted", async {
+        let redelivered = kill_and_restart(Service::Publisher, &bin).await;
+        eprintln!("{redelivered} segmentations redelivered");
+    })
+    .await;
+}
+
+/// (c) nats-server is restarted (SIGTERM, then started again on the same port and file
+/// store) mid-run: the services reconnect, their pull consumers resume, and the run
+/// completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_completes_across_a_nats_server_restart() {
+    bounded("nats-server restarted", async {
+        let mut nats = nats();
+        let settings = fault_settings(&nats, None);
+        let services = Services::start(&settings, &Services::ALL).await;
+        let bus = Bus::connect(&settings.bus).await.unwrap();
+        let mut run = Run::start(&bus, &settings, "nats-restart").await;
+        const N: usize = 20;
+        let rasters = frames(N, 3000);
+        for (seq, r) in rasters.iter().enumerate().take(N / 2) {
+            run.publish(seq as u64, r).await;
+        }
+        let mut got = HashMap::new();
+        collect_more(&mut run.results, &mut got, 2, RESULTS_WITHIN).await;
+        tokio::task::block_in_place(|| nats.restart()).unwrap();
+        eprintln!("nats-server restarted after {} results", got.len());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !bus.is_connected() {
+            assert!(Instant::now() < deadline, "the client did not reconnect");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for (seq, r) in rasters.iter().enumerate().skip(N / 2) {
+            run.publish(seq as u64, r).await;
+        }
+        run.stop(N as u64).await;
+        // RESULTS is the truth: this subscriber misses what is published while it is still
+        // reconnecting. What it does see, it must see once.
+        let deadline = Instant::now() + RESULTS_WITHIN;
+        let stored = loop {
+            let stored = stored_results(&bus, &run.inst, &run.run).await;
+            if stored.len() >= N {
+                break stored;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {N} results stored within {RESULTS_WITHIN:?}",
+                stored.len()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        while let Ok(Some(Ok(r))) = tokio::time::timeout(QUIET, run.results.next()).await {
+            let seq = r.seq;
+            assert!(
+                got.insert(seq, r).is_none(),
+                "a second result for frame {seq}"
+            );
+        }
+        eprintln!("{} of {N} results seen live", got.len());
+        let got: HashMap<u64, FrameResult> = stored.into_iter().map(|r| (r.seq, r)).collect();
+        assert_one_result_per_frame(&bus, &run, &got, N).await;
+        assert_labels(&bus, &got, &rasters, |seq| seq as usize).await;
+        assert!(services.is_running(), "the services survived the restart");
+        services.stop().await.unwrap();
+    })
+    .await;
+}
+
+/// (d) Redis is killed and started again (empty) mid-run: the embedder goes on with cache
+/// misses, then serves hits again once the cache is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_degrades_to_misses_while_redis_is_down_and_recovers_to_hits() {
+    bounded("redis killed and restarted", async {
+        let nats = nats();
+        let mut redis = RedisServer::start().unwrap();
+        let settings = fault_settings(&nats, Some(&redis));
+        let services = Services::start(&settings, &Services::ALL).await;
+        let bus = Bus::connect(&settings.bus).await.unwrap();
+        let mut run = Run::start(&bus, &settings, "redis-restart").await;
+        // Two frames, published again and again: frame `seq` is raster `seq % 2`.
+        let rasters = frames(2, 4000);
+        let mut got = HashMap::new();
+        let mut next = 0u64;
+        let mut round = async |run: &mut Run, got: &mut HashMap<u64, FrameResult>| {
+            let first = next;
+            for _ in 0..2 {
+                run.publish(next, &rasters[(next % 2) as usize]).await;
+                next += 1;
+            }
+            collect_more(&mut run.results, got, next as usize, RESULTS_WITHIN).await;
+            (first..next)
+                .map(|s| (got[&s].cache_hits, got[&s].chips))
+                .collect::<Vec<_>>()
+        };
+        let cold = round(&mut run, &mut got).await;
+        assert!(cold.iter().all(|&(hits, _)| hits == 0), "cold: {cold:?}");
+        let warm = round(&mut run, &mut got).await;
+        assert!(warm.iter().all(|&(h, n)| h == n), "warm: {warm:?}");
+
+        redis.stop();
+        let down = round(&mut run, &mut got).await;
+        assert!(
+            down.iter().all(|&(hits, _)| hits == 0),
+            "Redis down: cache misses, {down:?}"
+        );
+
+        redis.start_again().unwrap();
+        // The embedder probes Redis every second; the empty cache fills on the next misses.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let recovered = loop {
+            let r = round(&mut run, &mut got).await;
+            if r.iter().all(|&(h, n)| h == n) {
+                break r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no cache hits after Redis came back"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        eprintln!(
+            "cold {cold:?}, warm {warm:?}, down {down:?}, recovered {recovered:?} after {} rounds",
+            next / 2
+        );
+        let n = next as usize;
+        run.stop(next).await;
+        assert_no_more(&mut run.results, QUIET).await;
+        assert_one_result_per_frame(&bus, &run, &got, n).await;
+        assert_labels(&bus, &got, &rasters, |seq| (seq % 2) as usize).await;
+        assert!(services.is_running());
+        services.stop().await.unwrap();
+    })
+    .await;
+}
+
+/// (e) A run asks for a model no embedder serves: every embedder retries its chip batches
+/// until `max_deliver`, then they land on `tessera.dlq.WORK` with the reason. A run beside it
+/// completes untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_chip_batch_is_dead_lettered_and_the_run_beside_it_completes() {
+    bounded("poison message dead-lettered", async {
+        let nats = nats();
+        let settings = fault_settings(&nats, None);
+        let services = Services::start(&settings, &Services::ALL).await;
+        let bus = Bus::connect(&settings.bus).await.unwrap();
+        let dlq = subjects::dlq_subject(streams::WORK.name).unwrap();
+        let mut dead = bus.subscribe(&dlq).await.unwrap();
+        let mut work = bus.subscribe("tessera.work.>").await.unwrap();
+
+        // The poison: a run on another instrument whose chips ask for another model.
+        let other = Instrument::new(
+            bus.clone(),
+            InstrumentId::new("tem-2").unwrap(),
+            settings.protocol_limits(),
+        );
+        let wrong_model = WireParams {
+            model: Some("efficientnet-lite0".into()),
+            ..WireParams::default()
+        };
+        let poison_start = run_start(&other, "poison", wrong_model);
+        other.start_run(&poison_start).await.unwrap();
+        let poison = poison_start.run.clone();
+        other
+            .publish_frame(&poison, 0, &frame_data(&scene_frame(SIDE, 5000), 0))
+            .await
+            .unwrap();
+
+        let mut run = Run::start(&bus, &settings, "beside-poison").await;
+        const N: usize = 12;
+        let rasters = frames(N, 5100);
+        for (seq, r) in rasters.iter().enumerate() {
+            run.publish(seq as u64, r).await;
+        }
+        run.stop(N as u64).await;
+        let got = collect_once(&mut run.results, N, RESULTS_WITHIN, QUIET).await;
+        assert_one_result_per_frame(&bus, &run, &got, N).await;
+        assert_labels(&bus, &got, &rasters, |seq| seq as usize).await;
+
+        // How many chip batches the poison frame was cut into.
+        let limits = settings.protocol_limits();
+        let mut batches = std::collections::BTreeSet::new();
+        while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), work.next()).await
+        {
+            let b: tessera_protocol::ChipBatch = decode(&m.payload, &limits).unwrap();
+            if b.run == poison {
+                batches.insert(b.batch);
+            }
+        }
+        let poison_batches = batches.len();
+        assert!(poison_batches > 0);
+        // Deliveries are retried after 1, 2, 4 and 8 s: the fifth is dead-lettered.
+        for _ in 0..poison_batches {
+            let m = tokio::time::timeout(Duration::from_secs(60), dead.next())
+                .await
+                .expect("the poison batches reach the dead-letter subject")
+                .unwrap();
+            let header = |name: &str| {
+                tessera_bus::header(&m.headers, name)
+                    .unwrap_or_else(|| panic!("the dead letter has no {name}: {:?}", m.headers))
+                    .to_string()
+            };
+            let reason = header(DLQ_REASON_HEADER);
+            eprintln!("dead letter: {reason}");
+            assert!(
+                reason.contains("efficientnet-lite0") && reason.contains(MODEL),
+                "the reason names the model asked for and the one served: {reason}"
+            );
+            assert_eq!(header(DLQ_STREAM_HEADER), streams::WORK.name);
+            assert_eq!(
+                header(DLQ_DELIVERIES_HEADER),
+                EMBEDDER_CONSUMER.max_deliver.to_string()
+            );
+            let b: tessera_protocol::ChipBatch = decode(&m.payload, &limits).unwrap();
+            assert_eq!(b.run, poison, "only the poison run's batches");
+        }
+        let state = bus.stream_state(streams::DLQ.name).await.unwrap();
+        assert_eq!(state.messages, poison_batches as u64, "DLQ holds each once");
+        let lag = bus
+            .consumer_lag(streams::WORK.name, EMBEDDER_CONSUMER.durable)
+            .await
+            .unwrap();
+        assert_eq!((lag.num_pending, lag.num_ack_pending), (0, 0));
+        assert!(services.is_running());
+        services.stop().await.unwrap();
+    })
+    .await;
+}
