@@ -12,7 +12,7 @@
 //! page's URL. [`Browser::screenshot`] saves PNGs under `$TESSERA_TEST_ARTIFACTS`, else
 //! `<workspace>/target/test-artifacts/`, for CI to keep.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::{ChildGuard, TestkitError, find_binary, free_port};
+use crate::{ChildGuard, TestkitError, find_binary, free_port, tail};
 
 /// How long a started chromedriver has to report itself ready on `/status`.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -493,17 +493,5 @@ fn io(context: &str, source: std::io::Error) -> TestkitError {
     TestkitError::Io {
         context: context.into(),
         source,
-    }
-}
-
-/// The last `n` lines of a file, or a note saying why there are none.
-fn tail(path: &Path, n: usize) -> String {
-    let mut text = String::new();
-    match File::open(path).and_then(|mut f| f.read_to_string(&mut text)) {
-        Ok(_) => {
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(n)..].join("\n")
-        }
-        Err(e) => format!("(no log: {e})"),
     }
 }

@@ -16,7 +16,9 @@
 //! - `browser`: the chromedriver + headless Chromium guard.
 //! - `http`: one plain HTTP request to a local test server.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 pub mod redis;
 pub use redis::RedisServer;
@@ -105,5 +107,17 @@ impl Drop for ChildGuard {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// The last `n` lines of a file, or a note saying why there are none.
+pub(crate) fn tail(path: &Path, n: usize) -> String {
+    let mut text = String::new();
+    match File::open(path).and_then(|mut f| f.read_to_string(&mut text)) {
+        Ok(_) => {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(n)..].join("\n")
+        }
+        Err(e) => format!("(no log: {e})"),
     }
 }

@@ -4,14 +4,14 @@
 //! A password, when set, goes in a config file in the temporary directory, so it never
 //! shows in the process list.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{TestkitError, find_binary, free_port};
+use crate::{TestkitError, find_binary, free_port, tail};
 
 /// How long a started server has to answer `PING`.
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -235,18 +235,6 @@ fn ping(addr: SocketAddr, password: Option<&str>) -> Result<(), String> {
             // Never echo the request: it holds the password. Redis's own errors don't.
             return Err(format!("server replied {err}"));
         }
-    }
-}
-
-/// The last `n` lines of a file, or a note saying why there are none.
-fn tail(path: &Path, n: usize) -> String {
-    let mut text = String::new();
-    match File::open(path).and_then(|mut f| f.read_to_string(&mut text)) {
-        Ok(_) => {
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(n)..].join("\n")
-        }
-        Err(e) => format!("(no log: {e})"),
     }
 }
 
