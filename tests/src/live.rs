@@ -292,6 +292,11 @@ pub fn scene_frame(size: usize, seed: u64) -> Raster {
     } else {
         tessera_synth::SceneKind::ThreePhase
     };
+    scene_of(kind, size, seed)
+}
+
+/// A synthetic `size` × `size` scene of `kind`, low noise.
+pub fn scene_of(kind: tessera_synth::SceneKind, size: usize, seed: u64) -> Raster {
     crate::scene(&tessera_synth::SceneConfig {
         width: size,
         height: size,
@@ -301,6 +306,30 @@ pub fn scene_frame(size: usize, seed: u64) -> Raster {
         ..tessera_synth::SceneConfig::default()
     })
     .0
+}
+
+/// A 64 × 64 8-bit frame message as an instrument would send it, with any field changed by
+/// `edit`.
+pub fn frame_message(
+    run: &RunId,
+    seq: u64,
+    edit: impl FnOnce(&mut tessera_protocol::Frame),
+) -> Vec<u8> {
+    let mut f = tessera_protocol::Frame {
+        version: PROTOCOL_VERSION,
+        run: run.clone(),
+        seq,
+        timestamp_ms: 1,
+        width: 64,
+        height: 64,
+        dtype: tessera_protocol::Dtype::U8,
+        pixel_size_nm: None,
+        dose: None,
+        scalars: std::collections::BTreeMap::new(),
+        pixels: tessera_protocol::Pixels::Inline(vec![7; 64 * 64]),
+    };
+    edit(&mut f);
+    tessera_protocol::encode(&f).expect("encoding a frame message")
 }
 
 /// Raw frame data for `raster` at sequence `seq`.

@@ -17,15 +17,13 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::Value;
 use tessera_bus::Bus;
-use tessera_imaging::Raster;
 use tessera_instrument::{FrameSource, Instrument};
 use tessera_protocol::{
     Dtype, Frame, InstrumentId, PROTOCOL_VERSION, Pixels, Reject, RunId, WireParams, decode,
     encode, streams, subjects,
 };
-use tessera_synth::{NoiseLevel, SceneConfig, SceneKind};
+use tessera_synth::SceneKind;
 use tessera_tests::live::*;
-use tessera_tests::scene;
 
 /// The whole test must finish within this, so that a hang fails instead of blocking CI.
 const TOTAL: Duration = Duration::from_secs(240);
@@ -71,18 +69,6 @@ fn dtype(name: &str) -> Dtype {
     serde_json::from_value(Value::String(name.into())).unwrap()
 }
 
-fn picture(size: usize, seed: u64) -> Raster {
-    scene(&SceneConfig {
-        width: size,
-        height: size,
-        seed,
-        kind: SceneKind::OrderDisorder,
-        noise: NoiseLevel::Low,
-        ..SceneConfig::default()
-    })
-    .0
-}
-
 /// What the test waits for after delivering a case.
 #[derive(Debug)]
 struct Expected {
@@ -120,7 +106,7 @@ async fn run_corpus() {
     let run = start.run.clone();
     let mut corpus_results = results(&bus, &inst, &run).await;
     inst.start_run(&start).await.unwrap();
-    let frame0 = frame_data(&picture(256, 1), 0);
+    let frame0 = frame_data(&scene_of(SceneKind::OrderDisorder, 256, 1), 0);
     inst.publish_frame(&run, 0, &frame0).await.unwrap();
     let stopped = run_start(&inst, "corpus-stopped", WireParams::default());
     inst.start_run(&stopped).await.unwrap();
@@ -203,7 +189,7 @@ async fn run_corpus() {
     let mut stream = results(&bus, &inst, &good.run).await;
     inst.start_run(&good).await.unwrap();
     for seq in 0..3u64 {
-        let data = frame_data(&picture(256, 10 + seq), seq);
+        let data = frame_data(&scene_of(SceneKind::OrderDisorder, 256, 10 + seq), seq);
         inst.publish_frame(&good.run, seq, &data).await.unwrap();
     }
     inst.stop_run(&run_stop(&good.run, 3)).await.unwrap();
@@ -374,22 +360,10 @@ async fn deliver(
                     eprintln!("{id:<28} nats-server: dropped as a duplicate");
                     return None;
                 }
-                "duplicate-seq-new-msg-id" => {
-                    let frame = Frame {
-                        version: PROTOCOL_VERSION,
-                        run: run.clone(),
-                        seq: num(g, "seq"),
-                        timestamp_ms: 2,
-                        width: 64,
-                        height: 64,
-                        dtype: Dtype::U8,
-                        pixel_size_nm: None,
-                        dose: None,
-                        scalars: BTreeMap::new(),
-                        pixels: Pixels::Inline(read("px-gray-u8-64x64.raw")),
-                    };
-                    encode(&frame).unwrap()
-                }
+                "duplicate-seq-new-msg-id" => frame_message(run, num(g, "seq"), |f| {
+                    f.timestamp_ms = 2;
+                    f.pixels = Pixels::Inline(read("px-gray-u8-64x64.raw"));
+                }),
                 other => panic!("{id}: unknown generator {other}"),
             }
         }

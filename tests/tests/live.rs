@@ -14,31 +14,13 @@ use futures::StreamExt;
 use tessera_bus::Bus;
 use tessera_imaging::Raster;
 use tessera_protocol::{
-    Dtype, Frame, ObjectRef, PROTOCOL_VERSION, Pixels, Reject, RunId, RunSeries, Service,
-    ServiceStatus, WireParams, decode, encode, keys, streams, subjects,
+    ObjectRef, Pixels, Reject, RunSeries, Service, ServiceStatus, WireParams, decode, keys,
+    streams, subjects,
 };
 use tessera_segment::{SegmentParams, segment};
-use tessera_synth::{NoiseLevel, SceneConfig, SceneKind};
 use tessera_testkit::RedisServer;
+use tessera_tests::encoder;
 use tessera_tests::live::*;
-use tessera_tests::{encoder, scene};
-
-fn frame(size: usize, seed: u64) -> Raster {
-    let kind = if seed % 2 == 0 {
-        SceneKind::OrderDisorder
-    } else {
-        SceneKind::ThreePhase
-    };
-    scene(&SceneConfig {
-        width: size,
-        height: size,
-        seed,
-        kind,
-        noise: NoiseLevel::Low,
-        ..SceneConfig::default()
-    })
-    .0
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twelve_frames_give_the_labels_of_tessera_segment() {
@@ -53,7 +35,7 @@ async fn twelve_frames_give_the_labels_of_tessera_segment() {
 
     // 8 small frames travel inline, 4 large ones through the object store.
     let frames: Vec<Raster> = (0..12)
-        .map(|i| frame(if i % 3 == 2 { 640 } else { 256 }, 100 + i))
+        .map(|i| scene_frame(if i % 3 == 2 { 640 } else { 256 }, 100 + i))
         .collect();
     let t0 = Instant::now();
     inst.start_run(&start).await.unwrap();
@@ -171,7 +153,7 @@ async fn a_second_run_of_the_same_frames_comes_from_the_redis_cache() {
     let settings = settings(&nats, Some(&redis), "efficientnet-lite0");
     let services = Services::start(&settings, &Services::ALL).await;
     let bus = Bus::connect(&settings.bus).await.unwrap();
-    let frames: Vec<Raster> = (0..4).map(|i| frame(384, 200 + i)).collect();
+    let frames: Vec<Raster> = (0..4).map(|i| scene_frame(384, 200 + i)).collect();
 
     let (cold, cold_time) = run_frames(&bus, &settings, "cold", &frames).await;
     let (warm, warm_time) = run_frames(&bus, &settings, "warm", &frames).await;
@@ -216,7 +198,7 @@ async fn a_frame_published_twice_is_processed_once() {
     let run = start.run.clone();
     let mut stream = results(&bus, &inst, &run).await;
     inst.start_run(&start).await.unwrap();
-    let data = frame_data(&frame(256, 7), 0);
+    let data = frame_data(&scene_frame(256, 7), 0);
     let first = inst.publish_frame(&run, 0, &data).await.unwrap();
     let second = inst.publish_frame(&run, 0, &data).await.unwrap();
     assert!(!first.ack.duplicate);
@@ -246,7 +228,7 @@ async fn a_run_completes_when_redis_stops_in_the_middle() {
     let run = start.run.clone();
     let mut stream = results(&bus, &inst, &run).await;
     inst.start_run(&start).await.unwrap();
-    let frames: Vec<Raster> = (0..6).map(|i| frame(256, 300 + i)).collect();
+    let frames: Vec<Raster> = (0..6).map(|i| scene_frame(256, 300 + i)).collect();
     inst.publish_frame(&run, 0, &frame_data(&frames[0], 0))
         .await
         .unwrap();
@@ -274,25 +256,6 @@ async fn a_run_completes_when_redis_stops_in_the_middle() {
         "the embedder's status never said the cache is degraded"
     );
     services.stop().await.unwrap();
-}
-
-/// A frame message as an instrument would send it, with any field changed by `edit`.
-fn frame_message(run: &RunId, seq: u64, edit: impl FnOnce(&mut Frame)) -> Vec<u8> {
-    let mut f = Frame {
-        version: PROTOCOL_VERSION,
-        run: run.clone(),
-        seq,
-        timestamp_ms: 1,
-        width: 64,
-        height: 64,
-        dtype: Dtype::U8,
-        pixel_size_nm: None,
-        dose: None,
-        scalars: BTreeMap::new(),
-        pixels: Pixels::Inline(vec![7; 64 * 64]),
-    };
-    edit(&mut f);
-    encode(&f).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,7 +350,7 @@ async fn bad_input_is_rejected_with_a_reason_and_the_services_keep_running() {
 
     // The services are still up: a good frame of the same run goes through.
     let mut stream = results(&bus, &inst, &run).await;
-    inst.publish_frame(&run, 10, &frame_data(&frame(256, 9), 10))
+    inst.publish_frame(&run, 10, &frame_data(&scene_frame(256, 9), 10))
         .await
         .unwrap();
     collect(&mut stream, 1, Duration::from_secs(120)).await;
@@ -413,7 +376,7 @@ async fn a_restarted_clusterer_loses_no_frame_and_finishes_none_twice() {
     let run = start.run.clone();
     let mut stream = results(&bus, &inst, &run).await;
     inst.start_run(&start).await.unwrap();
-    let frames: Vec<Raster> = (0..8).map(|i| frame(256, 600 + i)).collect();
+    let frames: Vec<Raster> = (0..8).map(|i| scene_frame(256, 600 + i)).collect();
     let publish = |seq: usize| frame_data(&frames[seq], seq as u64);
     for seq in 0..3 {
         inst.publish_frame(&run, seq as u64, &publish(seq))

@@ -15,12 +15,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tessera_bus::Bus;
-use tessera_imaging::Raster;
 use tessera_protocol::{FrameResult, WireParams};
-use tessera_synth::{NoiseLevel, SceneConfig, SceneKind};
+use tessera_synth::SceneKind;
 use tessera_testkit::ChildGuard;
 use tessera_tests::live::*;
-use tessera_tests::scene;
 
 /// Frames in the run.
 const FRAMES: u64 = 4;
@@ -28,18 +26,6 @@ const FRAMES: u64 = 4;
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the pipeline (and then the script) may take for the whole run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(180);
-
-fn frame(size: usize, seed: u64) -> Raster {
-    scene(&SceneConfig {
-        width: size,
-        height: size,
-        seed,
-        kind: SceneKind::OrderDisorder,
-        noise: NoiseLevel::Low,
-        ..SceneConfig::default()
-    })
-    .0
-}
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -137,9 +123,13 @@ async fn the_python_example_prints_every_result_of_a_run() {
     let mut stream = results(&bus, &inst, &run).await;
     inst.start_run(&start).await.unwrap();
     for seq in 0..FRAMES {
-        inst.publish_frame(&run, seq, &frame_data(&frame(256, 900 + seq), seq))
-            .await
-            .unwrap();
+        inst.publish_frame(
+            &run,
+            seq,
+            &frame_data(&scene_of(SceneKind::OrderDisorder, 256, 900 + seq), seq),
+        )
+        .await
+        .unwrap();
     }
     inst.stop_run(&run_stop(&run, FRAMES)).await.unwrap();
     let got: BTreeMap<u64, FrameResult> = collect(&mut stream, FRAMES as usize, RUN_TIMEOUT)
