@@ -127,19 +127,24 @@ mod tests {
         assert_eq!(max_weight_matching(&[5], 2, 2), vec![Some(0), None]);
     }
 
+    /// `n` weights in -6..14 from a fixed pseudo-random sequence (xorshift) seeded by `state`.
+    fn weights(state: &mut u64, n: usize) -> Vec<i128> {
+        (0..n)
+            .map(|_| {
+                *state ^= *state << 13;
+                *state ^= *state >> 7;
+                *state ^= *state << 17;
+                (*state % 20) as i128 - 6
+            })
+            .collect()
+    }
+
     #[test]
     fn matches_brute_force_on_small_matrices() {
         // A fixed pseudo-random sequence (xorshift); every permutation of 4 checked.
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..300 {
-            let w: Vec<i128> = (0..16)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state % 20) as i128 - 6
-                })
-                .collect();
+            let w = weights(&mut state, 16);
             let best = permutations(4)
                 .iter()
                 .map(|p| {
@@ -159,14 +164,7 @@ mod tests {
     fn rectangular_matches_brute_force_both_ways() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..200 {
-            let w: Vec<i128> = (0..12)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state % 20) as i128 - 6
-                })
-                .collect();
+            let w = weights(&mut state, 12);
             // 3 × 4, and its transpose 4 × 3: the best of the 24 injections of 3 into 4.
             let best = permutations(4)
                 .iter()
