@@ -14,7 +14,7 @@ use tessera_protocol::{
 use crate::error::ApiError;
 use crate::layer::community_layer;
 use crate::routes::Dashboard;
-use crate::runs::{FrameLook, read_frames};
+use crate::runs::FrameLook;
 
 /// What can be downloaded of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ fn unfit(what: &str, seq: u64, e: tessera_imaging::ImagingError) -> ApiError {
 
 /// The run's fraction table as a CSV download.
 pub(crate) async fn fractions(dash: &Dashboard, run: &RunId) -> Result<Response, ApiError> {
-    let results = read_frames(&dash.bus, run, dash.max_history).await?;
+    let results = dash.frames(run).await?;
     let csv = crate::export::fractions_csv(&results);
     Ok(download(
         Bytes::from(csv),
@@ -132,9 +132,7 @@ async fn look(dash: &Dashboard, run: &RunId, seq: u64) -> Result<FrameLook, ApiE
     if let Some(look) = dash.looks.get(run, seq) {
         return Ok(look);
     }
-    for r in read_frames(&dash.bus, run, dash.max_history).await? {
-        dash.looks.remember(&r);
-    }
+    dash.frames(run).await?;
     dash.looks.get(run, seq).ok_or_else(|| {
         ApiError::not_found(format!(
             "frame {seq} of run {run} has no result yet, so its images cannot be shown"

@@ -23,7 +23,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tessera_bus::Bus;
-use tessera_protocol::RunId;
+use tessera_protocol::{FrameResult, RunId};
 use tessera_settings::DashboardSettings;
 use tokio::sync::watch;
 
@@ -62,6 +62,16 @@ impl Dashboard {
             },
             closer,
         ))
+    }
+
+    /// The run's results so far (at most `dashboard.max_history_frames`), remembering how
+    /// each frame looks for its images.
+    pub(crate) async fn frames(&self, run: &RunId) -> Result<Vec<FrameResult>, ApiError> {
+        let results = read_frames(&self.bus, run, self.max_history).await?;
+        for r in &results {
+            self.looks.remember(r);
+        }
+        Ok(results)
     }
 
     /// Every route, behind the read-only and token guard.
@@ -161,10 +171,7 @@ async fn run_frames(
     Path(run): Path<String>,
 ) -> Result<Response, ApiError> {
     let run = run_id(&run)?;
-    let results = read_frames(&dash.bus, &run, dash.max_history).await?;
-    for r in &results {
-        dash.looks.remember(r);
-    }
+    let results = dash.frames(&run).await?;
     Ok(Json(results).into_response())
 }
 
