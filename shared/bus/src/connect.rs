@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use async_nats::{ConnectErrorKind, ConnectOptions, Event};
+use async_nats::{ConnectErrorKind, ConnectOptions, Event, ServerError};
+use tokio::sync::broadcast;
 
 use crate::error::chain;
 use crate::{BusConfig, BusError};
@@ -29,6 +30,9 @@ pub struct Bus {
     pub(crate) url: String,
     pub(crate) kv: Arc<Mutex<HashMap<String, jetstream::kv::Store>>>,
     pub(crate) objects: Arc<Mutex<HashMap<String, jetstream::object_store::ObjectStore>>>,
+    /// The server's permission refusals (`Permissions Violation for Publish to "x"`), which
+    /// arrive as asynchronous `-ERR`s rather than as answers to the refused operation.
+    pub(crate) refusals: broadcast::Sender<String>,
 }
 
 impl fmt::Debug for Bus {
@@ -49,8 +53,9 @@ impl Bus {
         let url = config.display_url();
         let deadline = Instant::now() + Duration::from_millis(config.connect_wait_ms);
         let mut attempt: u32 = 0;
+        let (refusals, _) = broadcast::channel(64);
         let client = loop {
-            match try_connect(config, &url).await {
+            match try_connect(config, &url, &refusals).await {
                 Ok(client) => break client,
                 Err(e) if e.is_transient() && Instant::now() < deadline => {
                     attempt += 1;
@@ -73,6 +78,7 @@ impl Bus {
             url,
             kv: Arc::default(),
             objects: Arc::default(),
+            refusals,
         })
     }
 
@@ -101,6 +107,28 @@ impl Bus {
     }
 }
 
+/// Waits until the server refuses `kind` (`"publish"` or `"subscription"`) on exactly
+/// `subject` (or, when `subject` ends with a dot, on any subject starting with it), and
+/// returns what it said; pending forever if it never does.
+pub(crate) async fn refused(
+    refusals: &mut broadcast::Receiver<String>,
+    kind: &str,
+    subject: &str,
+) -> String {
+    let quoted = if subject.ends_with('.') {
+        format!("\"{subject}")
+    } else {
+        format!("\"{subject}\"")
+    };
+    loop {
+        match refusals.recv().await {
+            Ok(msg) if msg.to_lowercase().contains(kind) && msg.contains(&quoted) => return msg,
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+        }
+    }
+}
+
 /// Backoff between reconnect attempts: 0, then 100 ms doubling up to 2 s.
 fn reconnect_delay(attempts: usize) -> Duration {
     if attempts <= 1 {
@@ -110,8 +138,13 @@ fn reconnect_delay(attempts: usize) -> Duration {
     (Duration::from_millis(100) * 2u32.pow(exp)).min(MAX_RECONNECT_DELAY)
 }
 
-async fn try_connect(config: &BusConfig, url: &str) -> Result<async_nats::Client, BusError> {
+async fn try_connect(
+    config: &BusConfig,
+    url: &str,
+    refusals: &broadcast::Sender<String>,
+) -> Result<async_nats::Client, BusError> {
     let events_url = url.to_string();
+    let refusals = refusals.clone();
     let mut options = ConnectOptions::new()
         .name(&config.name)
         .connection_timeout(config.connect_timeout())
@@ -120,6 +153,12 @@ async fn try_connect(config: &BusConfig, url: &str) -> Result<async_nats::Client
         .reconnect_delay_callback(reconnect_delay)
         .event_callback(move |event| {
             let url = events_url.clone();
+            if let Event::ServerError(ServerError::Other(msg)) = &event {
+                if msg.to_lowercase().contains("permissions violation") {
+                    // No receiver: nobody is waiting for this refusal; the log line says it.
+                    let _ = refusals.send(msg.clone());
+                }
+            }
             async move { log_event(&url, &event) }
         });
     if let (Some(user), Some(password)) = (&config.user, &config.password) {
@@ -184,6 +223,14 @@ fn connect_error(config: &BusConfig, url: &str, e: &async_nats::ConnectError) ->
         },
         ConnectErrorKind::Dns | ConnectErrorKind::Io | ConnectErrorKind::MaxReconnects => {
             let lower = detail.to_lowercase();
+            // async-nats reports a failed TLS handshake (an untrusted server certificate, a
+            // server requiring TLS that the client did not configure) as an I/O error.
+            if ["certificate", "tls", "handshake"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
+                return BusError::Tls { url, detail };
+            }
             let detail = if lower.contains("refused") {
                 "connection refused".to_string()
             } else {

@@ -190,6 +190,7 @@ impl Bus {
         options: PullOptions,
     ) -> Result<Deliveries, BusError> {
         let state = PullState {
+            refusals: self.refusals.subscribe(),
             bus: self.clone(),
             stream: stream.to_string(),
             durable: durable.to_string(),
@@ -299,6 +300,9 @@ struct PullState {
     failures: u32,
     done: bool,
     inner: Option<async_nats::jetstream::consumer::pull::Stream>,
+    /// The server's permission refusals: a pull this user may not make is refused with an
+    /// asynchronous `-ERR` and would otherwise look like missed heartbeats forever.
+    refusals: tokio::sync::broadcast::Receiver<String>,
 }
 
 impl PullState {
@@ -351,7 +355,23 @@ impl PullState {
                     }
                 }
             };
-            match inner.next().await {
+            let pull_subject =
+                format!("$JS.API.CONSUMER.MSG.NEXT.{}.{}", self.stream, self.durable);
+            let next = tokio::select! {
+                next = inner.next() => Ok(next),
+                detail = crate::connect::refused(&mut self.refusals, "publish", &pull_subject) => {
+                    Err(detail)
+                }
+            };
+            let next = match next {
+                Ok(next) => next,
+                Err(detail) => {
+                    self.done = true;
+                    let op = format!("pulling from consumer {}/{}", self.stream, self.durable);
+                    return Some((Err(BusError::Denied { op, detail }), self));
+                }
+            };
+            match next {
                 Some(Ok(message)) => {
                     self.failures = 0;
                     return Some((delivery(message), self));

@@ -15,6 +15,9 @@ pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 /// The W3C trace-context header.
 pub const TRACEPARENT_HEADER: &str = "traceparent";
 
+/// How long [`Bus::subscribe`] waits, after the server has the subscription, for a refusal.
+const SUBSCRIBE_REFUSAL_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Message headers as `(name, value)` pairs, in order; a name may repeat.
 pub type Headers = Vec<(String, String)>;
 
@@ -49,7 +52,8 @@ impl Bus {
     /// Errors: [`BusError::TooLarge`] over the size limits; [`BusError::Unavailable`] (transient)
     /// when no stream answers, which is also what a restarting server looks like;
     /// [`BusError::Timeout`] without an ack in time (the message may or may not be stored:
-    /// publish again with the same `msg_id`).
+    /// publish again with the same `msg_id`); [`BusError::Denied`] at once when the server's
+    /// permissions do not let this user publish to `subject`.
     pub async fn publish(
         &self,
         subject: &str,
@@ -90,13 +94,24 @@ impl Bus {
             }
             _ => BusError::classify(op(), &e),
         };
-        let ack = self
-            .js
-            .send_publish(subject.to_string(), message)
-            .await
-            .map_err(map_err)?
-            .await
-            .map_err(map_err)?;
+        // A subject this user may not publish to gets no ack, only an asynchronous `-ERR`
+        // from the server: wait for either, so that a refusal fails at once as `Denied`
+        // instead of as a timeout.
+        let mut refusals = self.refusals.subscribe();
+        let send = async {
+            self.js
+                .send_publish(subject.to_string(), message)
+                .await
+                .map_err(map_err)?
+                .await
+                .map_err(map_err)
+        };
+        let ack = tokio::select! {
+            ack = send => ack?,
+            detail = crate::connect::refused(&mut refusals, "publish", subject) => {
+                return Err(BusError::Denied { op: op(), detail });
+            }
+        };
         Ok(PublishAck {
             stream: ack.stream,
             seq: ack.sequence,
@@ -115,11 +130,14 @@ impl Bus {
 
     /// Subscribes on core NATS to `subject` (wildcards allowed). Messages published to
     /// JetStream subjects reach core subscribers too. The stream ends when the connection is
-    /// closed; the subscription survives reconnects.
+    /// closed; the subscription survives reconnects. Fails with [`BusError::Denied`] when the
+    /// server's permissions do not let this user subscribe to `subject` (which costs every
+    /// subscription a short wait for the server's refusal).
     pub async fn subscribe(
         &self,
         subject: &str,
     ) -> Result<impl Stream<Item = CoreMessage> + Send + Unpin + 'static, BusError> {
+        let mut refusals = self.refusals.subscribe();
         let sub = self
             .client
             .subscribe(subject.to_string())
@@ -127,6 +145,19 @@ impl Bus {
             .map_err(|e| BusError::classify(format!("subscribing to {subject}"), &e))?;
         // Make sure the server has the interest before the caller publishes.
         self.flush().await?;
+        // The server answers a forbidden subscription with an `-ERR` before the flush's PONG;
+        // the client hands it to the event callback a moment later.
+        if let Ok(detail) = tokio::time::timeout(
+            SUBSCRIBE_REFUSAL_WAIT,
+            crate::connect::refused(&mut refusals, "subscription", subject),
+        )
+        .await
+        {
+            return Err(BusError::Denied {
+                op: format!("subscribing to {subject}"),
+                detail,
+            });
+        }
         Ok(sub.map(|m| CoreMessage {
             subject: m.subject.to_string(),
             payload: m.payload,

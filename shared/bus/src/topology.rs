@@ -57,6 +57,29 @@ impl Bus {
         kv: &[KvSpec],
         objects: &[ObjectStoreSpec],
     ) -> Result<TopologyReport, BusError> {
+        // A JetStream API call this user may not make gets no answer, only an asynchronous
+        // `-ERR`: fail with it at once rather than time out.
+        let mut refusals = self.refusals.subscribe();
+        tokio::select! {
+            report = self.ensure_topology_unguarded(streams, consumers, kv, objects) => report,
+            detail = crate::connect::refused(&mut refusals, "publish", "$JS.API.") => {
+                Err(BusError::Denied {
+                    op: "ensuring the NATS topology (streams, consumers, buckets, object \
+                         stores; with per-service users, an admin user creates it)"
+                        .into(),
+                    detail,
+                })
+            }
+        }
+    }
+
+    async fn ensure_topology_unguarded(
+        &self,
+        streams: &[StreamSpec],
+        consumers: &[ConsumerSpec],
+        kv: &[KvSpec],
+        objects: &[ObjectStoreSpec],
+    ) -> Result<TopologyReport, BusError> {
         let mut report = TopologyReport::default();
         let mut note = |what: String, outcome: Outcome| {
             tracing::debug!(item = %what, "topology");
