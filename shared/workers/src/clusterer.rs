@@ -32,7 +32,9 @@ use tessera_segment::{
     tracking::{RunTracks, TrackingParams, community_directions},
 };
 
-use crate::common::{Failure, forward_headers, now_ms, publish_reject, pull, settle};
+use crate::common::{
+    Failure, forward_headers, now_ms, publish_downstream, publish_reject, pull, settle,
+};
 use crate::{Context, WorkerError};
 
 /// A frame being assembled, with the deliveries of its batches.
@@ -389,14 +391,15 @@ async fn segment_and_publish(
         }),
     };
     let payload = encode_message(&out, &ctx.limits).map_err(|e| reject(&e))?;
-    ctx.bus
-        .publish(
-            &subjects::segmented_subject(&a.run),
-            Bytes::from(payload),
-            &frame.headers,
-            Some(&keys::segmented_msg_id(&a.run, a.seq)),
-        )
-        .await?;
+    publish_downstream(
+        ctx,
+        &subjects::segmented_subject(&a.run),
+        Bytes::from(payload),
+        &frame.headers,
+        &keys::segmented_msg_id(&a.run, a.seq),
+        &frame.deliveries,
+    )
+    .await?;
     save_progress(ctx, a, ProgressState::Done).await?;
     tracing::debug!(run = %a.run, seq = a.seq, communities = n, workers = ?a.workers, "frame segmented");
     Ok(())
