@@ -2,7 +2,9 @@
 //! too small to hold them. Ingest waits for room instead of dropping or dead-lettering
 //! anything, the backlog shows in the status messages (the ingest consumer's lag, the
 //! `waiting_for_room` gauge and the `full_waits` counter), the queue never holds more than
-//! its limit, and every frame still gives exactly one result.
+//! its limit, and every frame still gives exactly one result. And when more frames are in
+//! assembly than the clusterer takes at once, their batches wait in the clusterer instead of
+//! being retried towards the dead-letter queue.
 
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
@@ -25,6 +27,8 @@ struct Seen {
     lag: u64,
     waiting: i64,
     full_waits: u64,
+    parked: i64,
+    retried: u64,
 }
 
 fn watch_status(bus: &Bus, service: Service) -> Arc<Mutex<Seen>> {
@@ -42,6 +46,8 @@ fn watch_status(bus: &Bus, service: Service) -> Arc<Mutex<Seen>> {
             seen.lag = seen.lag.max(s.lag);
             seen.waiting = seen.waiting.max(num("waiting_for_room").unwrap_or(0));
             seen.full_waits = seen.full_waits.max(num("full_waits").unwrap_or(0) as u64);
+            seen.parked = seen.parked.max(num("parked_batches").unwrap_or(0));
+            seen.retried = seen.retried.max(num("retried").unwrap_or(0) as u64);
         }
     });
     seen
@@ -127,5 +133,58 @@ async fn a_full_work_queue_slows_ingest_down_and_loses_nothing() {
         assert_eq!(n, 0, "{stream} holds {n} messages");
     }
     assert!(services.is_running());
+    services.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_beyond_max_open_frames_wait_in_the_clusterer_and_are_never_retried() {
+    let nats = nats();
+    let mut settings = settings(&nats, None, "tiny");
+    settings.clusterer.max_open_frames = 1;
+    // Many small batches per frame, and two embedders: the frames' batches interleave.
+    settings.ingest.batch_chips = 8;
+    settings.embedder.linger_ms = 0;
+    let services = Services::start(
+        &settings,
+        &[
+            Service::Ingest,
+            Service::Embedder,
+            Service::Embedder,
+            Service::Clusterer,
+            Service::Publisher,
+        ],
+    )
+    .await;
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let clusterer = watch_status(&bus, Service::Clusterer);
+    let inst = instrument(&bus, &settings);
+    let start = run_start(&inst, "parking", WireParams::default());
+    let run = start.run.clone();
+    let mut stream = results(&bus, &inst, &run).await;
+    inst.start_run(&start).await.unwrap();
+    let frames = 8;
+    for seq in 0..frames {
+        let frame = scene_frame(256, 70 + seq);
+        inst.publish_frame(&run, seq, &frame_data(&frame, seq))
+            .await
+            .unwrap();
+    }
+    inst.stop_run(&run_stop(&run, frames)).await.unwrap();
+    collect_once(
+        &mut stream,
+        frames as usize,
+        Duration::from_secs(300),
+        Duration::from_secs(2),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let seen = clusterer.lock().unwrap().clone();
+    eprintln!("{frames} frames, one open at a time; clusterer status: {seen:?}");
+    assert!(seen.parked > 0, "no batch ever waited: {seen:?}");
+    assert_eq!(seen.retried, 0, "the clusterer retried batches: {seen:?}");
+    for stream in ["DLQ", "REJECTS"] {
+        let n = bus.stream_state(stream).await.unwrap().messages;
+        assert_eq!(n, 0, "{stream} holds {n} messages");
+    }
     services.stop().await.unwrap();
 }

@@ -126,7 +126,8 @@ impl Default for EmbedderSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClustererSettings {
-    /// Frames assembled at once. Default: 64.
+    /// Frames assembled at once; batches of further frames wait, held unacknowledged, until
+    /// one finishes. Default: 64.
     pub max_open_frames: usize,
     /// A frame whose batches stop arriving is given up after this many seconds, with a
     /// reject. Default: 300.
