@@ -11,6 +11,7 @@ export TESSERA_CACHE="${TESSERA_CACHE:-$HOME/.cache/tessera}"
 target="${CARGO_TARGET_DIR:-target}"
 python3 scripts/provision.py --cache "$TESSERA_CACHE" --only runtime,models,servers >/dev/null
 bash scripts/install-redis.sh
-cargo build --release --quiet -p tessera-ingest -p tessera-embedder -p tessera-clusterer \
-  -p tessera-publisher -p tessera-tests --examples --bins
+# The example builds each service binary itself, alone, as the tests do (built together with
+# other packages they would get other features, and be built twice).
+cargo build --release --quiet -p tessera-tests --example soak
 "$target/release/examples/soak" "${1:-10}" "${2:-512}" ${3:+"$3"}

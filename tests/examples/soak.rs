@@ -6,7 +6,8 @@
 //! published at once), then publishes distinct SIZE² frames at FPS (default: 80 % of the
 //! measured rate) for MINUTES. Every 15 s it prints the queue lags and each service's RSS;
 //! at the end, throughput, latency percentiles (instrument publish to result), frames lost or
-//! duplicated, lag, and each service's memory from the first minute to the end.
+//! duplicated, lag, and each service's memory after the first minute (the means of its two
+//! halves and the slope).
 
 // Benchmark code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
@@ -258,24 +259,35 @@ async fn main() {
             c.stream, c.durable, max_lag[i], end_lag[i]
         );
     }
-    // Memory: the first sample after a minute (warm: model loaded, caches filled) against
-    // the last, and the largest seen.
-    let warm = samples
-        .iter()
-        .find(|(t, _)| *t >= 60.0)
-        .unwrap_or(&samples[0]);
-    let last = samples.last().unwrap();
+    // Memory after warm-up (model loaded, caches filled: from the first minute on): the mean
+    // of the first half against the second, and the least-squares slope.
+    let warm: Vec<&(f64, Vec<f64>)> = samples.iter().filter(|(t, _)| *t >= 60.0).collect();
+    let warm = if warm.len() >= 4 {
+        warm
+    } else {
+        samples.iter().collect()
+    };
+    let half = warm.len() / 2;
     let mut who: Vec<&str> = names.clone();
     who.push("nats-server");
     for (i, name) in who.iter().enumerate() {
-        let max = samples.iter().map(|(_, r)| r[i]).fold(f64::NAN, f64::max);
+        let ys: Vec<f64> = warm.iter().map(|(_, r)| r[i]).collect();
+        let xs: Vec<f64> = warm.iter().map(|(t, _)| t / 60.0).collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (mx, my) = (mean(&xs), mean(&ys));
+        let slope = xs
+            .iter()
+            .zip(&ys)
+            .map(|(x, y)| (x - mx) * (y - my))
+            .sum::<f64>()
+            / xs.iter().map(|x| (x - mx).powi(2)).sum::<f64>();
         println!(
-            "RESULT soak_rss_mib service={name} at_{:.0}s={:.1} at_end={:.1} max={max:.1} \
-             growth_after_warmup={:+.1}",
-            warm.0,
-            warm.1[i],
-            last.1[i],
-            last.1[i] - warm.1[i]
+            "RESULT soak_rss_mib service={name} first_half_mean={:.1} second_half_mean={:.1} \
+             min={:.1} max={:.1} slope_mib_per_min={slope:+.2}",
+            mean(&ys[..half]),
+            mean(&ys[half..]),
+            ys.iter().copied().fold(f64::INFINITY, f64::min),
+            ys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         );
     }
 }
