@@ -285,16 +285,19 @@ fn gpu_runtime_way_out() -> String {
 
 /// What to do when a GPU provider is in the library but would not register.
 fn gpu_libraries_way_out(provider: &ExecutionProvider) -> String {
-    let trt = if matches!(provider, ExecutionProvider::TensorRt { .. }) {
-        " and the TensorRT libraries (libnvinfer)"
-    } else {
-        ""
+    let (device, trt) = match provider {
+        ExecutionProvider::TensorRt { device_id, .. } => (
+            *device_id,
+            ", and TensorRT 10 (libnvinfer.so.10, libnvonnxparser.so.10)",
+        ),
+        ExecutionProvider::Cuda { device_id, .. } => (*device_id, ""),
+        ExecutionProvider::Cpu => (0, ""),
     };
     format!(
-        "Check that the GPU exists (nvidia-smi lists device {provider}), that the NVIDIA driver, \
-         the CUDA and cuDNN libraries{trt} that onnxruntime-gpu {v} was built for are installed \
-         and on LD_LIBRARY_PATH; or run on the CPU (`--provider cpu`, or provider = \"cpu\" in \
-         [model])",
+        "Check that GPU {device} exists (nvidia-smi -L), and that the NVIDIA driver and the \
+         libraries onnxruntime-gpu {v} was built for are installed and on LD_LIBRARY_PATH: \
+         CUDA 13 (libcudart, libcublas, libcublasLt, libcurand, libcufft), cuDNN 9{trt}; or run \
+         on the CPU (`--provider cpu`, or provider = \"cpu\" in [model])",
         v = crate::ORT_VERSION
     )
 }
@@ -350,7 +353,12 @@ fn build_session(
             .with_execution_providers(
                 provider.dispatches(engines.as_deref(), options.compute_stream),
             )
-            .map_err(|e| refuse(e.to_string(), gpu_libraries_way_out(provider)))?
+            .map_err(|e| {
+                refuse(
+                    e.to_string().trim_end().into(),
+                    gpu_libraries_way_out(provider),
+                )
+            })?
     } else {
         builder
     };
