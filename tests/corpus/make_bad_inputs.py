@@ -19,6 +19,16 @@ import struct
 import zlib
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad-inputs")
+# The fuzz target decode_image found this one: 752 bytes declaring 65286 x 1023 pixels.
+SPARSE_JPEG = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)),
+    "../../fuzz/corpus/decode_image/bad-jpeg-sparse-65286x1023.jpg",
+)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
 
 # The instrument and runs the test sets up before delivering the corpus.
 RUN = "corpus"
@@ -215,6 +225,7 @@ def files():
         "img-corrupt.jpg": jpeg_corrupt(),
         "img-bomb-100000x100000.tif": tiff(100_000, 100_000, 8, b"", byte_count=0xFFFFFFFF),
         "img-bomb-100000x100000.png": png(1, 1, declared=(100_000, 100_000)),
+        "img-jpeg-sparse-65286x1023.jpg": read(SPARSE_JPEG),
         "img-12bit.tif": tiff(8, 8, 12, noise(96, "12bit")),
         "img-nan.tif": tiff(16, 16, 32, floats(16, 16, "f", 37, float("nan")), sample_format=3),
         "img-not-an-image.bin": b"GIF89a" + noise(120, "gif"),

@@ -56,7 +56,7 @@ impl Services {
         let bus = Bus::connect(&settings.bus)
             .await
             .expect("connecting to NATS");
-        up::ensure_topology(&bus)
+        up::ensure_topology(&bus, &settings.queues)
             .await
             .expect("creating the topology");
         let shutdown = CancellationToken::new();

@@ -217,7 +217,9 @@ async fn connect_as(nats: &NatsServer, certs: &Certs, pw: &Passwords, user: &str
 /// Creates the topology as `admin`.
 async fn topology(nats: &NatsServer, certs: &Certs, pw: &Passwords) {
     let admin = connect_as(nats, certs, pw, "admin").await;
-    up::ensure_topology(&admin).await.unwrap();
+    up::ensure_topology(&admin, &Default::default())
+        .await
+        .unwrap();
 }
 
 /// Server log lines about permission violations.

@@ -53,6 +53,19 @@ pub enum BusError {
         /// What the client saw.
         detail: String,
     },
+    /// The stream that captures the subject is at its `max_bytes` or `max_msgs` and refuses
+    /// new messages (discard policy "new"): the consumers downstream are behind. Transient:
+    /// the publish succeeds once they catch up.
+    #[error(
+        "{op}: the stream is full ({detail}); its consumers are behind: wait for them, add \
+         workers, or raise the stream's limit ([queues] in the settings)"
+    )]
+    Full {
+        /// What was being done.
+        op: String,
+        /// What the server said.
+        detail: String,
+    },
     /// The server's permissions for this user do not allow the operation.
     #[error(
         "{op}: permission denied by NATS: {detail}; this user may not use that subject \
@@ -118,12 +131,15 @@ pub enum BusError {
 
 impl BusError {
     /// Whether trying the same call again later may succeed: true for timeouts, an
-    /// unreachable or unavailable server; false for configuration, permission, topology,
+    /// unreachable or unavailable server and a full stream; false for configuration, permission, topology,
     /// size, missing-thing, CAS and other refusals, which need a different call.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Unavailable { .. }
+            Self::Unreachable { .. }
+                | Self::Timeout { .. }
+                | Self::Unavailable { .. }
+                | Self::Full { .. }
         )
     }
 
@@ -135,6 +151,11 @@ impl BusError {
         let lower = detail.to_lowercase();
         if lower.contains("timed out") || lower.contains("timeout") {
             Self::Timeout { op }
+        } else if lower.contains("maximum bytes exceeded")
+            || lower.contains("maximum messages exceeded")
+            || lower.contains("maximum messages per subject exceeded")
+        {
+            Self::Full { op, detail }
         } else if lower.contains("permission") || lower.contains("authorization violation") {
             Self::Denied { op, detail }
         } else if lower.contains("no responders")

@@ -264,3 +264,51 @@ async fn core_publish_reaches_subscribers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_full_work_queue_refuses_with_full_until_a_consumer_frees_room() {
+    let server = server();
+    bounded(async {
+        let bus = connect(&server).await;
+        let small = tessera_protocol::streams::StreamSpec {
+            max_bytes: 4096,
+            ..WORK
+        };
+        bus.ensure_topology(&[small], &[WORKERS], &[], &[])
+            .await
+            .unwrap();
+        let body = Bytes::from(vec![7u8; 1000]);
+        let mut sent = 0;
+        let err = loop {
+            match bus.publish("work.a", body.clone(), &[], None).await {
+                Ok(_) => sent += 1,
+                Err(e) => break e,
+            }
+            assert!(
+                sent < 100,
+                "a 4 KiB stream took {sent} messages of 1000 bytes"
+            );
+        };
+        let text = err.to_string();
+        assert!(matches!(err, tessera_bus::BusError::Full { .. }), "{text}");
+        assert!(err.is_transient(), "{text}");
+        assert!(
+            text.contains("the stream is full") && text.contains("[queues]"),
+            "{text}"
+        );
+        assert!(sent >= 1, "not even one message fit");
+        // A consumer takes one: there is room again.
+        let mut d = bus.consume("WORK", "workers").await.unwrap();
+        next(&mut d).await.ack().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while bus
+            .publish("work.a", body.clone(), &[], None)
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "still full after an ack");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+}

@@ -21,6 +21,14 @@ use crate::{ImagingError, Raster, check_finite};
 /// The most bytes one pixel can take in any decoder buffer (RGBA, 64-bit samples).
 pub(crate) const MAX_BYTES_PER_PIXEL: u64 = 32;
 
+/// The most pixels one byte of a real (Huffman-coded) JPEG can stand for. Every 8 × 8 block
+/// of every component costs at least one bit of DC code, even in a progressive scan, and a
+/// block covers at most 32 × 32 pixels (sampling factors up to 4): 1024 pixels per bit. A
+/// header that declares more is a truncated or crafted file that would keep the decoder busy
+/// for seconds filling in pixels that are not there (found by the `decode_image` fuzz target:
+/// 752 bytes declaring 65286 × 1023 pixels).
+pub(crate) const MAX_JPEG_PIXELS_PER_BYTE: u64 = 8 * 1024;
+
 /// Resource limits for [`decode`], checked against the headers before pixel memory is allocated.
 ///
 /// Deserialises from a config section; missing fields take their defaults.
@@ -121,6 +129,7 @@ fn decode_with_image(
             check_jpeg_complete(bytes)?;
             let mut d = JpegDecoder::new(Cursor::new(bytes)).map_err(err)?;
             d.set_limits(image_limits).map_err(err)?;
+            check_jpeg_density(d.dimensions(), bytes.len())?;
             from_decoder(d, name, limits)?
         }
     };
@@ -155,6 +164,24 @@ fn check_jpeg_complete(bytes: &[u8]) -> Result<(), ImagingError> {
             detail: "the image data ends without an end-of-image marker".into(),
         })
     }
+}
+
+/// Refuses a JPEG that declares more pixels than its bytes can encode
+/// ([`MAX_JPEG_PIXELS_PER_BYTE`]).
+fn check_jpeg_density((w, h): (u32, u32), bytes: usize) -> Result<(), ImagingError> {
+    let pixels = u64::from(w) * u64::from(h);
+    let bytes = bytes as u64;
+    if pixels > bytes.saturating_mul(MAX_JPEG_PIXELS_PER_BYTE) {
+        return Err(ImagingError::Implausible {
+            format: "JPEG",
+            detail: format!(
+                "its header declares {w} × {h} = {pixels} pixels, but the file holds only \
+                 {bytes} bytes, fewer than any real JPEG of that size needs (one byte per \
+                 {MAX_JPEG_PIXELS_PER_BYTE} pixels at least)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn from_decoder(

@@ -45,6 +45,19 @@ pub enum ImagingError {
         detail: String,
     },
 
+    /// The header promises more than the data could hold: a truncated file, or one crafted to
+    /// keep the decoder busy (a decompression bomb).
+    #[error(
+        "{format} data is implausible: {detail}; the file is truncated or was crafted to \
+         exhaust the decoder, re-export or re-copy it"
+    )]
+    Implausible {
+        /// "PNG", "JPEG" or "TIFF".
+        format: &'static str,
+        /// What does not add up.
+        detail: String,
+    },
+
     /// The file is valid but uses a pixel layout this crate does not read.
     #[error("{format} {what} is not supported; {hint}")]
     UnsupportedPixelFormat {

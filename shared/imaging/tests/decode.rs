@@ -322,3 +322,45 @@ fn sniffing_uses_magic_bytes() {
         .to_string();
     assert!(m.contains("first bytes: 01 02 03"), "{m}");
 }
+
+/// A JPEG whose header declares far more pixels than its bytes could encode is refused at
+/// once instead of being decoded into gray (the fuzz target's slow input, now a seed).
+#[test]
+fn jpeg_declaring_more_pixels_than_its_bytes_hold_is_refused_at_once() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/decode_image/bad-jpeg-sparse-65286x1023.jpg"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let start = std::time::Instant::now();
+    let err = decode(&bytes, &DecodeLimits::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ImagingError::Implausible { .. }), "{text}");
+    assert!(text.contains("65286 × 1023"), "{text}");
+    assert!(text.contains(&format!("{} bytes", bytes.len())), "{text}");
+    eprintln!("refused in {:?}: {text}", start.elapsed());
+}
+
+/// The density floor leaves real JPEGs alone, even the most compressible: a constant image
+/// at quality 1, gray and colour, large enough for the density to matter.
+#[test]
+fn constant_jpegs_at_the_lowest_quality_still_decode() {
+    let (w, h) = (4096u32, 2048u32);
+    for (color, channels) in [
+        (image::ExtendedColorType::L8, 1usize),
+        (image::ExtendedColorType::Rgb8, 3),
+    ] {
+        let data = vec![128u8; w as usize * h as usize * channels];
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 1)
+            .encode(&data, w, h, color)
+            .unwrap();
+        let density = f64::from(w) * f64::from(h) / out.len() as f64;
+        eprintln!(
+            "{color:?}: {} bytes, {density:.0} pixels per byte",
+            out.len()
+        );
+        let got = decode(&out, &DecodeLimits::default()).unwrap();
+        assert_eq!((got[0].width, got[0].height), (w as usize, h as usize));
+    }
+}

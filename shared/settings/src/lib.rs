@@ -35,7 +35,7 @@ pub use dashboard::DashboardSettings;
 pub use error::SettingsError;
 pub use sections::{
     ClustererSettings, EmbedderSettings, IngestSettings, LimitSettings, LogFormat, ModelSettings,
-    PublisherSettings, TelemetrySettings,
+    PublisherSettings, QueueSettings, TelemetrySettings,
 };
 
 /// The configuration of a Tessera service; every section is optional and defaults apply.
@@ -60,6 +60,8 @@ pub struct Settings {
     pub publisher: PublisherSettings,
     /// `[dashboard]`: the browser dashboard. `Debug` redacts the token.
     pub dashboard: DashboardSettings,
+    /// `[queues]`: how much each stream between the services may hold.
+    pub queues: QueueSettings,
     /// `[telemetry]`: logs and status messages.
     pub telemetry: TelemetrySettings,
 }

@@ -137,7 +137,8 @@ impl Default for EmbedderSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClustererSettings {
-    /// Frames assembled at once. Default: 64.
+    /// Frames assembled at once; batches of further frames wait, held unacknowledged, until
+    /// one finishes. Default: 64.
     pub max_open_frames: usize,
     /// A frame whose batches stop arriving is given up after this many seconds, with a
     /// reject. Default: 300.
@@ -175,6 +176,42 @@ impl Default for PublisherSettings {
             overlay: true,
             overlay_alpha: 0.45,
             series_max_points: 10_000,
+        }
+    }
+}
+
+/// The pipeline's queues (`[queues]`): how many bytes each JetStream stream between the
+/// services may hold, and how a service waits when the next one is full. Every service of a
+/// deployment must use the same values: each applies them to the streams at start-up.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Bytes ACQ (acquisitions, kept 7 days) may hold; when full, instruments' publishes
+    /// are refused. Default: 50 GiB.
+    pub acq_max_bytes: i64,
+    /// Bytes WORK (chip batches waiting for an embedder) may hold; when full, ingest waits.
+    /// Default: 20 GiB.
+    pub work_max_bytes: i64,
+    /// Bytes EMBEDDED (embeddings waiting for the clusterer) may hold; when full, embedders
+    /// wait. Default: 20 GiB.
+    pub embedded_max_bytes: i64,
+    /// Bytes SEGMENTED (segmentations waiting for the publisher) may hold; when full, the
+    /// clusterer waits. Default: 5 GiB.
+    pub segmented_max_bytes: i64,
+    /// How often a service that found the next queue full tries again, in milliseconds. It
+    /// keeps its own message meanwhile (progress acks), so nothing is dropped. Default: 1000.
+    pub full_retry_ms: u64,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        use tessera_protocol::streams::{ACQ, EMBEDDED, SEGMENTED, WORK};
+        Self {
+            acq_max_bytes: ACQ.max_bytes,
+            work_max_bytes: WORK.max_bytes,
+            embedded_max_bytes: EMBEDDED.max_bytes,
+            segmented_max_bytes: SEGMENTED.max_bytes,
+            full_retry_ms: 1000,
         }
     }
 }

@@ -25,10 +25,40 @@ impl Settings {
         self.check_limits()?;
         self.check_services()?;
         self.dashboard.validate()?;
+        self.check_queues()?;
         check(
             self.telemetry.status_interval_ms > 0,
             "telemetry.status_interval_ms",
             "is 0; set a positive interval (default: 5000)",
+        )
+    }
+
+    /// Queues must hold at least one largest message, and retries need a pause.
+    fn check_queues(&self) -> Result<(), SettingsError> {
+        let q = &self.queues;
+        // A stored message is a little larger than its payload (subject, headers): room for
+        // two of the largest keeps a full queue from refusing one that could never fit.
+        let floor = 2 * self.limits.max_payload_bytes as i64;
+        for (key, bytes) in [
+            ("queues.acq_max_bytes", q.acq_max_bytes),
+            ("queues.work_max_bytes", q.work_max_bytes),
+            ("queues.embedded_max_bytes", q.embedded_max_bytes),
+            ("queues.segmented_max_bytes", q.segmented_max_bytes),
+        ] {
+            check(
+                bytes >= floor,
+                key,
+                &format!(
+                    "is {bytes} bytes, less than two of the largest messages take (2 × \
+                     limits.max_payload_bytes = {floor}); set it to at least that, better many \
+                     times more"
+                ),
+            )?;
+        }
+        check(
+            q.full_retry_ms > 0,
+            "queues.full_retry_ms",
+            "is 0; set a positive pause (default: 1000)",
         )
     }
 
@@ -277,6 +307,14 @@ mod tests {
             "limits.inline_max_bytes"
         );
         assert_eq!(refused(|s| s.ingest.batch_chips = 0), "ingest.batch_chips");
+        assert_eq!(
+            refused(|s| s.queues.work_max_bytes = 8 << 20),
+            "queues.work_max_bytes"
+        );
+        assert_eq!(
+            refused(|s| s.queues.full_retry_ms = 0),
+            "queues.full_retry_ms"
+        );
         assert_eq!(
             refused(|s| s.embedder.pull_batch = 0),
             "embedder.pull_batch"

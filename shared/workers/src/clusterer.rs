@@ -8,10 +8,14 @@
 //! twice when its batches come back. Run one clusterer per deployment: a frame's batches
 //! must all reach the same copy.
 //!
+//! At most `clusterer.max_open_frames` frames are assembled at once. A batch of another frame
+//! is parked, held unacknowledged like the others, and placed when a frame finishes: a burst
+//! of frames waits, it is never retried into the dead-letter queue.
+//!
 //! The stages are `tessera_segment::finish` and the same label painting as `tessera
 //! segment`, so the label map equals the command's, under the run's stable ids.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -32,7 +36,9 @@ use tessera_segment::{
     tracking::{RunTracks, TrackingParams, community_directions},
 };
 
-use crate::common::{Failure, forward_headers, now_ms, publish_reject, pull, settle};
+use crate::common::{
+    Failure, forward_headers, now_ms, publish_downstream, publish_reject, pull, settle,
+};
 use crate::{Context, WorkerError};
 
 /// A frame being assembled, with the deliveries of its batches.
@@ -45,22 +51,43 @@ struct Open {
 
 type FrameKey = (RunId, u64);
 
+/// What the clusterer holds: the frames being assembled, and batches of further frames
+/// waiting for room (`clusterer.max_open_frames`), oldest first.
+#[derive(Default)]
+struct Held {
+    open: HashMap<FrameKey, Open>,
+    parked: VecDeque<Delivery>,
+}
+
+/// Where [`place`] put a batch.
+enum Placement {
+    /// Into its open frame.
+    Held(FrameKey, Added),
+    /// Nowhere: a late copy of a batch of a frame already published, to be acked and dropped.
+    Late,
+    /// Nowhere yet: its frame is not open and `max_open_frames` are.
+    NoRoom,
+}
+
 /// Runs the clusterer until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let spec = &CLUSTERER_CONSUMER;
     let mut deliveries = pull(&ctx, Service::Clusterer, spec, 64).await?;
-    let mut open: HashMap<FrameKey, Open> = HashMap::new();
+    let mut held = Held::default();
     let mut tracks: HashMap<RunId, RunTracks> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(spec.ack_wait_secs / 3));
     loop {
         let next = tokio::select! {
             _ = ctx.shutdown.cancelled() => {
-                release(&open).await;
+                release(&held).await;
                 crate::common::hand_back_buffered(&mut deliveries).await;
                 break;
             }
             _ = tick.tick() => {
-                housekeeping(&ctx, &mut open).await;
+                if housekeeping(&ctx, &mut held).await {
+                    let parked: Vec<Delivery> = held.parked.drain(..).collect();
+                    accept(&ctx, &mut held, &mut tracks, parked).await;
+                }
                 continue;
             }
             next = futures::StreamExt::next(&mut deliveries) => next,
@@ -74,46 +101,68 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
             Some(Err(e)) => return Err(e.into()),
             None => return Err(WorkerError::Task("the EMBEDDED consumer went away".into())),
         };
-        if let Some(key) = receive(&ctx, &mut open, d).await
-            && open.get(&key).is_some_and(|o| o.assembly.is_complete())
-            && let Some(frame) = open.remove(&key)
-        {
-            complete(&ctx, &mut tracks, frame).await;
-        }
+        accept(&ctx, &mut held, &mut tracks, vec![d]).await;
     }
     Ok(())
 }
 
+/// Receives `deliveries` in order and finishes every frame they complete. A finished frame
+/// makes room, so the parked batches are then tried again (those still without room are
+/// parked again, in order).
+async fn accept(
+    ctx: &Context,
+    held: &mut Held,
+    tracks: &mut HashMap<RunId, RunTracks>,
+    deliveries: Vec<Delivery>,
+) {
+    let mut queue = VecDeque::from(deliveries);
+    while let Some(d) = queue.pop_front() {
+        if let Some(key) = receive(ctx, held, d).await
+            && held
+                .open
+                .get(&key)
+                .is_some_and(|o| o.assembly.is_complete())
+            && let Some(frame) = held.open.remove(&key)
+        {
+            complete(ctx, tracks, frame).await;
+            queue.extend(held.parked.drain(..));
+        }
+    }
+    ctx.metrics
+        .gauge("parked_batches")
+        .set(held.parked.len() as i64);
+}
+
 /// On shutdown: hands every held batch back at once (nak without delay), so a restarted or
 /// other clusterer assembles the open frames without waiting for the ack wait.
-async fn release(open: &HashMap<FrameKey, Open>) {
-    let held: usize = open.values().map(|o| o.deliveries.len()).sum();
-    if held > 0 {
+async fn release(held: &Held) {
+    let batches: usize = held.open.values().map(|o| o.deliveries.len()).sum();
+    if batches + held.parked.len() > 0 {
         tracing::info!(
-            frames = open.len(),
-            batches = held,
-            "handing open frames back"
+            frames = held.open.len(),
+            batches,
+            parked = held.parked.len(),
+            "handing open frames and parked batches back"
         );
     }
-    for frame in open.values() {
-        for d in &frame.deliveries {
-            let _ = d.nak(None).await;
-        }
+    let open = held.open.values().flat_map(|o| o.deliveries.iter());
+    for d in open.chain(held.parked.iter()) {
+        let _ = d.nak(None).await;
     }
 }
 
 /// Adds one delivery to its frame and holds it there; returns the frame's key. A delivery
 /// that cannot be held (bad, late or refused) is settled at once.
-async fn receive(
-    ctx: &Context,
-    open: &mut HashMap<FrameKey, Open>,
-    d: Delivery,
-) -> Option<FrameKey> {
-    let placed = place(ctx, open, &d).await;
+async fn receive(ctx: &Context, held: &mut Held, d: Delivery) -> Option<FrameKey> {
+    let placed = place(ctx, &mut held.open, &d).await;
     let (key, added) = match placed {
-        Ok(Some(placed)) => placed,
-        Ok(None) => {
+        Ok(Placement::Held(key, added)) => (key, added),
+        Ok(Placement::Late) => {
             settle(ctx, Service::Clusterer, &CLUSTERER_CONSUMER, &d, Ok(())).await;
+            return None;
+        }
+        Ok(Placement::NoRoom) => {
+            held.parked.push_back(d);
             return None;
         }
         Err(f) => {
@@ -121,7 +170,7 @@ async fn receive(
             return None;
         }
     };
-    let frame = open.get_mut(&key)?;
+    let frame = held.open.get_mut(&key)?;
     frame.deliveries.push(d);
     if added == Added::New && !frame.assembly.is_complete() {
         // Progress for operators and dashboards; the held batches are the truth.
@@ -134,25 +183,21 @@ async fn receive(
     Some(key)
 }
 
-/// Adds the batch in `d` to its frame, opening the frame if needed. `Ok(None)`: a late copy
-/// of a batch of a frame already published, to be acknowledged and dropped.
+/// Adds the batch in `d` to its frame, opening the frame if there is room.
 async fn place(
     ctx: &Context,
     open: &mut HashMap<FrameKey, Open>,
     d: &Delivery,
-) -> Result<Option<(FrameKey, Added)>, Failure> {
+) -> Result<Placement, Failure> {
     let reject = |e: &dyn std::fmt::Display| Failure::Reject(e.to_string());
     let batch = decode::<EmbeddingBatch>(&d.payload, &ctx.limits).map_err(|e| reject(&e))?;
     let key = (batch.run.clone(), batch.seq);
     if !open.contains_key(&key) {
         if progress(ctx, &batch.run, batch.seq).await? == Some(ProgressState::Done) {
-            return Ok(None);
+            return Ok(Placement::Late);
         }
         if open.len() >= ctx.settings.clusterer.max_open_frames {
-            return Err(Failure::Retry(format!(
-                "{} frames are already being assembled (clusterer.max_open_frames); retrying",
-                open.len()
-            )));
+            return Ok(Placement::NoRoom);
         }
         let assembly = FrameAssembly::new(&batch).map_err(|e| reject(&e))?;
         open.insert(
@@ -169,7 +214,7 @@ async fn place(
         .get_mut(&key)
         .ok_or_else(|| Failure::Retry(format!("frame {key:?} vanished")))?;
     let added = frame.assembly.add(&batch).map_err(|e| reject(&e))?;
-    Ok(Some((key, added)))
+    Ok(Placement::Held(key, added))
 }
 
 /// A frame's progress state in KV, if recorded.
@@ -211,14 +256,17 @@ async fn save_progress(
     Ok(())
 }
 
-/// Keeps held batches alive, and gives up on frames whose batches stopped arriving.
-async fn housekeeping(ctx: &Context, open: &mut HashMap<FrameKey, Open>) {
+/// Gives up frames past `clusterer.frame_timeout_secs` and keeps every held batch alive.
+/// Returns whether a frame was given up (which makes room for parked batches).
+async fn housekeeping(ctx: &Context, held: &mut Held) -> bool {
+    let open = &mut held.open;
     let timeout = Duration::from_secs(ctx.settings.clusterer.frame_timeout_secs.max(1));
     let stale: Vec<FrameKey> = open
         .iter()
         .filter(|(_, o)| o.opened.elapsed() > timeout)
         .map(|(k, _)| k.clone())
         .collect();
+    let gave_up = !stale.is_empty();
     for key in stale {
         if let Some(frame) = open.remove(&key) {
             let a = &frame.assembly;
@@ -234,11 +282,11 @@ async fn housekeeping(ctx: &Context, open: &mut HashMap<FrameKey, Open>) {
             give_up(ctx, frame, &reason).await;
         }
     }
-    for frame in open.values() {
-        for d in &frame.deliveries {
-            let _ = d.in_progress().await;
-        }
+    let batches = open.values().flat_map(|o| o.deliveries.iter());
+    for d in batches.chain(held.parked.iter()) {
+        let _ = d.in_progress().await;
     }
+    gave_up
 }
 
 /// Rejects a whole frame: one reject message, and every held batch terminated.
@@ -389,14 +437,15 @@ async fn segment_and_publish(
         }),
     };
     let payload = encode_message(&out, &ctx.limits).map_err(|e| reject(&e))?;
-    ctx.bus
-        .publish(
-            &subjects::segmented_subject(&a.run),
-            Bytes::from(payload),
-            &frame.headers,
-            Some(&keys::segmented_msg_id(&a.run, a.seq)),
-        )
-        .await?;
+    publish_downstream(
+        ctx,
+        &subjects::segmented_subject(&a.run),
+        Bytes::from(payload),
+        &frame.headers,
+        &keys::segmented_msg_id(&a.run, a.seq),
+        &frame.deliveries,
+    )
+    .await?;
     save_progress(ctx, a, ProgressState::Done).await?;
     tracing::debug!(run = %a.run, seq = a.seq, communities = n, workers = ?a.workers, "frame segmented");
     Ok(())

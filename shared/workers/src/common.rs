@@ -138,6 +138,57 @@ pub(crate) async fn settle(
     }
 }
 
+/// Publishes `payload` to the next service's queue. When that queue is full
+/// ([`BusError::Full`]), keeps `holding` (the messages this work came from) alive with
+/// progress acks and tries again every `queues.full_retry_ms` until there is room or the
+/// service shuts down: a full queue slows the pipeline down, it never drops or dead-letters
+/// work. While waiting, the status shows `waiting_for_room` and counts `full_waits`.
+pub(crate) async fn publish_downstream(
+    ctx: &Context,
+    subject: &str,
+    payload: Bytes,
+    headers: &[(String, String)],
+    msg_id: &str,
+    holding: &[Delivery],
+) -> Result<(), Failure> {
+    let pause = Duration::from_millis(ctx.settings.queues.full_retry_ms.max(1));
+    let waiting = ctx.metrics.gauge("waiting_for_room");
+    let mut since: Option<std::time::Instant> = None;
+    let outcome = loop {
+        match ctx
+            .bus
+            .publish(subject, payload.clone(), headers, Some(msg_id))
+            .await
+        {
+            Err(BusError::Full { op, detail }) => {
+                let first = since.is_none();
+                let started = *since.get_or_insert_with(std::time::Instant::now);
+                if first {
+                    waiting.add(1);
+                    tracing::warn!(%subject, %detail, "the next queue is full; waiting for room");
+                }
+                ctx.metrics.counter("full_waits").inc();
+                for d in holding {
+                    let _ = d.in_progress().await;
+                }
+                tokio::select! {
+                    _ = ctx.shutdown.cancelled() => break Err(Failure::Retry(format!(
+                        "{op}: the queue was still full after {:.0} s when the service shut \
+                         down ({detail})", started.elapsed().as_secs_f64()
+                    ))),
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
+            other => break other.map(|_| ()).map_err(Failure::from),
+        }
+    };
+    if let Some(started) = since {
+        waiting.add(-1);
+        tracing::info!(%subject, waited_s = started.elapsed().as_secs_f64(), "room in the next queue again");
+    }
+    outcome
+}
+
 /// Publishes a [`Reject`] for `d` on `tessera.rejects.<service>` and terminates `d`.
 pub(crate) async fn reject(
     ctx: &Context,

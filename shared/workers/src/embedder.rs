@@ -18,7 +18,9 @@ use tessera_protocol::{
     keys, streams::EMBEDDER_CONSUMER, subjects,
 };
 
-use crate::common::{Failure, forward_headers, keep_alive, next_delivery, pull, settle};
+use crate::common::{
+    Failure, forward_headers, keep_alive, next_delivery, publish_downstream, pull, settle,
+};
 use crate::models::ModelSet;
 use crate::{Context, WorkerError};
 
@@ -306,13 +308,7 @@ async fn publish(ctx: &Context, work: &Work, e: &Embedded<'_>) -> Result<(), Fai
     let payload = encode_message(&out, &ctx.limits)
         .map_err(|err| Failure::Retry(format!("embedding batch of frame {}: {err}", b.seq)))?;
     let id = keys::embedded_msg_id(&b.run, b.seq, b.batch);
-    ctx.bus
-        .publish(
-            &subjects::embedded_subject(&b.run),
-            Bytes::from(payload),
-            &work.headers,
-            Some(&id),
-        )
-        .await?;
-    Ok(())
+    // The deliveries are kept alive by `keep_alive` meanwhile.
+    let subject = subjects::embedded_subject(&b.run);
+    publish_downstream(ctx, &subject, Bytes::from(payload), &work.headers, &id, &[]).await
 }

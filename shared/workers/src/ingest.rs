@@ -20,7 +20,7 @@ use tessera_protocol::{
 };
 use tessera_segment::{SegmentParams, Timings};
 
-use crate::common::{Failure, next_delivery, now_ms, pull, settle};
+use crate::common::{Failure, next_delivery, now_ms, publish_downstream, pull, settle};
 use crate::{Context, WorkerError};
 
 /// What ingest keeps about a run.
@@ -319,10 +319,8 @@ async fn ingest_frame(
             let payload = encode_message(b, &ctx.limits)
                 .map_err(|e| Failure::Reject(format!("{what}: chip batch {}: {e}", b.batch)))?;
             let id = keys::batch_msg_id(&b.run, b.seq, b.batch);
-            ctx.bus
-                .publish(subject, Bytes::from(payload), headers, Some(&id))
-                .await?;
-            Ok::<_, Failure>(())
+            let holding = std::slice::from_ref(d);
+            publish_downstream(ctx, subject, Bytes::from(payload), headers, &id, holding).await
         }
     });
     futures::future::try_join_all(publishes).await?;

@@ -5,21 +5,42 @@ use std::sync::Arc;
 
 use tessera_bus::{Bus, TopologyReport};
 use tessera_protocol::{Service, streams};
-use tessera_settings::Settings;
+use tessera_settings::{QueueSettings, Settings};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Context, WorkerError, clusterer, embedder, ingest, publisher};
 
-/// Creates or updates every stream, consumer, KV bucket and object store (idempotent).
-pub async fn ensure_topology(bus: &Bus) -> Result<TopologyReport, WorkerError> {
+/// Creates or updates every stream, consumer, KV bucket and object store (idempotent), the
+/// pipeline's queues sized by `queues`.
+pub async fn ensure_topology(
+    bus: &Bus,
+    queues: &QueueSettings,
+) -> Result<TopologyReport, WorkerError> {
     Ok(bus
         .ensure_topology(
-            &streams::STREAMS,
+            &sized_streams(queues),
             &streams::CONSUMERS,
             &streams::KV_BUCKETS,
             &streams::OBJECT_STORES,
         )
         .await?)
+}
+
+/// Every stream, the four queues with the byte limits of `queues`.
+pub fn sized_streams(queues: &QueueSettings) -> Vec<streams::StreamSpec> {
+    let sizes = [
+        (streams::ACQ.name, queues.acq_max_bytes),
+        (streams::WORK.name, queues.work_max_bytes),
+        (streams::EMBEDDED.name, queues.embedded_max_bytes),
+        (streams::SEGMENTED.name, queues.segmented_max_bytes),
+    ];
+    let mut specs = streams::all_streams();
+    for s in &mut specs {
+        if let Some((_, bytes)) = sizes.iter().find(|(name, _)| *name == s.name) {
+            s.max_bytes = *bytes;
+        }
+    }
+    specs
 }
 
 /// Runs `service` until `ctx.shutdown` is cancelled.
@@ -40,7 +61,7 @@ pub async fn run_services(
     services: &[Service],
     shutdown: CancellationToken,
 ) -> Result<(), WorkerError> {
-    ensure_topology(&bus).await?;
+    ensure_topology(&bus, &settings.queues).await?;
     let instance = crate::instance_name(settings.embedder.instance.as_deref());
     let mut tasks = tokio::task::JoinSet::new();
     for (i, &service) in services.iter().enumerate() {
