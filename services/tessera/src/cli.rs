@@ -134,15 +134,19 @@ pub(crate) struct ModelArgs {
     /// Network input side in pixels [default: the chip size when the model accepts any size].
     #[arg(long)]
     pub input_size: Option<usize>,
-    /// Execution provider: cpu, cuda[:N] or tensorrt[:N].
+    /// Execution provider: cpu, cuda[:N] or tensorrt[:N]. A GPU provider that does not load
+    /// is an error, never a quiet fall-back to the CPU.
     #[arg(long, default_value = "cpu")]
     pub provider: String,
+    /// Number format: fp32, or with tensorrt also fp16 or int8.
+    #[arg(long, default_value = "fp32")]
+    pub precision: String,
     /// Inference threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Chips per inference batch.
-    #[arg(long, default_value_t = 64)]
-    pub batch: usize,
+    /// Chips per inference batch [default: 64 on the CPU, 512 on a GPU].
+    #[arg(long)]
+    pub batch: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -324,4 +328,8 @@ pub(crate) struct ProvisionArgs {
     /// Also fetch the sample images (scikit-image textures and photos, atomap's STEM image).
     #[arg(long)]
     pub samples: bool,
+    /// Also fetch the GPU build of ONNX Runtime (onnxruntime-gpu, about 256 MB to download)
+    /// into <cache>/runtime-gpu/, and make the ResNet50-shaped throughput models.
+    #[arg(long)]
+    pub gpu: bool,
 }

@@ -1,7 +1,7 @@
 //! Loads the runtime and the encoder that a command's flags ask for.
 
 use anyhow::{Context, Result};
-use tessera_embedding::{Encoder, EncoderOptions, ExecutionProvider, load_runtime};
+use tessera_embedding::{Encoder, EncoderOptions, ExecutionProvider, ProviderConfig, load_runtime};
 use tessera_provision::Cache;
 
 use crate::cli::ModelArgs;
@@ -23,18 +23,25 @@ pub(crate) struct Loaded {
 }
 
 fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
-    let provider: ExecutionProvider = args.provider.parse().map_err(anyhow::Error::msg)?;
+    let config = ProviderConfig {
+        precision: args.precision.parse().map_err(anyhow::Error::msg)?,
+        ..ProviderConfig::default()
+    };
+    let provider = ExecutionProvider::configure(&args.provider, &config)
+        .map_err(anyhow::Error::msg)?
+        .with_default_engine_cache(cache.root().join("trt-engines"));
     let runtime_path = cache.runtime()?;
     let runtime = load_runtime(&runtime_path)?;
     let manifest_path = cache.model(&args.model)?;
     let manifest = tessera_embedding::read_manifest(&manifest_path)?;
     let input_size = manifest.input_side(args.input_size, chip);
     let options = EncoderOptions {
-        provider,
+        provider: provider.clone(),
         threads: args.threads,
-        batch_size: args.batch,
+        batch_size: args.batch.unwrap_or_else(|| provider.default_batch()),
         input_size: Some(input_size),
         spin: false,
+        compute_stream: None,
     };
     Encoder::load(&runtime, &manifest_path, &options)
         .with_context(|| format!("loading model {}", manifest_path.display()))

@@ -34,6 +34,10 @@ pub(crate) struct ModelInfo {
     pub digest: String,
     pub input_size: usize,
     pub provider: String,
+    /// The number format the network ran in (fp32, fp16, int8).
+    pub precision: &'static str,
+    /// Chips per inference call.
+    pub batch: usize,
     /// Time to load the runtime and the model, once per command.
     pub load_ms: f64,
 }
@@ -45,6 +49,8 @@ impl ModelInfo {
             digest: encoder.digest().to_string(),
             input_size: encoder.input_size(),
             provider: encoder.provider().to_string(),
+            precision: encoder.provider().precision().name(),
+            batch: encoder.batch_size(),
             load_ms,
         }
     }

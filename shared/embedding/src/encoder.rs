@@ -3,13 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use ort::{
-    session::{Session, builder::GraphOptimizationLevel},
+    session::{Session, SessionInputValue, builder::GraphOptimizationLevel},
     value::TensorRef,
 };
 use sha2::{Digest, Sha256};
 
 use crate::{
-    EmbeddingError, ExecutionProvider, ModelManifest, preprocess::Preprocessor, runtime::Runtime,
+    EmbeddingError, ExecutionProvider, ModelManifest, RawDtype, preprocess::Preprocessor,
+    provider::ComputeStream, runtime::Runtime,
 };
 
 /// How an encoder runs.
@@ -19,13 +20,16 @@ pub struct EncoderOptions {
     pub provider: ExecutionProvider,
     /// Intra-op threads; 0 means one per available core.
     pub threads: usize,
-    /// Chips per inference call.
+    /// Chips per inference call; callers with no setting of their own take
+    /// [`ExecutionProvider::default_batch`].
     pub batch_size: usize,
     /// The network input side; `None` takes the manifest's `input_size`.
     pub input_size: Option<usize>,
     /// Let idle inference threads spin. Off by default: on a shared CPU, spinning cost 1.6×
     /// the CPU time per chip for no gain in throughput.
     pub spin: bool,
+    /// A CUDA stream of the caller's for the GPU providers to run on; `None`: their own.
+    pub compute_stream: Option<ComputeStream>,
 }
 
 impl Default for EncoderOptions {
@@ -36,6 +40,7 @@ impl Default for EncoderOptions {
             batch_size: 64,
             input_size: None,
             spin: false,
+            compute_stream: None,
         }
     }
 }
@@ -51,6 +56,7 @@ pub struct Encoder {
     digest: String,
     input: Vec<f32>,
     plane: Vec<f32>,
+    bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -105,12 +111,12 @@ impl Encoder {
                 "batch size must be at least 1".into(),
             ));
         }
-        let session = build_session(runtime, &bytes, &model_path, options)?;
-        check_outlets(&session, &manifest, &model_path)?;
         let mut hasher = Sha256::new();
         hasher.update(&bytes);
         hasher.update(format!("|side={side}|").as_bytes());
         let digest = hex::encode(&hasher.finalize()[..16]);
+        let session = build_session(runtime, &bytes, &model_path, options, &digest)?;
+        check_outlets(&session, &manifest, &model_path)?;
         tracing::info!(model = %manifest.name, side, provider = %options.provider, "encoder loaded");
         Ok(Encoder {
             session,
@@ -122,6 +128,7 @@ impl Encoder {
             digest,
             input: Vec::new(),
             plane: Vec::new(),
+            bytes: Vec::new(),
         })
     }
 
@@ -138,6 +145,11 @@ impl Encoder {
     /// Width of one embedding row.
     pub fn embedding_dim(&self) -> usize {
         self.manifest.embedding_dim
+    }
+
+    /// Chips per inference call.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
     }
 
     /// The provider the encoder runs on.
@@ -170,25 +182,57 @@ impl Encoder {
                 chips.len()
             )));
         }
-        let n = chips.len() / (chip * chip);
+        let area = chip * chip;
+        let n = chips.len() / area;
+        if let Some(raw) = self.manifest.raw_input
+            && raw.chip != chip
+        {
+            return Err(EmbeddingError::BadInput(format!(
+                "the model {} preprocesses in its graph and was built for {}-pixel chips \
+                 ([raw_input] in its manifest); these are {chip} pixels. Make a variant for \
+                 this chip side (scripts/tessera_provision/raw_input.py --chip {chip}), or use \
+                 the model without [raw_input]",
+                self.model_path.display(),
+                raw.chip
+            )));
+        }
         let pre = Preprocessor::new(&self.manifest, chip, self.side);
         let mut result = Vec::with_capacity(n * width);
-        for batch in chips.chunks(self.batch_size * chip * chip) {
-            let m = batch.len() / (chip * chip);
-            self.input.resize(m * pre.input_len(), 0.0);
-            pre.fill(batch, &mut self.input, &mut self.plane);
-            let tensor = TensorRef::from_array_view((pre.shape(m), &self.input[..]))
-                .map_err(|e| EmbeddingError::Inference(e.to_string()))?;
+        for batch in chips.chunks(self.batch_size * area) {
+            let m = batch.len() / area;
+            let infer = |e: ort::Error| EmbeddingError::Inference(e.to_string());
+            let value: SessionInputValue<'_> = match self.manifest.raw_input {
+                None => {
+                    self.input.resize(m * pre.input_len(), 0.0);
+                    pre.fill(batch, &mut self.input, &mut self.plane);
+                    TensorRef::from_array_view((pre.shape(m), &self.input[..]))
+                        .map_err(infer)?
+                        .into()
+                }
+                Some(raw) => {
+                    let shape = [m as i64, 1, chip as i64, chip as i64];
+                    match raw.dtype {
+                        RawDtype::Float32 => TensorRef::from_array_view((shape, batch))
+                            .map_err(infer)?
+                            .into(),
+                        RawDtype::Uint8 => {
+                            self.bytes.clear();
+                            self.bytes.extend(batch.iter().map(|&v| to_u8(v)));
+                            TensorRef::from_array_view((shape, &self.bytes[..]))
+                                .map_err(infer)?
+                                .into()
+                        }
+                    }
+                }
+            };
             let outputs = self
                 .session
-                .run(ort::inputs![self.manifest.input.as_str() => tensor])
-                .map_err(|e| EmbeddingError::Inference(e.to_string()))?;
+                .run(ort::inputs![self.manifest.input.as_str() => value])
+                .map_err(infer)?;
             let value = outputs.get(output).ok_or_else(|| {
                 EmbeddingError::Inference(format!("the model returned no output named {output:?}"))
             })?;
-            let (shape, data) = value
-                .try_extract_tensor::<f32>()
-                .map_err(|e| EmbeddingError::Inference(e.to_string()))?;
+            let (shape, data) = value.try_extract_tensor::<f32>().map_err(infer)?;
             if data.len() != m * width {
                 return Err(EmbeddingError::Inference(format!(
                     "output {output:?} has shape {shape:?}, expected [{m}, {width}]"
@@ -200,11 +244,70 @@ impl Encoder {
     }
 }
 
+/// A chip value in `[0, 1]` as the 8-bit value a `uint8` raw input takes.
+fn to_u8(v: f32) -> u8 {
+    // `as` saturates, and NaN becomes 0.
+    (v * 255.0).round() as u8
+}
+
+/// The TensorRT engine folder of this model, input side and precision,
+/// `<engine_cache>/<digest>/<precision>`, made if missing; `None` for other providers or
+/// when no engine cache was chosen.
+fn engine_dir(
+    provider: &ExecutionProvider,
+    digest: &str,
+) -> Result<Option<PathBuf>, EmbeddingError> {
+    let ExecutionProvider::TensorRt {
+        engine_cache: Some(root),
+        ..
+    } = provider
+    else {
+        return Ok(None);
+    };
+    let dir = root.join(digest).join(provider.precision().name());
+    std::fs::create_dir_all(&dir).map_err(|source| EmbeddingError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(Some(dir))
+}
+
+/// What to do when a GPU provider is missing from the library.
+fn gpu_runtime_way_out() -> String {
+    format!(
+        "The GPU build of ONNX Runtime comes from the onnxruntime-gpu {v} wheel: fetch it with \
+         `tessera provision --gpu` (into $TESSERA_CACHE/runtime-gpu/) and set ORT_DYLIB_PATH to \
+         $TESSERA_CACHE/runtime-gpu/libonnxruntime.so.{v}; or run on the CPU (`--provider cpu`, \
+         or provider = \"cpu\" in [model])",
+        v = crate::ORT_VERSION
+    )
+}
+
+/// What to do when a GPU provider is in the library but would not register.
+fn gpu_libraries_way_out(provider: &ExecutionProvider) -> String {
+    let (device, trt) = match provider {
+        ExecutionProvider::TensorRt { device_id, .. } => (
+            *device_id,
+            ", and TensorRT 10 (libnvinfer.so.10, libnvonnxparser.so.10)",
+        ),
+        ExecutionProvider::Cuda { device_id, .. } => (*device_id, ""),
+        ExecutionProvider::Cpu => (0, ""),
+    };
+    format!(
+        "Check that GPU {device} exists (nvidia-smi -L), and that the NVIDIA driver and the \
+         libraries onnxruntime-gpu {v} was built for are installed and on LD_LIBRARY_PATH: \
+         CUDA 13 (libcudart, libcublas, libcublasLt, libcurand, libcufft), cuDNN 9{trt}; or run \
+         on the CPU (`--provider cpu`, or provider = \"cpu\" in [model])",
+        v = crate::ORT_VERSION
+    )
+}
+
 fn build_session(
     runtime: &Runtime,
     bytes: &[u8],
     model_path: &Path,
     options: &EncoderOptions,
+    digest: &str,
 ) -> Result<Session, EmbeddingError> {
     let load_err = |reason: String| EmbeddingError::ModelLoad {
         path: model_path.to_path_buf(),
@@ -224,17 +327,40 @@ fn build_session(
         .map_err(|e| load_err(e.to_string()))?
         .with_intra_op_spinning(options.spin)
         .map_err(|e| load_err(e.to_string()))?;
-    let dispatches = options.provider.dispatches();
-    let mut builder = if dispatches.is_empty() {
-        builder
-    } else {
-        builder.with_execution_providers(dispatches).map_err(|e| {
-            EmbeddingError::ProviderUnavailable {
-                provider: options.provider.to_string(),
-                reason: e.to_string(),
-                version: crate::ORT_VERSION,
+    let provider = &options.provider;
+    let mut builder = if provider.is_gpu() {
+        let refuse = |reason: String, way_out: String| EmbeddingError::ProviderUnavailable {
+            provider: provider.to_string(),
+            reason,
+            way_out,
+        };
+        match runtime.has_provider(provider) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(refuse(
+                    format!(
+                        "the ONNX Runtime library {} was built without {} (it is the CPU build)",
+                        runtime.path.display(),
+                        provider.ort_name()
+                    ),
+                    gpu_runtime_way_out(),
+                ));
             }
-        })?
+            Err(e) => return Err(refuse(e, gpu_runtime_way_out())),
+        }
+        let engines = engine_dir(provider, digest)?;
+        builder
+            .with_execution_providers(
+                provider.dispatches(engines.as_deref(), options.compute_stream),
+            )
+            .map_err(|e| {
+                refuse(
+                    e.to_string().trim_end().into(),
+                    gpu_libraries_way_out(provider),
+                )
+            })?
+    } else {
+        builder
     };
     builder
         .commit_from_memory(bytes)
@@ -272,4 +398,41 @@ fn check_outlets(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensorrt_engines_get_a_folder_per_model_and_precision() {
+        let root = std::env::temp_dir().join(format!("tessera-engines-{}", std::process::id()));
+        let trt = ExecutionProvider::configure(
+            "tensorrt",
+            &crate::ProviderConfig {
+                precision: crate::Precision::Fp16,
+                engine_cache: Some(root.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let dir = engine_dir(&trt, "abc123").unwrap().unwrap();
+        assert_eq!(dir, root.join("abc123").join("fp16"));
+        assert!(dir.is_dir(), "made when missing");
+        assert_eq!(engine_dir(&trt, "abc123").unwrap(), Some(dir), "and reused");
+        assert_eq!(engine_dir(&ExecutionProvider::Cpu, "abc123").unwrap(), None);
+        let no_cache: ExecutionProvider = "tensorrt".parse().unwrap();
+        assert_eq!(engine_dir(&no_cache, "abc123").unwrap(), None);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn chips_become_bytes_by_rounding_and_saturating() {
+        assert_eq!(to_u8(0.0), 0);
+        assert_eq!(to_u8(1.0), 255);
+        assert_eq!(to_u8(0.5), 128);
+        assert_eq!(to_u8(1.5), 255);
+        assert_eq!(to_u8(-0.1), 0);
+        assert_eq!(to_u8(f32::NAN), 0);
+    }
 }

@@ -38,17 +38,16 @@ pub enum EmbeddingError {
     },
     /// The execution provider asked for did not load.
     #[error(
-        "the {provider} execution provider was requested but did not load: {reason}. Check that \
-         the GPU runtime (the onnxruntime-gpu {version} library, CUDA 12 and cuDNN 9) is installed \
-         and visible, or choose `--provider cpu`"
+        "the {provider} execution provider was requested but did not load, so this encoder \
+         refuses to start rather than run on the CPU: {reason}. {way_out}"
     )]
     ProviderUnavailable {
         /// The provider that was requested.
         provider: String,
-        /// What ONNX Runtime said.
+        /// Why it did not load: what ONNX Runtime said, or that the library lacks it.
         reason: String,
-        /// The runtime version this build expects.
-        version: &'static str,
+        /// What the person can do about it.
+        way_out: String,
     },
     /// ONNX Runtime refused the model.
     #[error("ONNX Runtime could not load the model {path}: {reason}")]

@@ -23,6 +23,6 @@ pub mod runtime;
 
 pub use encoder::{Encoder, EncoderOptions, read_manifest};
 pub use error::EmbeddingError;
-pub use manifest::{ChannelOrder, Layout, ModelManifest, Normalize};
-pub use provider::ExecutionProvider;
+pub use manifest::{ChannelOrder, Layout, ModelManifest, Normalize, RawDtype, RawInput};
+pub use provider::{ComputeStream, ExecutionProvider, Precision, ProviderConfig};
 pub use runtime::{ORT_VERSION, Runtime, load_runtime};

@@ -18,7 +18,15 @@
 //! std = [128.0, 128.0, 128.0]
 //! [extra_outputs]          # optional named outputs and their widths, e.g. class logits
 //! logits = 1000
+//! [raw_input]              # optional: the graph preprocesses itself (see below)
+//! dtype = "uint8"          # uint8 (v * 255, rounded) | float32 (v in [0, 1])
+//! chip = 64                # the chip side the graph takes
 //! ```
+//!
+//! With `[raw_input]`, the model's input is the chips as they are, `[N, 1, chip, chip]`: the
+//! resampling and normalisation were prepended to the graph at provisioning
+//! (`scripts/tessera_provision/raw_input.py`), so they run where the model runs (on the GPU
+//! there) and the upload is `chip²` bytes a chip instead of `3 × side²` floats.
 
 use std::collections::BTreeMap;
 
@@ -71,6 +79,26 @@ pub struct Normalize {
     pub std: Vec<f32>,
 }
 
+/// The element type of a raw-chip input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawDtype {
+    /// 8-bit: `round(v × 255)`.
+    Uint8,
+    /// 32-bit floats in `[0, 1]`.
+    Float32,
+}
+
+/// A model whose graph resamples and normalises the chips itself (`[raw_input]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInput {
+    /// What one chip value is sent as.
+    pub dtype: RawDtype,
+    /// The chip side the graph was built for.
+    pub chip: usize,
+}
+
 /// Everything Tessera needs to know about an ONNX image encoder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,6 +127,9 @@ pub struct ModelManifest {
     /// Other outputs, by name, with their widths (for example class logits).
     #[serde(default)]
     pub extra_outputs: BTreeMap<String, usize>,
+    /// Set when the graph takes the chips as they are and preprocesses them itself.
+    #[serde(default)]
+    pub raw_input: Option<RawInput>,
 }
 
 impl ModelManifest {
@@ -146,6 +177,17 @@ impl ModelManifest {
         }
         if !self.normalize.scale.is_finite() || self.normalize.scale == 0.0 {
             return Err("normalize.scale must be finite and non-zero".into());
+        }
+        if let Some(raw) = self.raw_input {
+            if raw.chip == 0 || raw.chip > 4096 {
+                return Err(format!("raw_input.chip {} is not in 1..=4096", raw.chip));
+            }
+            if self.dynamic_size {
+                return Err(
+                    "raw_input needs dynamic_size = false: the graph resamples to input_size"
+                        .into(),
+                );
+            }
         }
         Ok(())
     }
@@ -208,6 +250,29 @@ logits = 1000
             ModelManifest::from_toml(&zero_std)
                 .unwrap_err()
                 .contains("std")
+        );
+        let raw = EFFNET.replace(
+            "[extra_outputs]",
+            "[raw_input]\ndtype = \"uint8\"\nchip = 0\n[extra_outputs]",
+        );
+        assert!(
+            ModelManifest::from_toml(&raw)
+                .unwrap_err()
+                .contains("raw_input.chip")
+        );
+        let raw = raw.replace("chip = 0", "chip = 64");
+        assert!(
+            ModelManifest::from_toml(&raw)
+                .unwrap_err()
+                .contains("dynamic_size")
+        );
+        let raw = raw.replace("dynamic_size = true", "dynamic_size = false");
+        assert_eq!(
+            ModelManifest::from_toml(&raw).unwrap().raw_input,
+            Some(RawInput {
+                dtype: RawDtype::Uint8,
+                chip: 64
+            })
         );
         let two_means = EFFNET.replace("mean = [127.0, 127.0, 127.0]", "mean = [1.0, 2.0]");
         assert!(

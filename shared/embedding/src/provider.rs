@@ -2,11 +2,13 @@
 //!
 //! A provider other than the CPU is registered with `error_on_failure`, so a CUDA or TensorRT
 //! request on a machine (or runtime build) without them fails loudly at start-up instead of
-//! quietly running on the CPU.
+//! quietly running on the CPU. [`ExecutionProvider::configure`] turns the settings' words
+//! (`provider = "tensorrt:1"`, `precision = "fp16"`, a memory limit, an engine cache) into a
+//! provider, refusing combinations that would not do what they say.
 
 use std::{fmt, path::PathBuf, str::FromStr};
 
-use ort::ep::{self, ExecutionProviderDispatch};
+use ort::ep::{self, ArbitrarilyConfigurableExecutionProvider, ExecutionProviderDispatch};
 use serde::{Deserialize, Serialize};
 
 /// The execution provider an encoder asks ONNX Runtime for.
@@ -37,13 +39,131 @@ pub enum ExecutionProvider {
         /// Build INT8 engines where TensorRT supports them.
         #[serde(default)]
         int8: bool,
-        /// Where built engines are kept between runs.
+        /// The folder under which built engines are kept between runs; each model (and input
+        /// side and precision) gets a subfolder of its own, made on first use. `None` keeps
+        /// no engines, so every start rebuilds them.
         #[serde(default)]
         engine_cache: Option<PathBuf>,
+        /// Upper bound on the memory arena of the CUDA provider behind TensorRT, in bytes.
+        #[serde(default)]
+        memory_limit: Option<usize>,
     },
 }
 
+/// The number format the network runs in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// As the model was exported (usually 32-bit floats).
+    #[default]
+    Fp32,
+    /// 16-bit floats, where TensorRT finds them faster.
+    Fp16,
+    /// 8-bit integers where TensorRT supports them, else 16-bit floats. Without a
+    /// calibration table or a quantised (Q/DQ) model, TensorRT keeps layers it has no ranges
+    /// for in higher precision.
+    Int8,
+}
+
+impl Precision {
+    /// The lower-case name, as settings spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
+            Precision::Int8 => "int8",
+        }
+    }
+}
+
+impl FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "fp32" => Ok(Precision::Fp32),
+            "fp16" => Ok(Precision::Fp16),
+            "int8" => Ok(Precision::Int8),
+            _ => Err(format!(
+                "unknown precision {s:?}; choose fp32, fp16 or int8"
+            )),
+        }
+    }
+}
+
+/// What a provider is configured with besides its name and device.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderConfig {
+    /// Upper bound on the GPU memory arena, in bytes (GPU providers only; ignored on the CPU).
+    pub memory_limit: Option<usize>,
+    /// Number format; anything but FP32 needs TensorRT.
+    pub precision: Precision,
+    /// The TensorRT engine cache folder (TensorRT only; ignored otherwise).
+    pub engine_cache: Option<PathBuf>,
+}
+
+/// A CUDA stream (`cudaStream_t`) the caller owns, for the GPU providers to run on.
+///
+/// It cannot come from a settings file: only a program that created the stream (for example
+/// to overlap its own copies with inference) can hand it over, through [`Self::from_raw`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComputeStream(usize);
+
+impl ComputeStream {
+    /// Wraps a raw `cudaStream_t`.
+    ///
+    /// # Safety
+    /// `stream` must be a valid CUDA stream on the encoder's device, and must outlive every
+    /// encoder (session) loaded with it.
+    #[allow(unsafe_code)]
+    pub unsafe fn from_raw(stream: *mut std::ffi::c_void) -> Self {
+        ComputeStream(stream as usize)
+    }
+}
+
 impl ExecutionProvider {
+    /// The provider named `name` (`cpu`, `cuda[:N]`, `tensorrt[:N]`) with `config` applied.
+    ///
+    /// A precision other than FP32 is refused for the CPU and CUDA providers, which run the
+    /// model in the precision it was exported in; asking for FP16 there would silently get
+    /// FP32.
+    pub fn configure(name: &str, config: &ProviderConfig) -> Result<Self, String> {
+        let provider: ExecutionProvider = name.parse()?;
+        match provider {
+            ExecutionProvider::Cpu | ExecutionProvider::Cuda { .. }
+                if config.precision != Precision::Fp32 =>
+            {
+                Err(format!(
+                    "precision {} needs the tensorrt provider; the {provider} provider runs the \
+                     model in the precision it was exported in (choose provider = \"tensorrt\", \
+                     or precision = \"fp32\")",
+                    config.precision.name()
+                ))
+            }
+            ExecutionProvider::Cpu => Ok(ExecutionProvider::Cpu),
+            ExecutionProvider::Cuda { device_id, .. } => Ok(ExecutionProvider::Cuda {
+                device_id,
+                memory_limit: config.memory_limit,
+            }),
+            ExecutionProvider::TensorRt { device_id, .. } => Ok(ExecutionProvider::TensorRt {
+                device_id,
+                fp16: config.precision != Precision::Fp32,
+                int8: config.precision == Precision::Int8,
+                engine_cache: config.engine_cache.clone(),
+                memory_limit: config.memory_limit,
+            }),
+        }
+    }
+
+    /// This provider, with `root` as the TensorRT engine cache when none was chosen.
+    #[must_use]
+    pub fn with_default_engine_cache(mut self, root: PathBuf) -> Self {
+        if let ExecutionProvider::TensorRt { engine_cache, .. } = &mut self {
+            engine_cache.get_or_insert(root);
+        }
+        self
+    }
+
     /// The name ONNX Runtime knows the provider by.
     pub fn ort_name(&self) -> &'static str {
         match self {
@@ -53,41 +173,79 @@ impl ExecutionProvider {
         }
     }
 
-    /// The dispatches to register, each set to fail rather than fall back.
-    pub(crate) fn dispatches(&self) -> Vec<ExecutionProviderDispatch> {
+    /// Whether the network runs on a GPU.
+    pub fn is_gpu(&self) -> bool {
+        !matches!(self, ExecutionProvider::Cpu)
+    }
+
+    /// The precision the network runs in.
+    pub fn precision(&self) -> Precision {
+        match self {
+            ExecutionProvider::TensorRt { int8: true, .. } => Precision::Int8,
+            ExecutionProvider::TensorRt { fp16: true, .. } => Precision::Fp16,
+            _ => Precision::Fp32,
+        }
+    }
+
+    /// Chips per inference call when the settings give none: 64 on the CPU, where larger
+    /// batches only cost memory, and 512 on a GPU, which needs large batches to be kept busy
+    /// (TensorRT and CUDA reached their best throughput between 256 and 1024 in published
+    /// ResNet50 runs; measure with `scripts/bench_gpu.sh`).
+    pub fn default_batch(&self) -> usize {
+        if self.is_gpu() { 512 } else { 64 }
+    }
+
+    /// The dispatches to register, each set to fail rather than fall back. `engine_dir` is
+    /// the engine folder of this model (TensorRT only), `stream` the caller's CUDA stream.
+    pub(crate) fn dispatches(
+        &self,
+        engine_dir: Option<&std::path::Path>,
+        stream: Option<ComputeStream>,
+    ) -> Vec<ExecutionProviderDispatch> {
+        let cuda = |device_id: i32, memory_limit: Option<usize>| {
+            let mut cuda = ep::CUDA::default().with_device_id(device_id);
+            if let Some(limit) = memory_limit {
+                cuda = cuda.with_memory_limit(limit);
+            }
+            if let Some(ComputeStream(s)) = stream {
+                cuda = cuda
+                    .with_arbitrary_config("has_user_compute_stream", "1")
+                    .with_arbitrary_config("user_compute_stream", s);
+            }
+            cuda.build().error_on_failure()
+        };
         match self {
             ExecutionProvider::Cpu => vec![],
             ExecutionProvider::Cuda {
                 device_id,
                 memory_limit,
-            } => {
-                let mut cuda = ep::CUDA::default().with_device_id(*device_id);
-                if let Some(limit) = memory_limit {
-                    cuda = cuda.with_memory_limit(*limit);
-                }
-                vec![cuda.build().error_on_failure()]
-            }
+            } => vec![cuda(*device_id, *memory_limit)],
             ExecutionProvider::TensorRt {
                 device_id,
                 fp16,
                 int8,
-                engine_cache,
+                memory_limit,
+                ..
             } => {
                 let mut trt = ep::TensorRT::default()
                     .with_device_id(*device_id)
                     .with_fp16(*fp16)
                     .with_int8(*int8);
-                if let Some(dir) = engine_cache {
+                if let Some(dir) = engine_dir {
                     trt = trt
                         .with_engine_cache(true)
                         .with_engine_cache_path(dir.display())
                         .with_timing_cache(true)
                         .with_timing_cache_path(dir.display());
                 }
-                let cuda = ep::CUDA::default().with_device_id(*device_id);
+                if let Some(ComputeStream(s)) = stream {
+                    trt = trt
+                        .with_arbitrary_config("has_user_compute_stream", "1")
+                        .with_arbitrary_config("user_compute_stream", s);
+                }
                 vec![
                     trt.build().error_on_failure(),
-                    cuda.build().error_on_failure(),
+                    cuda(*device_id, *memory_limit),
                 ]
             }
         }
@@ -125,6 +283,7 @@ impl FromStr for ExecutionProvider {
                 fp16: false,
                 int8: false,
                 engine_cache: None,
+                memory_limit: None,
             }),
             _ => Err(format!(
                 "unknown execution provider {s:?}; choose cpu, cuda[:N] or tensorrt[:N]"
@@ -167,9 +326,112 @@ mod tests {
 
     #[test]
     fn cpu_registers_nothing_and_gpus_refuse_to_fall_back() {
-        assert!(ExecutionProvider::Cpu.dispatches().is_empty());
+        assert!(ExecutionProvider::Cpu.dispatches(None, None).is_empty());
         let trt: ExecutionProvider = "tensorrt".parse().unwrap();
-        assert_eq!(trt.dispatches().len(), 2);
+        assert_eq!(trt.dispatches(None, None).len(), 2);
         assert_eq!(trt.to_string(), "tensorrt:0");
+    }
+
+    #[test]
+    fn settings_words_become_a_provider() {
+        let config = ProviderConfig {
+            memory_limit: Some(8 << 30),
+            precision: Precision::Fp16,
+            engine_cache: Some(PathBuf::from("/engines")),
+        };
+        assert_eq!(
+            ExecutionProvider::configure("trt:1", &config),
+            Ok(ExecutionProvider::TensorRt {
+                device_id: 1,
+                fp16: true,
+                int8: false,
+                engine_cache: Some(PathBuf::from("/engines")),
+                memory_limit: Some(8 << 30),
+            })
+        );
+        let int8 = ProviderConfig {
+            precision: Precision::Int8,
+            ..ProviderConfig::default()
+        };
+        let p = ExecutionProvider::configure("tensorrt", &int8).unwrap();
+        assert_eq!(p.precision(), Precision::Int8);
+        assert!(matches!(
+            p,
+            ExecutionProvider::TensorRt {
+                fp16: true,
+                int8: true,
+                ..
+            }
+        ));
+        let cuda = ProviderConfig {
+            memory_limit: Some(1 << 30),
+            ..ProviderConfig::default()
+        };
+        assert_eq!(
+            ExecutionProvider::configure("cuda:2", &cuda),
+            Ok(ExecutionProvider::Cuda {
+                device_id: 2,
+                memory_limit: Some(1 << 30),
+            })
+        );
+        // The GPU-only settings do not stop a CPU run.
+        assert_eq!(
+            ExecutionProvider::configure("cpu", &cuda),
+            Ok(ExecutionProvider::Cpu)
+        );
+    }
+
+    #[test]
+    fn reduced_precision_without_tensorrt_is_refused() {
+        for name in ["cpu", "cuda"] {
+            for precision in [Precision::Fp16, Precision::Int8] {
+                let config = ProviderConfig {
+                    precision,
+                    ..ProviderConfig::default()
+                };
+                let err = ExecutionProvider::configure(name, &config).unwrap_err();
+                assert!(
+                    err.contains(precision.name()) && err.contains("tensorrt"),
+                    "{name}/{precision:?}: {err}"
+                );
+            }
+        }
+        assert!("bf16".parse::<Precision>().unwrap_err().contains("fp16"));
+        assert_eq!("FP16".parse::<Precision>(), Ok(Precision::Fp16));
+    }
+
+    #[test]
+    fn the_engine_cache_defaults_only_when_unset() {
+        let root = PathBuf::from("/cache/trt-engines");
+        let trt: ExecutionProvider = "tensorrt".parse().unwrap();
+        assert!(matches!(
+            trt.with_default_engine_cache(root.clone()),
+            ExecutionProvider::TensorRt { engine_cache: Some(p), .. } if p == root
+        ));
+        let chosen = ExecutionProvider::configure(
+            "tensorrt",
+            &ProviderConfig {
+                engine_cache: Some(PathBuf::from("/mine")),
+                ..ProviderConfig::default()
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            chosen.with_default_engine_cache(root.clone()),
+            ExecutionProvider::TensorRt { engine_cache: Some(p), .. } if p == std::path::Path::new("/mine")
+        ));
+        assert_eq!(
+            ExecutionProvider::Cpu.with_default_engine_cache(root),
+            ExecutionProvider::Cpu
+        );
+    }
+
+    #[test]
+    fn gpus_get_larger_batches_by_default() {
+        assert_eq!(ExecutionProvider::Cpu.default_batch(), 64);
+        for name in ["cuda", "tensorrt:3"] {
+            let p: ExecutionProvider = name.parse().unwrap();
+            assert!(p.default_batch() >= 256, "{name}");
+        }
     }
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::EmbeddingError;
+use crate::{EmbeddingError, ExecutionProvider};
 
 /// The ONNX Runtime version this build is made for (the `api-31` feature of `ort`).
 pub const ORT_VERSION: &str = "1.31.1";
@@ -16,11 +16,33 @@ pub const ORT_VERSION: &str = "1.31.1";
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) env: ort::environment::Environment,
+    pub(crate) path: PathBuf,
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Runtime")
+        f.debug_struct("Runtime").field("path", &self.path).finish()
+    }
+}
+
+impl Runtime {
+    /// The library this runtime was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether this library was built with `provider` (the CPU wheel's library has only the
+    /// CPU); `Err` carries what ONNX Runtime said when it could not tell.
+    pub fn has_provider(&self, provider: &ExecutionProvider) -> Result<bool, String> {
+        use ort::ep::ExecutionProvider as _;
+        let has = |r: ort::Result<bool>| r.map_err(|e| e.to_string());
+        match provider {
+            ExecutionProvider::Cpu => Ok(true),
+            ExecutionProvider::Cuda { .. } => has(ort::ep::CUDA::is_available()),
+            ExecutionProvider::TensorRt { .. } => {
+                Ok(has(ort::ep::TensorRT::is_available())? && has(ort::ep::CUDA::is_available())?)
+            }
+        }
     }
 }
 
@@ -74,5 +96,8 @@ fn init(path: &Path) -> Result<Runtime, String> {
         .with_telemetry(false)
         .build()
         .map_err(|e| e.to_string())?;
-    Ok(Runtime { env })
+    Ok(Runtime {
+        env,
+        path: path.to_path_buf(),
+    })
 }

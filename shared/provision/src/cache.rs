@@ -2,7 +2,10 @@
 //!
 //! ```text
 //! <cache>/runtime/libonnxruntime.so.1.31.1   the ONNX Runtime library
+//! <cache>/runtime-gpu/                        its GPU build, with the CUDA and TensorRT
+//!                                             providers (only on request: `provision --gpu`)
 //! <cache>/models/<name>/manifest.toml         a model manifest, beside its model.onnx
+//! <cache>/trt-engines/<digest>/<precision>/   TensorRT engines, built on first use
 //! <cache>/samples/                            sample images (scikit-image, atomap)
 //! <cache>/venv/                               the Python used for conversion
 //! <cache>/scripts/                            the embedded provisioning scripts, written out
@@ -17,6 +20,10 @@ use crate::{ProvisionError, script};
 
 /// The models that provisioning makes.
 pub const MODELS: &[&str] = &["efficientnet-lite0", "tiny"];
+
+/// Models made only when asked for (by name, or with [`Component::Resnet50`]): ResNet50-shaped
+/// encoders with random weights, for throughput runs, in FP32 and FP16.
+pub const THROUGHPUT_MODELS: &[&str] = &["resnet50", "resnet50-fp16"];
 
 /// The default model.
 pub const DEFAULT_MODEL: &str = "efficientnet-lite0";
@@ -33,6 +40,11 @@ pub enum Component {
     Models,
     /// Sample images.
     Samples,
+    /// The GPU build of the ONNX Runtime library (`onnxruntime-gpu`, about 315 MB), with its
+    /// CUDA and TensorRT providers. Never provisioned unless asked for.
+    GpuRuntime,
+    /// The ResNet50-shaped throughput models ([`THROUGHPUT_MODELS`]).
+    Resnet50,
 }
 
 impl Component {
@@ -41,6 +53,8 @@ impl Component {
             Component::Runtime => "runtime",
             Component::Models => "models",
             Component::Samples => "samples",
+            Component::GpuRuntime => "runtime-gpu",
+            Component::Resnet50 => "resnet50",
         }
     }
 }
@@ -71,6 +85,12 @@ impl Cache {
         self.root.join("runtime").join(RUNTIME_FILE)
     }
 
+    /// Where the GPU build of the runtime library lives once provisioned; point
+    /// `ORT_DYLIB_PATH` at it to run on CUDA or TensorRT.
+    pub fn gpu_runtime_library(&self) -> PathBuf {
+        self.root.join("runtime-gpu").join(RUNTIME_FILE)
+    }
+
     /// The manifest of a provisioned model.
     pub fn model_manifest(&self, name: &str) -> PathBuf {
         self.root.join("models").join(name).join("manifest.toml")
@@ -88,12 +108,17 @@ impl Cache {
             Component::Runtime => self.runtime_library(),
             Component::Models => self.model_manifest(MODELS[MODELS.len() - 1]),
             Component::Samples => self.samples().join("adf_stem.tif"),
+            Component::GpuRuntime => self.gpu_runtime_library(),
+            Component::Resnet50 => self.model_manifest(THROUGHPUT_MODELS[1]),
         }
     }
 
     fn is_complete(&self, c: Component) -> bool {
         match c {
             Component::Models => MODELS.iter().all(|m| self.model_manifest(m).is_file()),
+            Component::Resnet50 => THROUGHPUT_MODELS
+                .iter()
+                .all(|m| self.model_manifest(m).is_file()),
             _ => self.done_marker(c).is_file(),
         }
     }
@@ -135,9 +160,20 @@ impl Cache {
 
     /// Resolves `model` to a manifest path: a provisioned model name (provisioned on demand),
     /// a manifest file, or a folder holding `manifest.toml`.
+    ///
+    /// `<name>@<dtype>x<chip>` (`tiny@u8x64`, `resnet50@f32x32`) is the provisioned model
+    /// `name` with Tessera's chip preprocessing prepended to its graph, for `chip`-pixel
+    /// chips sent as `u8` or `f32` (see the manifest's `[raw_input]`); it is made on demand.
     pub fn model(&self, model: &str) -> Result<PathBuf, ProvisionError> {
+        if let Some((base, variant)) = model.split_once('@') {
+            return self.raw_input_model(model, base, variant);
+        }
         if MODELS.contains(&model) {
             self.ensure(&[Component::Models])?;
+            return Ok(self.model_manifest(model));
+        }
+        if THROUGHPUT_MODELS.contains(&model) {
+            self.ensure(&[Component::Resnet50])?;
             return Ok(self.model_manifest(model));
         }
         let path = Path::new(model);
@@ -149,8 +185,43 @@ impl Cache {
         }
         Err(ProvisionError::UnknownModel(
             model.to_string(),
-            MODELS.join(", "),
+            [MODELS, THROUGHPUT_MODELS].concat().join(", "),
         ))
+    }
+}
+
+impl Cache {
+    fn raw_input_model(
+        &self,
+        model: &str,
+        base: &str,
+        variant: &str,
+    ) -> Result<PathBuf, ProvisionError> {
+        let known = [MODELS, THROUGHPUT_MODELS].concat();
+        let chip = variant
+            .strip_prefix("u8x")
+            .or_else(|| variant.strip_prefix("f32x"))
+            .and_then(|c| c.parse::<usize>().ok())
+            .filter(|c| (1..=4096).contains(c));
+        if !known.contains(&base) || chip.is_none() {
+            return Err(ProvisionError::UnknownModel(
+                model.to_string(),
+                format!(
+                    "{}, each optionally as <name>@u8x<chip> or <name>@f32x<chip> for \
+                     in-graph preprocessing",
+                    known.join(", ")
+                ),
+            ));
+        }
+        self.model(base)?;
+        let manifest = self.model_manifest(model);
+        if !manifest.is_file() {
+            script::run_args(&self.root, &["raw-input"], &["--raw-input", model])?;
+            if !manifest.is_file() {
+                return Err(ProvisionError::Missing(manifest));
+            }
+        }
+        Ok(manifest)
     }
 }
 
@@ -169,6 +240,10 @@ mod tests {
             c.model_manifest("tiny"),
             Path::new("/tmp/x/models/tiny/manifest.toml")
         );
+        assert_eq!(
+            c.gpu_runtime_library(),
+            Path::new("/tmp/x/runtime-gpu/libonnxruntime.so.1.31.1")
+        );
     }
 
     #[test]
@@ -176,9 +251,26 @@ mod tests {
         let c = Cache::new(Some(PathBuf::from("/nonexistent")));
         let err = c.model("resnet-from-nowhere").unwrap_err().to_string();
         assert!(
-            err.contains("efficientnet-lite0") && err.contains("manifest.toml"),
+            err.contains("efficientnet-lite0")
+                && err.contains("resnet50")
+                && err.contains("manifest.toml"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn preprocessing_variants_need_a_known_model_and_chip() {
+        let c = Cache::new(Some(PathBuf::from("/nonexistent")));
+        for bad in [
+            "nosuch@u8x64",
+            "tiny@u16x64",
+            "tiny@u8x0",
+            "tiny@u8x",
+            "tiny@u8x9999",
+        ] {
+            let err = c.model(bad).unwrap_err().to_string();
+            assert!(err.contains("<name>@u8x<chip>"), "{bad}: {err}");
+        }
     }
 
     #[test]

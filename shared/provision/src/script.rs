@@ -39,6 +39,14 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../scripts/tessera_provision/onnx_util.py"),
     ),
     (
+        "tessera_provision/raw_input.py",
+        include_str!("../../../scripts/tessera_provision/raw_input.py"),
+    ),
+    (
+        "tessera_provision/resnet50.py",
+        include_str!("../../../scripts/tessera_provision/resnet50.py"),
+    ),
+    (
         "tessera_provision/samples.py",
         include_str!("../../../scripts/tessera_provision/samples.py"),
     ),
@@ -78,15 +86,26 @@ fn write_scripts(cache: &Path) -> Result<std::path::PathBuf, ProvisionError> {
     Ok(dir.join("provision.py"))
 }
 
-/// Runs the provisioning script for the named steps (`runtime`, `models`, `samples`) with
+/// Runs the provisioning script for the named steps (`runtime`, `models`, `samples`,
+/// `runtime-gpu`, `resnet50`) with
 /// `$TESSERA_PYTHON`, or `python3`.
 pub fn run(cache: &Path, steps: &[&str]) -> Result<(), ProvisionError> {
+    run_args(cache, steps, &[])
+}
+
+/// [`run`], with more arguments for the script (e.g. `--raw-input tiny@u8x64`).
+pub fn run_args(cache: &Path, steps: &[&str], args: &[&str]) -> Result<(), ProvisionError> {
     let python = std::env::var("TESSERA_PYTHON").unwrap_or_else(|_| "python3".into());
-    run_with(&python, cache, steps)
+    run_with(&python, cache, steps, args)
 }
 
 /// Runs the provisioning script for the named steps with the given interpreter.
-pub fn run_with(python: &str, cache: &Path, steps: &[&str]) -> Result<(), ProvisionError> {
+pub fn run_with(
+    python: &str,
+    cache: &Path,
+    steps: &[&str],
+    args: &[&str],
+) -> Result<(), ProvisionError> {
     std::fs::create_dir_all(cache).map_err(io_err(cache))?;
     let script = write_scripts(cache)?;
     tracing::info!(cache = %cache.display(), steps = ?steps, "provisioning");
@@ -96,6 +115,7 @@ pub fn run_with(python: &str, cache: &Path, steps: &[&str]) -> Result<(), Provis
         .arg(cache)
         .arg("--only")
         .arg(steps.join(","))
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -150,7 +170,7 @@ mod tests {
     #[test]
     fn a_missing_interpreter_says_how_to_fix_it() {
         let cache = std::env::temp_dir().join(format!("tessera-py-{}", std::process::id()));
-        let err = run_with("/nonexistent/python3", &cache, &["runtime"]).unwrap_err();
+        let err = run_with("/nonexistent/python3", &cache, &["runtime"], &[]).unwrap_err();
         assert!(matches!(err, ProvisionError::NoPython { .. }), "{err}");
         assert!(err.to_string().contains("TESSERA_PYTHON"), "{err}");
         assert!(

@@ -22,12 +22,20 @@ pub struct ModelSettings {
     /// else `$XDG_CACHE_HOME/tessera` (usually `~/.cache/tessera`); the caller resolves it.
     pub cache_dir: Option<PathBuf>,
     /// Execution provider: `cpu`, `cuda[:N]` or `tensorrt[:N]` (N: the GPU ordinal, default 0).
-    /// Default: `cpu`.
+    /// A GPU provider that does not load stops the service at start-up. Default: `cpu`.
     pub provider: String,
+    /// Number format: `fp32`, or with `tensorrt` also `fp16` or `int8` (INT8 where TensorRT
+    /// supports it, FP16 elsewhere). Default: `fp32`.
+    pub precision: String,
+    /// Upper bound on the GPU memory arena, in bytes (GPU providers only). Unset: no bound.
+    pub memory_limit: Option<usize>,
+    /// Where TensorRT keeps the engines it builds, so that a restart is quick (one subfolder
+    /// per model, input side and precision). Unset: `<cache_dir>/trt-engines`.
+    pub engine_cache: Option<PathBuf>,
     /// Intra-op threads of the model; 0 means one per core. Default: 0.
     pub threads: usize,
-    /// Chips per inference call. Default: 64.
-    pub batch: usize,
+    /// Chips per inference call. Unset: by provider, 64 on the CPU and 512 on a GPU.
+    pub batch: Option<usize>,
     /// Side of the square the chips are resized to before inference. Unset: the chip size
     /// when the model accepts any size, else the model's own input size.
     pub input_size: Option<usize>,
@@ -39,8 +47,11 @@ impl Default for ModelSettings {
             name: "efficientnet-lite0".into(),
             cache_dir: None,
             provider: "cpu".into(),
+            precision: "fp32".into(),
+            memory_limit: None,
+            engine_cache: None,
             threads: 0,
-            batch: 64,
+            batch: None,
             input_size: None,
         }
     }

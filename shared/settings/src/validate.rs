@@ -93,9 +93,31 @@ impl Settings {
             ),
         )?;
         check(
-            m.batch >= 1,
+            matches!(
+                m.precision.to_ascii_lowercase().as_str(),
+                "fp32" | "fp16" | "int8"
+            ),
+            "model.precision",
+            &format!("is {:?}; choose fp32, fp16 or int8", m.precision),
+        )?;
+        check(
+            m.precision.eq_ignore_ascii_case("fp32") || provider_kind(&m.provider) == "tensorrt",
+            "model.precision",
+            &format!(
+                "is {:?}, which needs provider = \"tensorrt\"; the {} provider runs the model in \
+                 the precision it was exported in (use precision = \"fp32\")",
+                m.precision, m.provider
+            ),
+        )?;
+        check(
+            m.memory_limit != Some(0),
+            "model.memory_limit",
+            "is 0; give a size in bytes, or leave it unset for no bound",
+        )?;
+        check(
+            m.batch != Some(0),
             "model.batch",
-            "is 0; use at least 1 (default: 64)",
+            "is 0; use at least 1, or leave it unset for the provider's default",
         )?;
         check(
             m.input_size != Some(0),
@@ -206,6 +228,16 @@ fn provider_is_known(provider: &str) -> bool {
     matches!(kind, "cpu" | "cuda" | "tensorrt" | "trt") && id.parse::<i32>().is_ok()
 }
 
+/// `cpu`, `cuda` or `tensorrt` for a known provider name.
+fn provider_kind(provider: &str) -> &'static str {
+    let lower = provider.to_ascii_lowercase();
+    match lower.split(':').next() {
+        Some("cuda") => "cuda",
+        Some("tensorrt" | "trt") => "tensorrt",
+        _ => "cpu",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,7 +265,30 @@ mod tests {
     #[test]
     fn each_out_of_range_value_is_named() {
         assert!(Settings::default().validate().is_ok());
-        assert_eq!(refused(|s| s.model.batch = 0), "model.batch");
+        assert_eq!(refused(|s| s.model.batch = Some(0)), "model.batch");
+        assert_eq!(
+            refused(|s| s.model.precision = "bf16".into()),
+            "model.precision"
+        );
+        assert_eq!(
+            refused(|s| s.model.precision = "fp16".into()),
+            "model.precision"
+        );
+        assert_eq!(
+            refused(|s| {
+                s.model.provider = "cuda:1".into();
+                s.model.precision = "int8".into();
+            }),
+            "model.precision"
+        );
+        assert_eq!(
+            refused(|s| s.model.memory_limit = Some(0)),
+            "model.memory_limit"
+        );
+        let mut trt = Settings::default();
+        trt.model.provider = "TRT:1".into();
+        trt.model.precision = "INT8".into();
+        assert!(trt.validate().is_ok());
         assert_eq!(
             refused(|s| s.model.provider = "gpu".into()),
             "model.provider"

@@ -29,7 +29,8 @@ fn defaults_without_file_or_variables() {
     let s = Settings::load_from(None, vars(&[])).unwrap();
     assert_eq!(s, Settings::default());
     assert_eq!(s.model.name, "efficientnet-lite0");
-    assert_eq!(s.model.batch, 64);
+    assert_eq!(s.model.batch, None, "unset: the provider chooses");
+    assert_eq!(s.model.precision, "fp32");
     assert_eq!(s.embedder.max_batch_chips, 512);
     assert_eq!(s.telemetry.format, LogFormat::Text);
     assert_eq!(s.bus.url, "nats://127.0.0.1:4222");
@@ -48,7 +49,7 @@ fn the_file_overrides_defaults() {
     .unwrap();
     assert_eq!(s.bus.url, "nats://nats:4222");
     assert_eq!(s.bus.name, "tessera", "untouched keys keep their default");
-    assert_eq!(s.model.batch, 16);
+    assert_eq!(s.model.batch, Some(16));
     assert_eq!(s.model.input_size, Some(224));
     assert!(!s.publisher.overlay);
     assert_eq!(s.publisher.overlay_alpha, 0.7);

@@ -1,11 +1,16 @@
 //! The embedder's models: one ONNX Runtime, and one encoder per chip side (a dynamic-size
 //! model runs at the chip's own side, exactly as `tessera segment` runs it).
+//!
+//! Loading the set loads one encoder at once, so that a GPU provider that was asked for and
+//! does not load stops the embedder at start-up, with the reason, rather than at its first
+//! batch.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use tessera_embedding::{
-    Encoder, EncoderOptions, ExecutionProvider, ModelManifest, Runtime, load_runtime, read_manifest,
+    Encoder, EncoderOptions, ExecutionProvider, ModelManifest, ProviderConfig, Runtime,
+    load_runtime, read_manifest,
 };
 use tessera_provision::Cache;
 use tessera_settings::ModelSettings;
@@ -19,7 +24,22 @@ pub(crate) struct ModelSet {
     manifest: ModelManifest,
     settings: ModelSettings,
     provider: ExecutionProvider,
+    batch: usize,
     encoders: HashMap<usize, Encoder>,
+}
+
+/// The provider `settings` ask for, with the engine cache under `cache` when unset.
+pub(crate) fn provider(
+    settings: &ModelSettings,
+    cache: &Cache,
+) -> Result<ExecutionProvider, String> {
+    let config = ProviderConfig {
+        memory_limit: settings.memory_limit,
+        precision: settings.precision.parse()?,
+        engine_cache: settings.engine_cache.clone(),
+    };
+    Ok(ExecutionProvider::configure(&settings.provider, &config)?
+        .with_default_engine_cache(cache.root().join("trt-engines")))
 }
 
 impl ModelSet {
@@ -27,22 +47,30 @@ impl ModelSet {
     /// are loaded on first use ([`Self::take`]).
     pub(crate) fn load(settings: &ModelSettings) -> Result<Self, WorkerError> {
         let err = |e: String| WorkerError::Model(e);
-        let provider: ExecutionProvider = settings.provider.parse().map_err(err)?;
         let cache = Cache::new(settings.cache_dir.clone());
+        let provider = provider(settings, &cache).map_err(|e| err(format!("[model] {e}")))?;
+        let batch = settings.batch.unwrap_or_else(|| provider.default_batch());
         let runtime_path = cache.runtime().map_err(|e| err(e.to_string()))?;
         let runtime = load_runtime(&runtime_path).map_err(|e| err(e.to_string()))?;
         let manifest_path = cache
             .model(&settings.name)
             .map_err(|e| err(e.to_string()))?;
         let manifest = read_manifest(&manifest_path).map_err(|e| err(e.to_string()))?;
-        Ok(ModelSet {
+        let mut set = ModelSet {
             runtime,
             manifest_path,
             manifest,
             settings: settings.clone(),
             provider,
+            batch,
             encoders: HashMap::new(),
-        })
+        };
+        // Start-up check: the provider loads, or the embedder does not start.
+        let chip = set.manifest.input_size;
+        let first = set.take(chip)?;
+        tracing::info!(provider = %set.provider, batch, "embedding provider loaded");
+        set.put(chip, first);
+        Ok(set)
     }
 
     /// The configured model name (what chip batches must ask for).
@@ -71,9 +99,10 @@ impl ModelSet {
         let options = EncoderOptions {
             provider: self.provider.clone(),
             threads: self.settings.threads,
-            batch_size: self.settings.batch,
+            batch_size: self.batch,
             input_size: Some(side),
             spin: false,
+            compute_stream: None,
         };
         Encoder::load(&self.runtime, &self.manifest_path, &options)
             .map_err(|e| WorkerError::Model(format!("{}: {e}", self.manifest_path.display())))
@@ -82,5 +111,71 @@ impl ModelSet {
     /// Returns an encoder taken with [`Self::take`].
     pub(crate) fn put(&mut self, chip: usize, encoder: Encoder) {
         self.encoders.insert(chip, encoder);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(provider: &str, precision: &str) -> ModelSettings {
+        ModelSettings {
+            name: "tiny".into(),
+            provider: provider.into(),
+            precision: precision.into(),
+            ..ModelSettings::default()
+        }
+    }
+
+    #[test]
+    fn settings_choose_the_provider_batch_and_engine_cache() {
+        let cache = Cache::new(Some(PathBuf::from("/c")));
+        let p = provider(&settings("tensorrt:1", "fp16"), &cache).unwrap();
+        assert_eq!(
+            p,
+            ExecutionProvider::TensorRt {
+                device_id: 1,
+                fp16: true,
+                int8: false,
+                engine_cache: Some(PathBuf::from("/c/trt-engines")),
+                memory_limit: None,
+            }
+        );
+        assert_eq!(p.default_batch(), 512);
+        let mut own = settings("cuda", "fp32");
+        own.memory_limit = Some(1 << 30);
+        assert_eq!(
+            provider(&own, &cache).unwrap(),
+            ExecutionProvider::Cuda {
+                device_id: 0,
+                memory_limit: Some(1 << 30),
+            }
+        );
+        let err = provider(&settings("cuda", "fp16"), &cache).unwrap_err();
+        assert!(err.contains("tensorrt"), "{err}");
+    }
+
+    /// On this CPU-only runtime, an embedder asked for a GPU stops at start-up, saying why
+    /// and what to do.
+    #[test]
+    fn a_missing_gpu_provider_stops_the_embedder_at_start_up() {
+        for provider in ["cuda", "tensorrt"] {
+            let err = match ModelSet::load(&settings(provider, "fp32")) {
+                Ok(_) => panic!("{provider} loaded on a CPU-only runtime"),
+                Err(e) => e.to_string(),
+            };
+            for part in [
+                "execution provider was requested but did not load",
+                "built without",
+                "tessera provision --gpu",
+                "provider = \"cpu\"",
+            ] {
+                assert!(err.contains(part), "{provider}: {part:?} not in {err}");
+            }
+        }
+        // The CPU starts, with one encoder loaded.
+        let set = ModelSet::load(&settings("cpu", "fp32")).unwrap();
+        assert_eq!(set.batch, 64);
+        assert_eq!(set.encoders.len(), 1);
     }
 }

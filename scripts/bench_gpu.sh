@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The embedding benchmark for a GPU machine (issue 6); it also runs on a CPU-only one with
+# PROVIDERS=cpu. Prints, from one run:
+#  1. chips/s against batch size for each provider (cpu, cuda, tensorrt), precision (fp32; fp16
+#     and int8 on TensorRT; fp16 on CUDA through the FP16 model) and model (ResNet50-shaped with
+#     random weights, EfficientNet-Lite0), from Tessera (shared/embedding/examples/embed_bench.rs,
+#     chips in [0,1] to embeddings, host preparation included) and beside it the ONNX Runtime
+#     Python API on the same model, batch and provider (scripts/tests/bench_peer.py, session.run
+#     on a ready input), with the ratio Tessera / Python;
+#  2. the same for the in-graph preprocessing variant of each model (<model>@u8x<chip>: the chips
+#     go up as bytes, resampled and normalised by the graph on the device);
+#  3. `tessera segment` on a 4096x4096 frame cut into 4096 chips of 64 px, end to end (process
+#     start included), with the stage times of its report.
+#
+# Settings (environment):
+#   PROVIDERS   "cpu cuda tensorrt"       (default: cpu, plus cuda and tensorrt when nvidia-smi works)
+#   MODELS      "resnet50 efficientnet-lite0"
+#   BATCHES     comma list, default 64,256,512,1024 on a GPU, 8,32,64 on the CPU
+#   CHIPS       chips timed per batch size, default 4096 on a GPU, 64 on the CPU
+#   CHIP        chip side, default 64
+#   E2E         1 to run part 3 (default 1); E2E_MODEL (default resnet50 on a GPU, efficientnet-lite0 on the CPU)
+#   THREADS     intra-op threads for both sides (0: one per core)
+# The GPU parts need `tessera provision --gpu` (the onnxruntime-gpu runtime in
+# $TESSERA_CACHE/runtime-gpu/) and CUDA 13, cuDNN 9 and TensorRT 10 libraries on LD_LIBRARY_PATH;
+# the Python peer for GPUs gets its own venv ($TESSERA_CACHE/venv-gpu, onnxruntime-gpu==1.31.1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TESSERA_CACHE="${TESSERA_CACHE:-$HOME/.cache/tessera}"
+target="${CARGO_TARGET_DIR:-target}"
+profile="${BENCH_PROFILE:-release}"
+bin="$target/$([ "$profile" = release ] && echo release || echo debug)"
+data="$target/bench-gpu"
+mkdir -p "$data"
+
+gpu=0
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then gpu=1; fi
+PROVIDERS="${PROVIDERS:-$([ $gpu = 1 ] && echo "cpu cuda tensorrt" || echo cpu)}"
+MODELS="${MODELS:-resnet50 efficientnet-lite0}"
+on_gpu=0
+for p in $PROVIDERS; do [ "$p" != cpu ] && on_gpu=1; done
+BATCHES="${BATCHES:-$([ $on_gpu = 1 ] && echo 64,256,512,1024 || echo 8,32,64)}"
+CHIPS="${CHIPS:-$([ $on_gpu = 1 ] && echo 4096 || echo 64)}"
+CHIP="${CHIP:-64}"
+THREADS="${THREADS:-0}"
+E2E="${E2E:-1}"
+E2E_MODEL="${E2E_MODEL:-$([ $on_gpu = 1 ] && echo resnet50 || echo efficientnet-lite0)}"
+
+steps=runtime,models,resnet50
+[ $on_gpu = 1 ] && steps="$steps,runtime-gpu"
+raw=""
+for m in $MODELS; do raw="$raw${raw:+,}$m@u8x$CHIP"; done
+python3 scripts/provision.py --cache "$TESSERA_CACHE" --only "$steps,raw-input" --raw-input "$raw" >/dev/null
+cargo build --profile "$profile" --quiet -p tessera-embedding --example embed_bench
+cargo build --profile "$profile" --quiet -p tessera-cli
+
+cpu_lib="$TESSERA_CACHE/runtime/libonnxruntime.so.1.31.1"
+gpu_lib="$TESSERA_CACHE/runtime-gpu/libonnxruntime.so.1.31.1"
+cpu_py="$TESSERA_CACHE/venv/bin/python"
+gpu_py="$TESSERA_CACHE/venv-gpu/bin/python"
+if [ $on_gpu = 1 ] && [ ! -x "$gpu_py" ]; then
+    python3 -m venv "$TESSERA_CACHE/venv-gpu"
+    "$gpu_py" -m pip install -q --only-binary=:all: onnxruntime-gpu==1.31.1 numpy
+fi
+[ $gpu = 1 ] && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+echo "cpu: $(nproc) cores; batches $BATCHES; $CHIPS chips of $CHIP px per batch size; threads $THREADS"
+
+# precisions per provider, and the model file for a precision
+precisions() { case $1 in cpu) echo fp32 ;; cuda) echo "fp32 fp16" ;; *) echo "fp32 fp16 int8" ;; esac; }
+model_for() {  # model provider precision -> model name, or nothing when there is none
+    if [ "$2" = cuda ] && [ "$3" = fp16 ]; then
+        case $1 in resnet50) echo resnet50-fp16 ;; esac  # CUDA runs FP16 only from an FP16 model
+    else echo "$1"; fi
+}
+
+# runs Tessera and the peer; prints both lines and the ratio per batch size
+compare() {  # model provider precision
+    local model=$1 provider=$2 precision=$3 lib=$cpu_lib py=$cpu_py trt_precision=$3
+    [ "$provider" != cpu ] && lib=$gpu_lib py=$gpu_py
+    [ "$provider" = cuda ] && trt_precision=fp32  # the FP16 model carries its precision
+    local manifest="$TESSERA_CACHE/models/$model/manifest.toml" cache="$TESSERA_CACHE/trt-engines/bench"
+    local ours theirs
+    ours=$("$bin/examples/embed_bench" --runtime "$lib" --manifest "$manifest" --provider "$provider" \
+        --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
+        --engine-cache "$cache" --threads "$THREADS" 2>&1) || { echo "tessera $model $provider $precision FAILED: $ours"; return 0; }
+    theirs=$("$py" scripts/tests/bench_peer.py --manifest "$manifest" --provider "$provider" \
+        --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
+        --engine-cache "$cache-py" --threads "$THREADS" 2>&1) || { echo "peer $model $provider $precision FAILED: $theirs"; return 0; }
+    python3 - "$precision" <<PY
+import re, sys
+def rows(text, tag):
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(tag + " "):
+            kv = dict(re.findall(r"(\w+)=(\S+)", line))
+            out[int(kv["batch"])] = kv
+    return out
+ours, theirs = rows("""$ours""", "embed"), rows("""$theirs""", "peer")
+for b in sorted(ours):
+    o, t = ours[b], theirs.get(b)
+    ratio = "%.2f" % (float(o["chips_per_s"]) / float(t["chips_per_s"])) if t else "n/a"
+    print("%-26s %-10s %-4s batch %5d side %3s: tessera %9.1f chips/s (host %6.1f us, upload %6d B a chip)"
+          "  python %9s chips/s  ratio %s"
+          % (o["model"], o["provider"], sys.argv[1], b, o["side"], float(o["chips_per_s"]),
+             float(o["host_us_per_chip"]), int(o["upload_bytes_per_chip"]), t["chips_per_s"] if t else "n/a", ratio))
+PY
+}
+
+echo "== 1-2. chips/s against batch size (tessera vs the ONNX Runtime Python API)"
+for provider in $PROVIDERS; do
+    for precision in $(precisions "$provider"); do
+        for base in $MODELS; do
+            model=$(model_for "$base" "$provider" "$precision")
+            if [ -z "$model" ]; then echo "$base $provider $precision: no FP16 model for CUDA (skipped)"; continue; fi
+            compare "$model" "$provider" "$precision"
+            [ "$model" = "$base" ] && compare "$base@u8x$CHIP" "$provider" "$precision"
+        done
+    done
+done
+
+if [ "$E2E" = 1 ]; then
+    echo "== 3. tessera segment, 4096x4096 frame, 4096 chips of 64 px, model $E2E_MODEL"
+    frame="$data/frame-4096.png"
+    [ -f "$frame" ] || "$cpu_py" - "$frame" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+# two textures in a checkerboard of 512-px tiles, plus noise: something to segment
+y, x = np.mgrid[0:4096, 0:4096]
+tile = ((y // 512 + x // 512) % 2).astype(bool)
+img = np.where(tile, 0.5 + 0.3 * np.sin(x / 3.0), 0.5 + 0.2 * np.sin((x + y) / 11.0))
+img += np.random.default_rng(7).normal(0, 0.05, img.shape)
+Image.fromarray((np.clip(img, 0, 1) * 65535).astype(np.uint16)).save(sys.argv[1])
+PY
+    for provider in $PROVIDERS; do
+        for precision in $(precisions "$provider"); do
+            [ "$provider" = cuda ] && [ "$precision" != fp32 ] && continue
+            lib=$cpu_lib
+            [ "$provider" != cpu ] && lib=$gpu_lib
+            out="$data/out-$provider-$precision"
+            batch=$(echo "$BATCHES" | tr , '\n' | tail -1)
+            for run in 1 2; do  # the first run may build TensorRT engines; the second uses the cache
+                start=$(date +%s%N)
+                if ! ORT_DYLIB_PATH="$lib" "$bin/tessera" segment "$frame" --chip 64 --stride 64 \
+                        --model "$E2E_MODEL" --provider "$provider" --precision "$precision" \
+                        --batch "$batch" --threads "$THREADS" --out "$out" >"$data/segment.log" 2>&1; then
+                    echo "$provider $precision: tessera segment FAILED:"; tail -5 "$data/segment.log"; continue
+                fi
+                end=$(date +%s%N)
+                python3 - "$out/frame-4096.json" "$(( (end - start) / 1000000 ))" "$provider" "$precision" "$run" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); wall = float(sys.argv[2])
+st = r["timings_ms"]["stages"]
+total = sum(v for _, v in st)
+print("%s %s run %s: %d chips, batch %s: wall %.0f ms (process start and model load %.0f ms included), "
+      "image to labels %.0f ms" % (sys.argv[3], sys.argv[4], sys.argv[5], r["chips"], r["model"]["batch"],
+                                    wall, r["model"]["load_ms"], total))
+print("    stages (ms): " + " ".join("%s=%.1f" % (k, v) for k, v in st))
+PY
+            done
+        done
+    done
+fi
