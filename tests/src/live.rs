@@ -134,6 +134,21 @@ pub fn run_stop(run: &RunId, frames: u64) -> RunStop {
     }
 }
 
+/// Starts the run `start`, publishes `frames` as its frames 0, 1, … and stops it.
+pub async fn publish_run(instrument: &Instrument, start: &RunStart, frames: &[Raster]) {
+    instrument.start_run(start).await.expect("starting the run");
+    for (seq, raster) in frames.iter().enumerate() {
+        instrument
+            .publish_frame(&start.run, seq as u64, &frame_data(raster, seq as u64))
+            .await
+            .expect("publishing a frame");
+    }
+    instrument
+        .stop_run(&run_stop(&start.run, frames.len() as u64))
+        .await
+        .expect("stopping the run");
+}
+
 /// Subscribes to the results of `run` (before publishing, so none is missed).
 pub async fn results(bus: &Bus, instrument: &Instrument, run: &RunId) -> ResultStream {
     watch(bus, ResultFilter::Run(instrument.id().clone(), run.clone()))

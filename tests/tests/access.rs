@@ -289,15 +289,7 @@ async fn run_as_instrument(
         .subscribe(&subjects::results_subject(inst.id(), &run))
         .await
         .unwrap();
-    inst.start_run(&start).await.unwrap();
-    for (seq, raster) in frames.iter().enumerate() {
-        inst.publish_frame(&run, seq as u64, &frame_data(raster, seq as u64))
-            .await
-            .unwrap();
-    }
-    inst.stop_run(&run_stop(&run, frames.len() as u64))
-        .await
-        .unwrap();
+    publish_run(&inst, &start, frames).await;
     let got = collect(&mut decoded, frames.len(), Duration::from_secs(120)).await;
     let mut bytes = Vec::new();
     while bytes.len() < frames.len() {

@@ -85,15 +85,9 @@ async fn a_full_work_queue_slows_ingest_down_and_loses_nothing() {
     let start = run_start(&inst, "backpressure", WireParams::default());
     let run = start.run.clone();
     let mut stream = results(&bus, &inst, &run).await;
-    inst.start_run(&start).await.unwrap();
     // Every frame at once: each needs several queues' worth of chips.
-    for seq in 0..FRAMES {
-        let frame = scene_frame(256, 40 + seq);
-        inst.publish_frame(&run, seq, &frame_data(&frame, seq))
-            .await
-            .unwrap();
-    }
-    inst.stop_run(&run_stop(&run, FRAMES)).await.unwrap();
+    let frames: Vec<_> = (0..FRAMES).map(|i| scene_frame(256, 40 + i)).collect();
+    publish_run(&inst, &start, &frames).await;
     let got = collect_once(
         &mut stream,
         FRAMES as usize,
@@ -161,25 +155,21 @@ async fn batches_beyond_max_open_frames_wait_in_the_clusterer_and_are_never_retr
     let start = run_start(&inst, "parking", WireParams::default());
     let run = start.run.clone();
     let mut stream = results(&bus, &inst, &run).await;
-    inst.start_run(&start).await.unwrap();
-    let frames = 8;
-    for seq in 0..frames {
-        let frame = scene_frame(256, 70 + seq);
-        inst.publish_frame(&run, seq, &frame_data(&frame, seq))
-            .await
-            .unwrap();
-    }
-    inst.stop_run(&run_stop(&run, frames)).await.unwrap();
+    let frames: Vec<_> = (0..8).map(|i| scene_frame(256, 70 + i)).collect();
+    publish_run(&inst, &start, &frames).await;
     collect_once(
         &mut stream,
-        frames as usize,
+        frames.len(),
         Duration::from_secs(300),
         Duration::from_secs(2),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     let seen = clusterer.lock().unwrap().clone();
-    eprintln!("{frames} frames, one open at a time; clusterer status: {seen:?}");
+    eprintln!(
+        "{} frames, one open at a time; clusterer status: {seen:?}",
+        frames.len()
+    );
     assert!(seen.parked > 0, "no batch ever waited: {seen:?}");
     assert_eq!(seen.retried, 0, "the clusterer retried batches: {seen:?}");
     for stream in ["DLQ", "REJECTS"] {

@@ -133,15 +133,7 @@ async fn run_frames(
     let run = start.run.clone();
     let mut stream = results(bus, &inst, &run).await;
     let t0 = Instant::now();
-    inst.start_run(&start).await.unwrap();
-    for (seq, raster) in frames.iter().enumerate() {
-        inst.publish_frame(&run, seq as u64, &frame_data(raster, seq as u64))
-            .await
-            .unwrap();
-    }
-    inst.stop_run(&run_stop(&run, frames.len() as u64))
-        .await
-        .unwrap();
+    publish_run(&inst, &start, frames).await;
     let got = collect(&mut stream, frames.len(), Duration::from_secs(300)).await;
     (got.into_iter().collect(), t0.elapsed())
 }
