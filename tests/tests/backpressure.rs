@@ -46,7 +46,8 @@ fn watch_status(bus: &Bus, service: Service) -> Arc<Mutex<Seen>> {
             seen.lag = seen.lag.max(s.lag);
             seen.waiting = seen.waiting.max(num("waiting_for_room").unwrap_or(0));
             seen.full_waits = seen.full_waits.max(num("full_waits").unwrap_or(0) as u64);
-            seen.parked = seen.parked.max(num("parked_batches").unwrap_or(0));
+            // A counter: the parked_batches gauge is often back at 0 by the next status.
+            seen.parked = seen.parked.max(num("batches_parked").unwrap_or(0));
             seen.retried = seen.retried.max(num("retried").unwrap_or(0) as u64);
         }
     });

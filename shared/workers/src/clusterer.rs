@@ -162,6 +162,7 @@ async fn receive(ctx: &Context, held: &mut Held, d: Delivery) -> Option<FrameKey
             return None;
         }
         Ok(Placement::NoRoom) => {
+            ctx.metrics.counter("batches_parked").inc();
             held.parked.push_back(d);
             return None;
         }
