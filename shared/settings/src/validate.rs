@@ -101,7 +101,8 @@ impl Settings {
             &format!("is {:?}; choose fp32, fp16 or int8", m.precision),
         )?;
         check(
-            m.precision.eq_ignore_ascii_case("fp32") || provider_kind(&m.provider) == "tensorrt",
+            m.precision.eq_ignore_ascii_case("fp32")
+                || provider_kind(&m.provider) == Some("tensorrt"),
             "model.precision",
             &format!(
                 "is {:?}, which needs provider = \"tensorrt\"; the {} provider runs the model in \
@@ -220,22 +221,22 @@ impl Settings {
     }
 }
 
-/// `cpu`, `cuda`, `cuda:N`, `tensorrt`, `trt`, `tensorrt:N`, any case: the names
-/// `tessera-embedding` parses.
-fn provider_is_known(provider: &str) -> bool {
+/// `cpu`, `cuda` or `tensorrt` for the names `tessera-embedding` parses (`cpu`, `cuda`,
+/// `cuda:N`, `tensorrt`, `trt`, `tensorrt:N`, any case); `None` for any other.
+fn provider_kind(provider: &str) -> Option<&'static str> {
     let lower = provider.to_ascii_lowercase();
     let (kind, id) = lower.split_once(':').unwrap_or((&lower, "0"));
-    matches!(kind, "cpu" | "cuda" | "tensorrt" | "trt") && id.parse::<i32>().is_ok()
+    id.parse::<i32>().ok()?;
+    match kind {
+        "cpu" => Some("cpu"),
+        "cuda" => Some("cuda"),
+        "tensorrt" | "trt" => Some("tensorrt"),
+        _ => None,
+    }
 }
 
-/// `cpu`, `cuda` or `tensorrt` for a known provider name.
-fn provider_kind(provider: &str) -> &'static str {
-    let lower = provider.to_ascii_lowercase();
-    match lower.split(':').next() {
-        Some("cuda") => "cuda",
-        Some("tensorrt" | "trt") => "tensorrt",
-        _ => "cpu",
-    }
+fn provider_is_known(provider: &str) -> bool {
+    provider_kind(provider).is_some()
 }
 
 #[cfg(test)]
