@@ -59,6 +59,14 @@ struct Held {
     parked: VecDeque<Delivery>,
 }
 
+impl Held {
+    /// Every delivery held: the open frames' batches, then the parked ones.
+    fn deliveries(&self) -> impl Iterator<Item = &Delivery> {
+        let open = self.open.values().flat_map(|o| o.deliveries.iter());
+        open.chain(self.parked.iter())
+    }
+}
+
 /// Where [`place`] put a batch.
 enum Placement {
     /// Into its open frame.
@@ -145,8 +153,7 @@ async fn release(held: &Held) {
             "handing open frames and parked batches back"
         );
     }
-    let open = held.open.values().flat_map(|o| o.deliveries.iter());
-    for d in open.chain(held.parked.iter()) {
+    for d in held.deliveries() {
         let _ = d.nak(None).await;
     }
 }
@@ -283,8 +290,7 @@ async fn housekeeping(ctx: &Context, held: &mut Held) -> bool {
             give_up(ctx, frame, &reason).await;
         }
     }
-    let batches = open.values().flat_map(|o| o.deliveries.iter());
-    for d in batches.chain(held.parked.iter()) {
+    for d in held.deliveries() {
         let _ = d.in_progress().await;
     }
     gave_up
