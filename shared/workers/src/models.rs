@@ -65,8 +65,9 @@ impl ModelSet {
             batch,
             encoders: HashMap::new(),
         };
-        // Start-up check: the provider loads, or the embedder does not start.
-        let chip = set.manifest.input_size;
+        // Start-up check: the provider loads, or the embedder does not start. The encoder is
+        // the one for the chip side runs use unless they choose another, so it is kept.
+        let chip = tessera_segment::SegmentParams::default().chip;
         let first = set.take(chip)?;
         tracing::info!(provider = %set.provider, batch, "embedding provider loaded");
         set.put(chip, first);
