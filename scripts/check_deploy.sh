@@ -7,7 +7,8 @@
 #   3. helm/tessera passes `helm lint --strict` and renders (Helm 4 Go SDK, PyPI
 #      helm-python-sdk) with its default values and with each helm/tessera/ci/*-values.yaml;
 #      each rendering passes `kubernetes-validate --strict` (the KEDA ScaledObject, a CRD, is
-#      checked by scripts/check_deploy_helm.py instead);
+#      checked by scripts/check_deploy_helm.py instead); with nats.install the in-chart
+#      nats-server's rendered configuration passes `nats-server -t`;
 #   1b. the edge layout works with two real nats-servers (scripts/check_edge_nats.py);
 #   4. the plain manifests of the cloud and edge overlays (deploy/cloud, deploy/edge) pass
 #      `kubernetes-validate --strict`, and the nats-server configurations they carry equal the
@@ -166,6 +167,25 @@ for r in "$tmp"/helm/*.yaml; do
         ok "helm/tessera $(basename "$r" .yaml) rendering: kubernetes-validate --strict$(grep -q "kind ScaledObject" <<<"$out" && echo " (ScaledObject: no schema, checked above)")"
     else
         fail "helm/tessera $(basename "$r" .yaml) rendering: $out"
+    fi
+done
+
+# The in-chart nats-server's configuration (nats.install), as check_deploy_helm.py wrote it out.
+for d in "$tmp"/helm/*-nats; do
+    [[ -f "$d/nats.conf" ]] || continue
+    n="$(basename "$d" -nats)"
+    if [[ ! -x "$NATS_SERVER" ]]; then
+        fail "helm/tessera $n: no nats-server to check the in-chart configuration with"
+        continue
+    fi
+    env=()
+    for v in $(cat "$d"/*.conf | grep -o '\$[A-Z][A-Z0-9_]*' | tr -d '$' | sort -u); do
+        env+=("$v=throwaway-$RANDOM$RANDOM")
+    done
+    if out="$(env "${env[@]}" "$NATS_SERVER" -t -c "$d/nats.conf" 2>&1)"; then
+        ok "helm/tessera $n rendering: in-chart nats-server configuration passes nats-server -t"
+    else
+        fail "helm/tessera $n rendering: in-chart nats-server configuration: $out"
     fi
 done
 
