@@ -230,10 +230,31 @@ for m in sorted(glob.glob("deploy/cloud/*.yaml") + glob.glob("deploy/edge/*.yaml
                 if not os.path.exists(src) or open(src).read() != text:
                     problems.append("%s: ConfigMap %s key %s differs from %s (copy the file in)"
                                     % (m, d["metadata"]["name"], key, src))
+# Every $VARIABLE those configurations read is set in the nats-server containers' env.
+import re
+for m in sorted(glob.glob("deploy/cloud/*.yaml") + glob.glob("deploy/edge/*.yaml")):
+    docs = [d for d in yaml.safe_load_all(open(m)) if d]
+    wanted = set()
+    for d in docs:
+        if d.get("kind") == "ConfigMap":
+            for key, text in (d.get("data") or {}).items():
+                if key.endswith(".conf"):
+                    body = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
+                    wanted |= set(re.findall(r"\$(TESSERA_[A-Z0-9_]+)", body))
+    given = set()
+    for d in docs:
+        if d.get("kind") in ("StatefulSet", "Deployment"):
+            for c in d["spec"]["template"]["spec"]["containers"]:
+                if "nats" in c.get("image", ""):
+                    given |= {e["name"] for e in c.get("env", [])}
+    if wanted - given:
+        problems.append("%s: nats-server reads %s, which its container does not set"
+                        % (m, ", ".join(sorted(wanted - given))))
 for p in problems:
     print("FAIL " + p)
 if not problems:
-    print("ok   the overlays' %d nats-server configurations equal deploy/nats/*.conf" % seen)
+    print("ok   the overlays' %d nats-server configurations equal deploy/nats/*.conf, and "
+          "their containers set every variable they read" % seen)
 sys.exit(1 if problems else 0)
 EOF
 
