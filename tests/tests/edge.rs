@@ -63,11 +63,20 @@ impl Server {
             .unwrap()
             .replace("http_port: 8222", &format!("http_port: {monitor}"))
             .replace("port: 4222", &format!("port: {port}"))
-            .replace("port: 7422", &format!("port: {leaf}"))
+            // The leaf must reach the hub only through the proxy: without `no_advertise`, the
+            // hub tells it its own leaf-node address, and the leaf reconnects around the cut.
+            .replace(
+                "leafnodes {\n  port: 7422",
+                &format!("leafnodes {{\n  no_advertise: true\n  port: {leaf}"),
+            )
             .replace(
                 "store_dir: /data",
                 &format!("store_dir: {:?}", home.join("data")),
             );
+        assert!(
+            conf != "hub.conf" || text.contains("no_advertise: true"),
+            "hub.conf's leafnodes block changed shape; update this test's copy of it"
+        );
         std::fs::write(home.join(conf), text).unwrap();
         for inc in includes {
             std::fs::copy(Path::new(NATS_DIR).join(inc), home.join(inc)).unwrap();
