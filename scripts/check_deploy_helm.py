@@ -43,6 +43,7 @@ def check_rendering(name, docs, problems):
                     or "ALL" not in sc.get("capabilities", {}).get("drop", []):
                 fail(problems, "%s: %s/%s: securityContext must be read-only, no privilege "
                                "escalation, drop ALL" % (name, dname, c["name"]))
+    check_topology_job(name, docs, problems)
     for d in docs:
         if d["kind"] != "ScaledObject":
             continue
@@ -69,6 +70,33 @@ def check_rendering(name, docs, problems):
                 fail(problems, "%s: the trigger must watch WORK/embedder" % name)
         print("ok   %s: ScaledObject %s (checked against KEDA's nats-jetstream fields; "
               "kubernetes-validate has no CRD schemas)" % (name, d["metadata"]["name"]))
+
+
+def check_topology_job(name, docs, problems):
+    """With per-service NATS users, a Job creates the topology as admin; without, none."""
+    jobs = [d for d in docs if d["kind"] == "Job"]
+    auth = any(d["kind"] == "ConfigMap" and "TESSERA__BUS__USER" in d["data"] for d in docs)
+    if not auth:
+        if jobs:
+            fail(problems, "%s: a topology Job without nats.auth" % name)
+        return
+    if len(jobs) != 1:
+        fail(problems, "%s: nats.auth needs exactly one topology Job, found %d" % (name, len(jobs)))
+        return
+    pod = jobs[0]["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    maps = {d["metadata"]["name"]: d["data"] for d in docs if d["kind"] == "ConfigMap"}
+    env = maps.get(c["envFrom"][0]["configMapRef"]["name"], {})
+    password = [e for e in c.get("env", []) if e["name"] == "TESSERA__BUS__PASSWORD"]
+    if c.get("args") != ["topology"] or not c["image"].split(":")[0].endswith("/cli"):
+        fail(problems, "%s: the topology Job must run `topology` in the cli image" % name)
+    elif env.get("TESSERA__BUS__USER") != "admin" or not password \
+            or password[0]["valueFrom"]["secretKeyRef"]["key"] != "admin-password":
+        fail(problems, "%s: the topology Job must log in as admin with key admin-password" % name)
+    elif not c.get("securityContext", {}).get("readOnlyRootFilesystem"):
+        fail(problems, "%s: the topology Job's container must be read-only" % name)
+    else:
+        print("ok   %s: topology Job runs `tessera topology` as admin" % name)
 
 
 def main():

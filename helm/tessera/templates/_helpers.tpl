@@ -87,7 +87,7 @@ sets itself. (dict "root" $ "svc" "embedder"). */}}
 {{- $cfg := mergeOverwrite (deepCopy $root.Values.config) (deepCopy (default dict $s.config)) }}
 {{- $bus := mergeOverwrite (default dict (get $cfg "bus")) (dict "url" $root.Values.nats.url "name" (printf "tessera-%s" .svc)) }}
 {{- if $root.Values.nats.jsDomain }}{{ $_ := set $bus "js_domain" $root.Values.nats.jsDomain }}{{ end }}
-{{- if $root.Values.nats.auth.enabled }}{{ $_ := set $bus "user" .svc }}{{ end }}
+{{- if $root.Values.nats.auth.enabled }}{{ $_ := set $bus "user" (ternary "admin" .svc (eq .svc "topology")) }}{{ end }}
 {{- if $root.Values.nats.tls.enabled }}
 {{- $tls := dict "ca" "/etc/tessera/nats-tls/ca.crt" }}
 {{- if $root.Values.nats.tls.clientCert }}
