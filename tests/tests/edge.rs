@@ -235,6 +235,7 @@ fn site_settings(server: &Server, user: &str, site: Site) -> Settings {
     s.model.name = MODEL.to_string();
     s.model.cache_dir = Some(tessera_tests::cache().root().to_path_buf());
     s.telemetry.status_interval_ms = 300;
+    s.telemetry.metrics_addr = "127.0.0.1:0".into();
     // Small batches, so that the link is cut in the middle of frames.
     s.ingest.batch_chips = 32;
     s.embedder.max_batch_chips = 64;
