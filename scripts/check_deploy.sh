@@ -9,7 +9,6 @@
 #      each rendering passes `kubernetes-validate --strict` (the KEDA ScaledObject, a CRD, is
 #      checked by scripts/check_deploy_helm.py instead); with nats.install the in-chart
 #      nats-server's rendered configuration passes `nats-server -t`;
-#   1b. the edge layout works with two real nats-servers (scripts/check_edge_nats.py);
 #   4. the plain manifests of the cloud and edge overlays (deploy/cloud, deploy/edge) pass
 #      `kubernetes-validate --strict`, and the nats-server configurations they carry equal the
 #      files in deploy/nats.
@@ -105,18 +104,8 @@ else
     done
 fi
 
-# The edge layout (deploy/README.md, "Edge and hub") with a hub and a leaf node on loopback:
-# work published at the hub is embedded at the edge across a cut and restored link (~60 s).
-# TESSERA_CHECK_EDGE=0 skips it.
-CLIENTS_PY="$TESSERA_CACHE/venv/bin/python"
-if [[ "${TESSERA_CHECK_EDGE:-1}" == 0 ]]; then
-    echo "SKIP edge layout (TESSERA_CHECK_EDGE=0)"
-elif [[ -x "$NATS_SERVER" ]] && "$CLIENTS_PY" -c "import nats" 2>/dev/null; then
-    echo "== edge layout: hub.conf + leaf.conf on loopback (scripts/check_edge_nats.py)"
-    TESSERA_NATS_SERVER="$NATS_SERVER" "$CLIENTS_PY" scripts/check_edge_nats.py || failures=$((failures + 1))
-else
-    echo "SKIP edge layout: needs nats-server and nats-py in $TESSERA_CACHE/venv (scripts/provision.py --only servers,clients)"
-fi
+# The edge layout itself (a hub and a leaf node on loopback, the link cut mid-run) is
+# tests/tests/edge.rs, with the Rust services: cargo test -p tessera-tests --test edge.
 
 # --- 2. compose.yaml -------------------------------------------------------------------------
 echo "== docker-compose config -q"

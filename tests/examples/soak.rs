@@ -109,7 +109,7 @@ async fn main() {
     let mut settings = settings(&nats, Some(&redis), "efficientnet-lite0");
     settings.telemetry.status_interval_ms = 1000;
     let bus = Bus::connect(&settings.bus).await.unwrap();
-    tessera_workers::up::ensure_topology(&bus, &settings.queues)
+    tessera_workers::up::ensure_topology(&bus, &settings)
         .await
         .unwrap();
     let procs: Vec<(&str, ChildGuard)> = SERVICES

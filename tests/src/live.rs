@@ -58,7 +58,7 @@ impl Services {
         let bus = Bus::connect(&settings.bus)
             .await
             .expect("connecting to NATS");
-        up::ensure_topology(&bus, &settings.queues)
+        up::ensure_topology(&bus, settings)
             .await
             .expect("creating the topology");
         let shutdown = CancellationToken::new();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use tessera_protocol::sites::Site;
 
 use crate::BusError;
 
@@ -35,6 +36,17 @@ pub struct BusConfig {
     pub tls: Option<TlsConfig>,
     /// JetStream domain to address (leaf-node edge sites). Unset: the local JetStream.
     pub js_domain: Option<String>,
+    /// Which side of an edge deployment this service is on (deploy/README.md, "Edge and
+    /// hub"): `single`, everything on one nats-server; `hub`, the cloud side, whose EMBEDDED,
+    /// REJECTS and DLQ also copy in the edge's and which runs no embedder; `edge`, a leaf
+    /// node beside the instrument whose WORK copies in the hub's and which runs only
+    /// embedders. Every service of one side must say the same. Default: `single`.
+    pub site: Site,
+    /// At an edge: the hub's JetStream domain (hub.conf's `jetstream.domain`). Default: `hub`.
+    pub hub_domain: String,
+    /// At a hub: the JetStream domain of its edge site (leaf.conf's `jetstream.domain`).
+    /// One hub serves one edge site. Default: unset.
+    pub edge_domain: Option<String>,
     /// Limit on establishing one connection, in milliseconds. Default: 5000.
     pub connect_timeout_ms: u64,
     /// Limit on one request to the server, a JetStream API call or a publish ack included,
@@ -70,6 +82,9 @@ impl Default for BusConfig {
             creds_file: None,
             tls: None,
             js_domain: None,
+            site: Site::Single,
+            hub_domain: "hub".into(),
+            edge_domain: None,
             connect_timeout_ms: 5000,
             request_timeout_ms: 10_000,
             connect_wait_ms: 0,
@@ -90,6 +105,9 @@ impl fmt::Debug for BusConfig {
             .field("creds_file", &self.creds_file)
             .field("tls", &self.tls)
             .field("js_domain", &self.js_domain)
+            .field("site", &self.site)
+            .field("hub_domain", &self.hub_domain)
+            .field("edge_domain", &self.edge_domain)
             .field("connect_timeout_ms", &self.connect_timeout_ms)
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("connect_wait_ms", &self.connect_wait_ms)
@@ -145,6 +163,20 @@ impl BusConfig {
             .is_some_and(|tls| tls.cert.is_some() != tls.key.is_some())
         {
             return bad("bus.tls.cert and bus.tls.key go together: set both or neither".into());
+        }
+        if let Err(problem) = tessera_protocol::sites::check_domains(
+            self.site,
+            &self.hub_domain,
+            self.edge_domain.as_deref(),
+        ) {
+            return bad(problem);
+        }
+        if self.site == Site::Edge && self.js_domain.is_some() {
+            return bad(
+                "bus.js_domain is set at an edge site (bus.site = \"edge\"); leave it unset, so \
+                 that the edge's streams are made and used on the edge's own JetStream"
+                    .into(),
+            );
         }
         if self.connect_timeout_ms == 0 || self.request_timeout_ms == 0 {
             return bad(
@@ -276,6 +308,35 @@ mod tests {
                 .to_string()
                 .contains("bus.url")
         );
+    }
+
+    #[test]
+    fn sites_are_checked() {
+        let hub: BusConfig =
+            serde_json::from_str(r#"{"site": "hub", "edge_domain": "edge"}"#).unwrap();
+        assert_eq!(hub.site, Site::Hub);
+        assert!(hub.validate().is_ok());
+        let lonely: BusConfig = serde_json::from_str(r#"{"site": "hub"}"#).unwrap();
+        assert!(
+            lonely
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("bus.edge_domain")
+        );
+        let edge = BusConfig {
+            site: Site::Edge,
+            js_domain: Some("hub".into()),
+            ..BusConfig::default()
+        };
+        assert!(
+            edge.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("bus.js_domain")
+        );
+        let r: Result<BusConfig, _> = serde_json::from_str(r#"{"site": "cloud"}"#);
+        assert!(r.unwrap_err().to_string().contains("single"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use async_nats::jetstream::consumer::{self, AckPolicy, FromConsumer, pull};
 use async_nats::jetstream::context::GetStreamErrorKind;
 use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::{ErrorCode, kv, object_store};
+use tessera_protocol::sites::StreamSource;
 use tessera_protocol::streams::{
     ConsumerSpec, Discard, KvSpec, ObjectStoreSpec, Retention, Storage, StreamSpec,
 };
@@ -353,6 +354,36 @@ fn apply_stream(spec: &StreamSpec, c: &mut stream::Config) {
         c.duplicate_window = Duration::from_secs(spec.duplicate_window_secs);
     }
     c.description = non_empty(spec.description);
+    // Sources are compared on what the spec says (upstream and its domain); what the server
+    // filled in around them is kept.
+    if !sources_match(c.sources.as_deref().unwrap_or_default(), &spec.sources) {
+        c.sources = (!spec.sources.is_empty()).then(|| {
+            spec.sources
+                .iter()
+                .map(|s| stream::Source {
+                    name: s.stream.to_string(),
+                    external: Some(stream::External {
+                        api_prefix: s.api_prefix(),
+                        delivery_prefix: None,
+                    }),
+                    ..Default::default()
+                })
+                .collect()
+        });
+    }
+}
+
+/// Whether `have` copies in exactly the upstreams of `want`, each from its domain's API and
+/// unfiltered.
+fn sources_match(have: &[stream::Source], want: &[StreamSource]) -> bool {
+    have.len() == want.len()
+        && have.iter().zip(want).all(|(h, w)| {
+            h.name == w.stream
+                && h.external.as_ref().map(|e| e.api_prefix.as_str())
+                    == Some(w.api_prefix().as_str())
+                && h.filter_subject.as_deref().unwrap_or("").is_empty()
+                && h.domain.as_deref().unwrap_or("").is_empty()
+        })
 }
 
 /// The names of the fields that differ, with their values, e.g.
@@ -380,7 +411,8 @@ fn stream_diffs(have: &stream::Config, want: &stream::Config) -> String {
         max_bytes,
         max_message_size,
         duplicate_window,
-        description
+        description,
+        sources
     );
     if out.is_empty() {
         out.push("other settings".into());

@@ -19,6 +19,7 @@ const LOG: StreamSpec = StreamSpec {
     discard: Discard::Old,
     duplicate_window_secs: 60,
     description: "test log",
+    sources: Vec::new(),
 };
 
 #[tokio::test]

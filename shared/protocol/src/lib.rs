@@ -37,6 +37,7 @@
 //! - [`subjects`]: subject patterns, builders, [`Route`] (the parser) and wildcard matching.
 //! - [`keys`]: headers, `Nats-Msg-Id` values, KV keys and object names.
 //! - [`streams`]: streams, consumers, KV buckets and object stores, as plain data.
+//! - [`sites`]: which of them an edge site and its hub hold, and what each copies from the other.
 
 mod codec;
 mod error;
@@ -45,6 +46,7 @@ pub mod keys;
 mod le;
 mod limits;
 pub mod messages;
+pub mod sites;
 pub mod streams;
 pub mod subjects;
 mod validate;

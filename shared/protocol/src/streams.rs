@@ -19,6 +19,7 @@
 //! the server's `max_payload` raised (to 8 MiB, e.g. `max_payload: 8MB`); frames over
 //! [`crate::DEFAULT_INLINE_MAX_BYTES`] travel through the object store instead.
 
+use crate::sites::StreamSource;
 use crate::subjects::{
     ACQ_FRAME_PATTERN, ACQ_START_PATTERN, ACQ_STOP_PATTERN, DLQ_PATTERN, EMBEDDED_PATTERN,
     REJECTS_PATTERN, RESULTS_PATTERN, SEGMENTED_PATTERN, WORK_PATTERN, subject_matches,
@@ -74,6 +75,9 @@ pub struct StreamSpec {
     pub discard: Discard,
     /// One line on what it carries.
     pub description: &'static str,
+    /// Streams in other JetStream domains whose messages this one copies in (edge and hub
+    /// sites, [`crate::sites`]); empty on a single site.
+    pub sources: Vec<StreamSource>,
 }
 
 /// A durable pull consumer.
@@ -137,6 +141,7 @@ pub const ACQ: StreamSpec = StreamSpec {
     duplicate_window_secs: DUPLICATE_WINDOW_SECS,
     discard: Discard::New,
     description: "Run starts, frames and run stops from instruments (tessera.acq.<instrument>.*)",
+    sources: Vec::new(),
 };
 
 /// Chip batches waiting for an embedder. Work-queue retention: a batch is gone once an
@@ -153,6 +158,7 @@ pub const WORK: StreamSpec = StreamSpec {
     duplicate_window_secs: DUPLICATE_WINDOW_SECS,
     discard: Discard::New,
     description: "Chip batches for the embedders (tessera.work.<run>)",
+    sources: Vec::new(),
 };
 
 /// Embedding batches waiting for the clusterer; work-queue retention bounds the store to the
@@ -168,6 +174,7 @@ pub const EMBEDDED: StreamSpec = StreamSpec {
     duplicate_window_secs: DUPLICATE_WINDOW_SECS,
     discard: Discard::New,
     description: "Embedding batches for the clusterer (tessera.embedded.<run>)",
+    sources: Vec::new(),
 };
 
 /// Segmented frames waiting for the publisher (chip labels, small).
@@ -182,6 +189,7 @@ pub const SEGMENTED: StreamSpec = StreamSpec {
     duplicate_window_secs: DUPLICATE_WINDOW_SECS,
     discard: Discard::New,
     description: "Segmented frames for the publisher (tessera.segmented.<run>)",
+    sources: Vec::new(),
 };
 
 /// Results for dashboards, kept 30 days so a dashboard can resume by stream sequence or
@@ -197,6 +205,7 @@ pub const RESULTS: StreamSpec = StreamSpec {
     duplicate_window_secs: DUPLICATE_WINDOW_SECS,
     discard: Discard::Old,
     description: "Frame results for dashboards (tessera.results.<instrument>.<run>)",
+    sources: Vec::new(),
 };
 
 /// Refused messages with their reasons (no payloads), kept 30 days for operators.
@@ -211,6 +220,7 @@ pub const REJECTS: StreamSpec = StreamSpec {
     duplicate_window_secs: DUPLICATE_WINDOW_SECS,
     discard: Discard::Old,
     description: "Messages a service refused, with the reason (tessera.rejects.<service>)",
+    sources: Vec::new(),
 };
 
 /// Dead letters: messages given up on after `max_deliver`, with their payloads, for replay.
@@ -225,21 +235,11 @@ pub const DLQ: StreamSpec = StreamSpec {
     duplicate_window_secs: DUPLICATE_WINDOW_SECS,
     discard: Discard::Old,
     description: "Messages given up on after repeated failures (tessera.dlq.<stream>)",
-};
-
-// A dead letter wraps a whole message of any other stream.
-const _: () = {
-    let mut i = 0;
-    while i < 6 {
-        assert!(
-            DLQ.max_msg_size > [ACQ, WORK, EMBEDDED, SEGMENTED, RESULTS, REJECTS][i].max_msg_size
-        );
-        i += 1;
-    }
+    sources: Vec::new(),
 };
 
 /// Every stream, in pipeline order.
-pub const STREAMS: [StreamSpec; 7] = [ACQ, WORK, EMBEDDED, SEGMENTED, RESULTS, REJECTS, DLQ];
+pub static STREAMS: [StreamSpec; 7] = [ACQ, WORK, EMBEDDED, SEGMENTED, RESULTS, REJECTS, DLQ];
 
 /// Every stream, in pipeline order.
 pub fn all_streams() -> Vec<StreamSpec> {
@@ -387,4 +387,16 @@ pub const OBJECT_STORES: [ObjectStoreSpec; 2] = [FRAMES_STORE, OUTPUTS_STORE];
 /// Every object store.
 pub fn all_object_stores() -> Vec<ObjectStoreSpec> {
     OBJECT_STORES.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_letter_holds_a_whole_message_of_any_other_stream() {
+        for s in STREAMS.iter().filter(|s| s.name != DLQ.name) {
+            assert!(DLQ.max_msg_size > s.max_msg_size, "{}", s.name);
+        }
+    }
 }

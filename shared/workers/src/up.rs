@@ -4,24 +4,32 @@
 use std::sync::Arc;
 
 use tessera_bus::{Bus, TopologyReport};
-use tessera_protocol::{Service, streams};
+use tessera_protocol::{Service, sites, streams};
 use tessera_settings::{QueueSettings, Settings};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Context, WorkerError, clusterer, embedder, ingest, publisher};
 
-/// Creates or updates every stream, consumer, KV bucket and object store (idempotent), the
-/// pipeline's queues sized by `queues`.
+/// Creates or updates the streams, consumers, KV buckets and object stores of this site
+/// (`bus.site`: everything on a single site; [`sites::layout`] at a hub or an edge),
+/// idempotently, the pipeline's queues sized by `settings.queues`.
 pub async fn ensure_topology(
     bus: &Bus,
-    queues: &QueueSettings,
+    settings: &Settings,
 ) -> Result<TopologyReport, WorkerError> {
+    let b = &settings.bus;
+    let layout = sites::layout(
+        b.site,
+        sized_streams(&settings.queues),
+        &b.hub_domain,
+        b.edge_domain.as_deref().unwrap_or_default(),
+    );
     Ok(bus
         .ensure_topology(
-            &sized_streams(queues),
-            &streams::CONSUMERS,
-            &streams::KV_BUCKETS,
-            &streams::OBJECT_STORES,
+            &layout.streams,
+            &layout.consumers,
+            &layout.kv,
+            &layout.objects,
         )
         .await?)
 }
@@ -61,7 +69,18 @@ pub async fn run_services(
     services: &[Service],
     shutdown: CancellationToken,
 ) -> Result<(), WorkerError> {
-    ensure_topology(&bus, &settings.queues).await?;
+    let site = settings.bus.site;
+    if let Some(s) = services.iter().find(|s| !site.runs(**s)) {
+        return Err(WorkerError::Task(format!(
+            "the {} does not run at a {} site (bus.site = \"{}\"): embedders run at the \
+             edge, ingest, clusterer and publisher at the hub; the hub's WORK is taken by the \
+             edge's, so an embedder at the hub would embed batches twice",
+            s.as_str(),
+            site.as_str(),
+            site.as_str()
+        )));
+    }
+    ensure_topology(&bus, &settings).await?;
     let instance = crate::instance_name(settings.embedder.instance.as_deref());
     let mut contexts = Vec::with_capacity(services.len());
     for (i, &service) in services.iter().enumerate() {

@@ -53,7 +53,7 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
         let bus = Bus::connect(&settings.bus)
             .await
             .with_context(|| format!("connecting to {}", settings.bus.display_url()))?;
-        tessera_workers::up::ensure_topology(&bus, &settings.queues).await?;
+        tessera_workers::up::ensure_topology(&bus, &settings).await?;
         let mut results = if args.wait {
             Some(watch(&bus, ResultFilter::Run(instrument.clone(), run.clone())).await?)
         } else {

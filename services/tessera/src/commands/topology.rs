@@ -14,7 +14,7 @@ pub(crate) fn run(args: &TopologyArgs) -> Result<ExitCode> {
     let settings = settings(&args.live)?;
     block_on(async move {
         let bus = tessera_workers::up::connect(&settings).await?;
-        let report = tessera_workers::up::ensure_topology(&bus, &settings.queues)
+        let report = tessera_workers::up::ensure_topology(&bus, &settings)
             .await
             .with_context(|| {
                 format!(

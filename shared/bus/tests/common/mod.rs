@@ -46,6 +46,7 @@ pub const WORK: StreamSpec = StreamSpec {
     duplicate_window_secs: 60,
     discard: Discard::New,
     description: "test work queue",
+    sources: Vec::new(),
 };
 
 /// A limits stream `DLQ` on `dlq.>`.
@@ -60,6 +61,7 @@ pub const DLQ: StreamSpec = StreamSpec {
     duplicate_window_secs: 60,
     discard: Discard::Old,
     description: "test dead letters",
+    sources: Vec::new(),
 };
 
 /// The durable `workers` on `WORK`.
