@@ -29,9 +29,9 @@ async fn main() -> anyhow::Result<()> {
     let settings = tessera_settings::Settings::load(args.config.as_deref())?;
     tessera_telemetry::init(&settings.telemetry, "dashboard")?;
     let bus = tessera_bus::Bus::connect(&settings.bus).await?;
-    tessera_dashboard::serve(bus, &settings.dashboard, shutdown_signal())
-        .await
-        .context("tessera-dashboard stopped")
+    let served = tessera_dashboard::serve(bus, &settings.dashboard, shutdown_signal()).await;
+    tessera_telemetry::shutdown();
+    served.context("tessera-dashboard stopped")
 }
 
 /// Completes on Ctrl-C or SIGTERM (what Kubernetes sends).
