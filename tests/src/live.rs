@@ -374,6 +374,18 @@ pub fn service_process(
     service: Service,
     name: &str,
 ) -> ChildGuard {
+    let mut cmd = service_command(bin, settings, service, name);
+    let what = format!("starting {} ({})", bin.display(), service.as_str());
+    ChildGuard(cmd.spawn().expect(&what))
+}
+
+/// The command [`service_process`] spawns, for a test to add to (e.g. variables) first.
+pub fn service_command(
+    bin: &std::path::Path,
+    settings: &Settings,
+    service: Service,
+    name: &str,
+) -> std::process::Command {
     let mut cmd = std::process::Command::new(bin);
     cmd.env("TESSERA__BUS__URL", &settings.bus.url)
         // Every service takes its instance name from here.
@@ -438,8 +450,7 @@ pub fn service_process(
             );
         }
     }
-    let what = format!("starting {} ({})", bin.display(), service.as_str());
-    ChildGuard(cmd.spawn().expect(&what))
+    cmd
 }
 
 /// The path of the service binary `name` (`tessera-embedder`, `tessera-clusterer`, ...: each

@@ -52,9 +52,9 @@ async fn main() -> anyhow::Result<()> {
         };
         tessera_telemetry::serve_metrics(addr, vec![source], ready, shutdown_signal()).await?;
     }
-    tessera_dashboard::serve(bus, &settings.dashboard, shutdown_signal())
-        .await
-        .context("tessera-dashboard stopped")
+    let served = tessera_dashboard::serve(bus, &settings.dashboard, shutdown_signal()).await;
+    tessera_telemetry::shutdown();
+    served.context("tessera-dashboard stopped")
 }
 
 /// Completes on Ctrl-C or SIGTERM (what Kubernetes sends).

@@ -6,19 +6,31 @@
 //! whose [`snapshot`](Metrics::snapshot) fills the `detail` of a service's status message and
 //! which [`serve_metrics`] exposes to Prometheus with `/healthz` and `/readyz`.
 //!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, [`init`] also exports the spans as OpenTelemetry
+//! traces over OTLP/HTTP, and [`shutdown`] sends the last of them. Trace context travels
+//! between services in message headers: [`inject_context`] writes a span's `traceparent`,
+//! [`set_parent_from`] continues it in the consumer, [`link_from`] links a batch's span to
+//! every message it consumed.
+//!
 //! # Layout
 //!
 //! - `logging.rs`: [`init`] and [`TelemetryError`].
 //! - `metrics.rs`: [`Metrics`], [`Counter`], [`Gauge`], [`Histogram`].
 //! - `prometheus.rs`: [`render`], the text exposition format.
 //! - `serve.rs`: [`serve_metrics`], the HTTP endpoint, and [`probe`], its health check.
+//! - `otel.rs`: the OTLP exporter, [`shutdown`], and the trace-context header helpers.
 
 mod logging;
 mod metrics;
+mod otel;
 mod prometheus;
 mod serve;
 
 pub use logging::{TelemetryError, init};
 pub use metrics::{Counter, Gauge, Histogram, HistogramSnapshot, Metrics, SECONDS, SIZES};
+pub use otel::{
+    ENDPOINT_VAR, SERVICE_NAME_VAR, inject_context, link_from, set_parent_from, shutdown,
+    trace_id_from,
+};
 pub use prometheus::{CONTENT_TYPE, Source, render};
 pub use serve::{Readiness, probe, serve_metrics};

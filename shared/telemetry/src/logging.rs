@@ -2,11 +2,14 @@
 
 use std::io::IsTerminal;
 
+use opentelemetry_sdk::trace::SdkTracer;
 use tessera_settings::{LogFormat, TelemetrySettings};
 use tracing::Subscriber;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Filter, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry, filter::FilterExt, filter::filter_fn};
 
 /// Logging could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -43,50 +46,102 @@ pub enum TelemetryError {
         /// The status and body, or why there was no answer.
         reason: String,
     },
+    /// The OTLP trace exporter could not be built.
+    #[error(
+        "cannot export traces to {endpoint} ({reason}); check OTEL_EXPORTER_OTLP_ENDPOINT \
+         (an http:// URL such as http://collector:4318), or unset it to run without traces"
+    )]
+    Exporter {
+        /// The endpoint as configured.
+        endpoint: String,
+        /// The exporter's complaint.
+        reason: String,
+    },
 }
 
 /// Installs the global `tracing` subscriber for `service`: human-readable text or one JSON
 /// object per line (`settings.format`), on stderr, keeping what `RUST_LOG` selects when it
-/// is set and `settings.log` otherwise.
+/// is set and `settings.log` otherwise. The spans of Tessera's own crates are always kept,
+/// whatever the filter, so that every line written inside a frame's span carries its run
+/// and frame.
+///
+/// When `OTEL_EXPORTER_OTLP_ENDPOINT` is set (and not blank), spans are also exported as
+/// OpenTelemetry traces over OTLP/HTTP, with `service.name` `tessera-<service>` (or
+/// `OTEL_SERVICE_NAME`); call [`shutdown`](crate::shutdown) before the process exits.
 ///
 /// A filter that does not parse is an error naming it. Only the first call in a process
 /// installs anything; later calls (several services in one process, tests) return `Ok`
 /// and keep the first subscriber. Services should put their name in their spans' fields
 /// (`info_span!("embedder", instance = %id)`), since one subscriber serves them all.
 pub fn init(settings: &TelemetrySettings, service: &str) -> Result<(), TelemetryError> {
-    let filter = filter(&settings.log, std::env::var("RUST_LOG").ok())?;
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let fmt_filter = filter(&settings.log, rust_log.clone())?;
+    if tracing::dispatcher::has_been_set() {
+        tracing::debug!(service, "logging already set up in this process; kept");
+        return Ok(());
+    }
+    let otel = match crate::otel::endpoint() {
+        Some(endpoint) => Some((
+            crate::otel::tracer(&endpoint, service)?,
+            filter(&settings.log, rust_log)?,
+            endpoint,
+        )),
+        None => None,
+    };
+    let endpoint = otel.as_ref().map(|(_, _, e)| e.clone());
+    let otel = otel.map(|(tracer, filter, _)| (tracer, filter));
     let ansi = std::io::stderr().is_terminal();
-    match subscriber(settings.format, filter, std::io::stderr, ansi).try_init() {
-        Ok(()) => tracing::debug!(service, format = ?settings.format, "logging started"),
+    match subscriber(settings.format, fmt_filter, std::io::stderr, ansi, otel).try_init() {
+        Ok(()) => {
+            tracing::debug!(service, format = ?settings.format, otlp = ?endpoint, "logging started")
+        }
         Err(_) => tracing::debug!(service, "logging already set up in this process; kept"),
     }
     Ok(())
 }
 
-/// A subscriber writing `format` lines through `writer`.
+/// Keeps what `filter` keeps, and every span of Tessera's own crates.
+fn or_our_spans<S>(filter: EnvFilter) -> impl Filter<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    filter.or(filter_fn(|meta| {
+        meta.is_span() && meta.target().starts_with("tessera")
+    }))
+}
+
+/// A subscriber writing `format` lines through `writer`, and exporting spans through
+/// `otel`'s tracer when given.
 fn subscriber<W>(
     format: LogFormat,
     filter: EnvFilter,
     writer: W,
     ansi: bool,
+    otel: Option<(SdkTracer, EnvFilter)>,
 ) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    match format {
-        LogFormat::Text => Box::new(builder.with_ansi(ansi).finish()),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
+    let fmt: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Text => Box::new(fmt.with_ansi(ansi)),
         LogFormat::Json => Box::new(
-            builder
-                .json()
+            fmt.json()
                 .flatten_event(true)
                 .with_current_span(true)
-                .with_span_list(false)
-                .finish(),
+                .with_span_list(true),
         ),
-    }
+    };
+    let otel = otel.map(|(tracer, filter)| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_filter(or_our_spans(filter))
+    });
+    Box::new(
+        tracing_subscriber::registry()
+            .with(fmt.with_filter(or_our_spans(filter)))
+            .with(otel),
+    )
 }
 
 /// The filter: `rust_log` when set and not blank, else `log`.
@@ -144,6 +199,7 @@ mod tests {
             filter("info", None).unwrap(),
             move || out.clone(),
             false,
+            None,
         );
         tracing::subscriber::with_default(sub, || {
             let span = tracing::info_span!("frame", run = "r1");
@@ -165,6 +221,45 @@ mod tests {
         assert_eq!(v["chips"], 12);
         assert_eq!(v["level"], "INFO");
         assert_eq!(v["span"]["run"], "r1");
+    }
+
+    #[test]
+    fn json_lines_inside_a_frame_carry_its_run_and_frame_whatever_the_filter() {
+        let buf = Buffer::default();
+        let out = buf.clone();
+        let sub = subscriber(
+            LogFormat::Json,
+            filter("warn", None).unwrap(),
+            move || out.clone(),
+            false,
+            None,
+        );
+        tracing::subscriber::with_default(sub, || {
+            let frame = tracing::info_span!(
+                "ingest",
+                service = "ingest",
+                run = tracing::field::Empty,
+                frame = tracing::field::Empty
+            );
+            let _f = frame.enter();
+            // Recorded once the message is decoded.
+            frame.record("run", "r7").record("frame", 3);
+            let publish = tracing::info_span!("publish", batch = 2);
+            let _p = publish.enter();
+            tracing::warn!("queue full");
+            tracing::info!("filtered out");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(v["span"]["name"], "publish", "{v}");
+        let spans = v["spans"].as_array().unwrap();
+        assert_eq!(spans[0]["name"], "ingest", "{v}");
+        assert_eq!(spans[0]["run"], "r7", "{v}");
+        assert_eq!(spans[0]["frame"], 3, "{v}");
+        assert_eq!(spans[0]["service"], "ingest", "{v}");
+        assert_eq!(spans[1]["batch"], 2, "{v}");
     }
 
     #[test]

@@ -36,6 +36,8 @@ use tessera_segment::{
     tracking::{RunTracks, TrackingParams, community_directions},
 };
 
+use tracing::{Instrument, Span, field::Empty};
+
 use crate::common::{
     Failure, forward_headers, now_ms, publish_downstream, publish_reject, pull, settle,
 };
@@ -125,7 +127,14 @@ async fn accept(
 ) {
     let mut queue = VecDeque::from(deliveries);
     while let Some(d) = queue.pop_front() {
-        if let Some(key) = receive(ctx, held, d).await
+        let span = tracing::info_span!(
+            "cluster_batch",
+            service = "clusterer",
+            run = Empty,
+            frame = Empty
+        );
+        tessera_telemetry::set_parent_from(&span, &d.headers);
+        if let Some(key) = receive(ctx, held, d).instrument(span).await
             && held
                 .open
                 .get(&key)
@@ -199,6 +208,7 @@ async fn place(
 ) -> Result<Placement, Failure> {
     let reject = |e: &dyn std::fmt::Display| Failure::Reject(e.to_string());
     let batch = decode::<EmbeddingBatch>(&d.payload, &ctx.limits).map_err(|e| reject(&e))?;
+    crate::spans::record_frame(&Span::current(), &batch.run, batch.seq);
     let key = (batch.run.clone(), batch.seq);
     if !open.contains_key(&key) {
         if progress(ctx, &batch.run, batch.seq).await? == Some(ProgressState::Done) {
@@ -319,8 +329,23 @@ async fn give_up(ctx: &Context, frame: Open, reason: &str) {
     }
 }
 
-/// Segments a complete frame, publishes it, and settles its batches.
+/// Segments a complete frame, publishes it, and settles its batches, in the frame's
+/// `cluster` span: a child of its first batch's context, linked to every batch's.
 async fn complete(ctx: &Context, tracks: &mut HashMap<RunId, RunTracks>, frame: Open) {
+    let a = &frame.assembly;
+    let span = tracing::info_span!(
+        "cluster",
+        service = "clusterer",
+        run = %a.run,
+        frame = a.seq,
+        batches = a.batches
+    );
+    tessera_telemetry::set_parent_from(&span, &frame.headers);
+    crate::spans::link_all(&span, frame.deliveries.iter().map(|d| d.headers.as_slice()));
+    finish_frame(ctx, tracks, frame).instrument(span).await;
+}
+
+async fn finish_frame(ctx: &Context, tracks: &mut HashMap<RunId, RunTracks>, frame: Open) {
     match segment_and_publish(ctx, tracks, &frame).await {
         Ok(()) => {
             ctx.metrics.counter("frames").inc();
@@ -364,7 +389,9 @@ async fn segment_and_publish(
     .map_err(|e| reject(&e))?;
     let embeddings = a.embeddings().to_vec();
     let dim = a.dim;
+    let span = Span::current();
     let (seg, embeddings) = tokio::task::spawn_blocking(move || {
+        let _in_frame = span.enter();
         let seg = tessera_segment::finish(&grid, &embeddings, dim, &params, Timings::default());
         (seg, embeddings)
     })
@@ -448,7 +475,7 @@ async fn segment_and_publish(
         ctx,
         &subjects::segmented_subject(&a.run),
         Bytes::from(payload),
-        &frame.headers,
+        &crate::spans::traced(frame.headers.clone(), &Span::current()),
         &keys::segmented_msg_id(&a.run, a.seq),
         &frame.deliveries,
     )

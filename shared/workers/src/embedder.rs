@@ -18,6 +18,8 @@ use tessera_protocol::{
     keys, streams::EMBEDDER_CONSUMER, subjects,
 };
 
+use tracing::{Instrument, Span};
+
 use crate::common::{
     Failure, forward_headers, keep_alive, next_delivery, publish_downstream, pull, settle,
 };
@@ -137,14 +139,60 @@ async fn embed_group(
                 )
             })
             .unzip();
+        let span = batch_span(&works);
         let every = Duration::from_millis(ctx.settings.embedder.progress_interval_ms.max(100));
-        let alive = keep_alive(deliveries, every);
-        let outcomes = embed_side(ctx, cache, models, chip as usize, &works).await;
-        let deliveries = alive.stop().await;
-        for (d, outcome) in deliveries.iter().zip(outcomes) {
-            settle(ctx, Service::Embedder, &EMBEDDER_CONSUMER, d, outcome).await;
+        async {
+            let alive = keep_alive(deliveries, every);
+            let outcomes = embed_side(ctx, cache, models, chip as usize, &works).await;
+            let deliveries = alive.stop().await;
+            for (d, outcome) in deliveries.iter().zip(outcomes) {
+                settle(ctx, Service::Embedder, &EMBEDDER_CONSUMER, d, outcome).await;
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+}
+
+/// The span of one model call over `works` (not empty): a child of the first message's
+/// context, linked to the context of every message in it (a batch may mix frames and runs).
+fn batch_span(works: &[Work]) -> Span {
+    let first = &works[0];
+    let chips: u64 = works.iter().map(|w| u64::from(w.batch.n)).sum();
+    let span = tracing::info_span!(
+        "embed_batch",
+        service = "embedder",
+        run = %first.batch.run,
+        frame = first.batch.seq,
+        messages = works.len(),
+        chips
+    );
+    tessera_telemetry::set_parent_from(&span, &first.headers);
+    crate::spans::link_all(&span, works.iter().map(|w| w.headers.as_slice()));
+    span
+}
+
+/// The span of publishing one work's embeddings: a child of the batch span when the work
+/// belongs to the same trace, else a child of the work's own producer (the frame's trace),
+/// linked to the batch span. Its context goes on with the embedding batch.
+fn work_span(work: &Work) -> Span {
+    let batch = Span::current();
+    let span = tracing::info_span!(
+        "embedded",
+        service = "embedder",
+        run = %work.batch.run,
+        frame = work.batch.seq,
+        batch = work.batch.batch
+    );
+    let producer = tessera_telemetry::trace_id_from(&work.headers);
+    if producer.is_some() && producer != crate::spans::trace_id(&batch) {
+        tessera_telemetry::set_parent_from(&span, &work.headers);
+        let mut batch_cx = Vec::new();
+        if tessera_telemetry::inject_context(&batch, &mut batch_cx) {
+            tessera_telemetry::link_from(&span, &batch_cx);
         }
     }
+    span
 }
 
 /// A chip batch being embedded, without its delivery (which is kept alive meanwhile).
@@ -316,5 +364,9 @@ async fn publish(ctx: &Context, work: &Work, e: &Embedded<'_>) -> Result<(), Fai
     let id = keys::embedded_msg_id(&b.run, b.seq, b.batch);
     // The deliveries are kept alive by `keep_alive` meanwhile.
     let subject = subjects::embedded_subject(&b.run);
-    publish_downstream(ctx, &subject, Bytes::from(payload), &work.headers, &id, &[]).await
+    let span = work_span(work);
+    let headers = crate::spans::traced(work.headers.clone(), &span);
+    publish_downstream(ctx, &subject, Bytes::from(payload), &headers, &id, &[])
+        .instrument(span)
+        .await
 }

@@ -19,6 +19,7 @@ use tessera_protocol::{
     subjects,
 };
 use tessera_segment::{SegmentParams, Timings};
+use tracing::{Instrument, Span, field::Empty};
 
 use crate::common::{Failure, next_delivery, now_ms, publish_downstream, pull, settle};
 use crate::{Context, WorkerError};
@@ -62,8 +63,15 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let mut deliveries = pull(&ctx, Service::Ingest, spec, 4).await?;
     let mut runs: HashMap<RunId, RunInfo> = HashMap::new();
     while let Some(d) = next_delivery(&ctx, &mut deliveries).await? {
-        let outcome = handle(&ctx, &mut runs, &d).await;
-        settle(&ctx, Service::Ingest, spec, &d, outcome).await;
+        // The frame's trace starts here, unless the instrument sent a `traceparent`.
+        let span = tracing::info_span!("ingest", service = "ingest", run = Empty, frame = Empty);
+        tessera_telemetry::set_parent_from(&span, &d.headers);
+        async {
+            let outcome = handle(&ctx, &mut runs, &d).await;
+            settle(&ctx, Service::Ingest, spec, &d, outcome).await;
+        }
+        .instrument(span)
+        .await;
     }
     Ok(())
 }
@@ -75,13 +83,19 @@ async fn handle(
 ) -> Result<(), Failure> {
     let (instrument, message) = decode_acq(&d.subject, &d.payload, &ctx.limits)
         .map_err(|e| Failure::Reject(e.to_string()))?;
+    let span = Span::current();
     match message {
-        AcqMessage::Start(start) => start_run(ctx, runs, start).await,
+        AcqMessage::Start(start) => {
+            crate::spans::record_run(&span, &start.run);
+            start_run(ctx, runs, start).await
+        }
         AcqMessage::Frame(frame) => {
+            crate::spans::record_frame(&span, &frame.run, frame.seq);
             let info = run_info(ctx, runs, &frame.run).await?;
             ingest_frame(ctx, info, &instrument, frame, d).await
         }
         AcqMessage::Stop(stop) => {
+            crate::spans::record_run(&span, &stop.run);
             let info = run_info(ctx, runs, &stop.run).await?;
             stop_run(ctx, info, &stop).await
         }
@@ -258,7 +272,9 @@ async fn ingest_frame(
     }
     let samples = pixels(ctx, &frame).await?;
     let params = info.params.clone();
+    let span = Span::current();
     let prepared = tokio::task::spawn_blocking(move || {
+        let _in_frame = span.enter();
         let raster = frame_raster(&frame, &samples)?;
         let mut timings = Timings::default();
         let prepared = tessera_segment::prepare(&raster, &params, &mut timings)?;
@@ -311,7 +327,8 @@ async fn ingest_frame(
         max_payload,
     );
     let batches = chip_batches(&work, &prepared.grid, &prepared.chips, per);
-    let headers = crate::common::forward_headers(d);
+    // Every batch carries this span's context: the embedders continue the frame's trace.
+    let headers = crate::spans::traced(crate::common::forward_headers(d), &Span::current());
     let subject = subjects::work_subject(&run);
     let publishes = batches.iter().map(|b| {
         let (subject, headers, what) = (&subject, &headers, &what);

@@ -12,6 +12,8 @@
 //! # Layout
 //! - `context`: [`Context`], [`WorkerError`], [`instance_name`].
 //! - `common`: settling deliveries, rejects, dead letters, status heartbeats.
+//! - `spans`: the span around each message (run and frame ids on every log line, trace
+//!   context through the message headers).
 //! - [`ingest`], [`embedder`], [`clusterer`], [`publisher`]: one service each.
 //! - [`up`]: several services in one process.
 
@@ -22,6 +24,7 @@ pub mod embedder;
 pub mod ingest;
 mod models;
 pub mod publisher;
+mod spans;
 pub mod up;
 
 pub use context::{Context, WorkerError, instance_name};

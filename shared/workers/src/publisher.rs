@@ -17,6 +17,8 @@ use tessera_protocol::{
     subjects,
 };
 
+use tracing::{Instrument, Span, field::Empty};
+
 use crate::common::{Failure, forward_headers, next_delivery, now_ms, pull, settle};
 use crate::{Context, WorkerError};
 
@@ -25,8 +27,15 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let spec = &PUBLISHER_CONSUMER;
     let mut deliveries = pull(&ctx, Service::Publisher, spec, 4).await?;
     while let Some(d) = next_delivery(&ctx, &mut deliveries).await? {
-        let outcome = handle(&ctx, &d).await;
-        settle(&ctx, Service::Publisher, spec, &d, outcome).await;
+        let span =
+            tracing::info_span!("publish", service = "publisher", run = Empty, frame = Empty);
+        tessera_telemetry::set_parent_from(&span, &d.headers);
+        async {
+            let outcome = handle(&ctx, &d).await;
+            settle(&ctx, Service::Publisher, spec, &d, outcome).await;
+        }
+        .instrument(span)
+        .await;
     }
     Ok(())
 }
@@ -34,6 +43,7 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
 async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
     let seg: Segmented =
         decode(&d.payload, &ctx.limits).map_err(|e| Failure::Reject(e.to_string()))?;
+    crate::spans::record_frame(&Span::current(), &seg.run, seg.seq);
     let what = format!("frame {} of run {}", seg.seq, seg.run);
     let t = Instant::now();
     let overlay = if ctx.settings.publisher.overlay {
@@ -96,7 +106,7 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
             .publish(
                 &subject,
                 payload.clone(),
-                &forward_headers(d),
+                &crate::spans::traced(forward_headers(d), &Span::current()),
                 Some(&msg_id),
             )
             .await?;

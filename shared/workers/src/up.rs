@@ -203,14 +203,23 @@ pub fn cancel_on_signal(shutdown: CancellationToken) {
 }
 
 /// What a service binary does: load the settings (`config`, then `TESSERA__...` variables),
-/// set up logging, connect, ensure the topology, and run `service` until a signal.
+/// set up logging (and trace export), connect, ensure the topology, run `service` until a
+/// signal, and send the last spans.
 pub async fn run_binary(
     service: Service,
     config: Option<&std::path::Path>,
 ) -> Result<(), WorkerError> {
     let settings = Settings::load(config)?;
     tessera_telemetry::init(&settings.telemetry, service.as_str())?;
-    serve(settings, &[service]).await
+    let served = serve(settings, &[service]).await;
+    flush_traces().await;
+    served
+}
+
+/// Sends the spans still queued for the trace collector (if traces are exported), off the
+/// async threads: call it once, as the process ends.
+pub async fn flush_traces() {
+    let _ = tokio::task::spawn_blocking(tessera_telemetry::shutdown).await;
 }
 
 /// Connects, ensures the topology and runs `services` until a signal.

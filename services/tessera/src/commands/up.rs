@@ -68,6 +68,7 @@ pub(crate) fn run(cache: &Cache, args: &UpArgs) -> Result<ExitCode> {
             result
         };
         let (a, b) = tokio::join!(workers, board);
+        up::flush_traces().await;
         a.and(b)
     })?;
     Ok(ExitCode::SUCCESS)
