@@ -5,6 +5,7 @@
 //! alone, the first test provisions them on demand (it needs PyPI).
 
 pub mod live;
+pub mod scrape;
 
 use std::{path::PathBuf, sync::OnceLock};
 

@@ -38,6 +38,8 @@ pub fn settings(nats: &NatsServer, redis: Option<&RedisServer>, model: &str) -> 
     s.model.name = model.to_string();
     s.model.cache_dir = Some(crate::cache().root().to_path_buf());
     s.telemetry.status_interval_ms = 300;
+    // Many services run side by side: each serves its metrics on a free port.
+    s.telemetry.metrics_addr = "127.0.0.1:0".into();
     s
 }
 
@@ -381,6 +383,10 @@ pub fn service_process(
             settings.telemetry.status_interval_ms.to_string(),
         )
         .env("TESSERA__TELEMETRY__LOG", "warn")
+        .env(
+            "TESSERA__TELEMETRY__METRICS_ADDR",
+            &settings.telemetry.metrics_addr,
+        )
         .stdout(std::process::Stdio::null());
     match service {
         Service::Ingest => {

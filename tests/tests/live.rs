@@ -21,6 +21,7 @@ use tessera_segment::{SegmentParams, segment};
 use tessera_testkit::RedisServer;
 use tessera_tests::encoder;
 use tessera_tests::live::*;
+use tessera_tests::scrape::{observations, scrape, value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twelve_frames_give_the_labels_of_tessera_segment() {
@@ -121,6 +122,46 @@ async fn twelve_frames_give_the_labels_of_tessera_segment() {
     services.stop().await.unwrap();
 }
 
+/// The process's `/metrics` counted what the two runs did: frames in and out, chips,
+/// cache hits and misses, batch sizes and stage latencies.
+fn assert_metrics_count(
+    scraped: &prometheus_parse::Scrape,
+    cold: &BTreeMap<u64, tessera_protocol::FrameResult>,
+    warm: &BTreeMap<u64, tessera_protocol::FrameResult>,
+) {
+    let frames = (cold.len() + warm.len()) as f64;
+    let chips: f64 = cold
+        .values()
+        .chain(warm.values())
+        .map(|r| r.chips as f64)
+        .sum();
+    let hits: f64 = warm.values().map(|r| r.cache_hits as f64).sum();
+    assert_eq!(value(scraped, "tessera_frames_total", "ingest"), frames);
+    assert_eq!(value(scraped, "tessera_chips_total", "ingest"), chips);
+    assert_eq!(value(scraped, "tessera_chips_total", "embedder"), chips);
+    assert_eq!(value(scraped, "tessera_cache_hits_total", "embedder"), hits);
+    assert_eq!(
+        value(scraped, "tessera_cache_misses_total", "embedder"),
+        chips - hits
+    );
+    assert_eq!(value(scraped, "tessera_frames_total", "clusterer"), frames);
+    assert_eq!(value(scraped, "tessera_frames_total", "publisher"), frames);
+    assert_eq!(value(scraped, "tessera_rejected_total", "ingest"), 0.0);
+    for service in ["ingest", "embedder", "clusterer", "publisher"] {
+        assert_eq!(value(scraped, "tessera_ready", service), 1.0, "{service}");
+    }
+    assert!(observations(scraped, "tessera_batch_chips", "embedder", None) > 0);
+    for stage in ["embed", "publish_to_result"] {
+        let seen = observations(
+            scraped,
+            "tessera_stage_seconds",
+            "publisher",
+            Some(("stage", stage)),
+        );
+        assert_eq!(seen as f64, frames, "stage {stage}");
+    }
+}
+
 /// Publishes `frames` as run `name` and returns the results and the time they took.
 async fn run_frames(
     bus: &Bus,
@@ -142,13 +183,20 @@ async fn run_frames(
 async fn a_second_run_of_the_same_frames_comes_from_the_redis_cache() {
     let nats = nats();
     let redis = RedisServer::start().unwrap();
-    let settings = settings(&nats, Some(&redis), "efficientnet-lite0");
+    let mut settings = settings(&nats, Some(&redis), "efficientnet-lite0");
+    let port = tessera_testkit::free_port().unwrap();
+    settings.telemetry.metrics_addr = format!("127.0.0.1:{port}");
     let services = Services::start(&settings, &Services::ALL).await;
     let bus = Bus::connect(&settings.bus).await.unwrap();
     let frames: Vec<Raster> = (0..4).map(|i| scene_frame(384, 200 + i)).collect();
 
     let (cold, cold_time) = run_frames(&bus, &settings, "cold", &frames).await;
     let (warm, warm_time) = run_frames(&bus, &settings, "warm", &frames).await;
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
+    let scraped = tokio::task::spawn_blocking(move || scrape(&metrics_url))
+        .await
+        .unwrap();
+    assert_metrics_count(&scraped, &cold, &warm);
     for (seq, r) in &cold {
         assert_eq!(r.cache_hits, 0, "cold frame {seq}: every chip is new");
     }

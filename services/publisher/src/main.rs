@@ -22,11 +22,18 @@ struct Args {
     /// Configuration file (TOML); `TESSERA__SECTION__KEY` variables override it.
     #[arg(long, env = "TESSERA_CONFIG")]
     config: Option<PathBuf>,
+    /// Probe a running copy's endpoint instead (e.g. `http://127.0.0.1:9090/readyz`) and exit
+    /// 0 when it answers 2xx: the container health check, in images with no shell or curl.
+    #[arg(long, value_name = "URL")]
+    health: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(url) = args.health.as_deref() {
+        return tessera_workers::up::probe_health(url).context("health check failed");
+    }
     tessera_workers::up::run_binary(Service::Publisher, args.config.as_deref())
         .await
         .context("tessera-publisher stopped")

@@ -228,6 +228,11 @@ pub struct TelemetrySettings {
     /// How often each service publishes its status on `tessera.status.<service>`, in
     /// milliseconds. Default: 5000.
     pub status_interval_ms: u64,
+    /// Where a service binary serves Prometheus metrics (`/metrics`) and its health
+    /// (`/healthz`) and readiness (`/readyz`), as `host:port`; port 0 picks a free one, empty
+    /// turns the endpoint off. Default: `0.0.0.0:9090`, the port the Helm chart and
+    /// `compose.yaml` probe.
+    pub metrics_addr: String,
 }
 
 impl Default for TelemetrySettings {
@@ -236,6 +241,7 @@ impl Default for TelemetrySettings {
             log: "info".into(),
             format: LogFormat::Text,
             status_interval_ms: 5000,
+            metrics_addr: "0.0.0.0:9090".into(),
         }
     }
 }

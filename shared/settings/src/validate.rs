@@ -30,6 +30,15 @@ impl Settings {
             self.telemetry.status_interval_ms > 0,
             "telemetry.status_interval_ms",
             "is 0; set a positive interval (default: 5000)",
+        )?;
+        let addr = self.telemetry.metrics_addr.trim();
+        check(
+            addr.is_empty() || addr.parse::<std::net::SocketAddr>().is_ok(),
+            "telemetry.metrics_addr",
+            &format!(
+                "{addr:?} is not an address to listen on; write host:port such as \
+                 \"0.0.0.0:9090\" (port 0 picks a free one), or \"\" to serve no metrics"
+            ),
         )
     }
 
@@ -340,6 +349,10 @@ mod tests {
         assert_eq!(
             refused(|s| s.telemetry.status_interval_ms = 0),
             "telemetry.status_interval_ms"
+        );
+        assert_eq!(
+            refused(|s| s.telemetry.metrics_addr = "localhost:9090".into()),
+            "telemetry.metrics_addr"
         );
         assert_eq!(refused(|s| s.bus.url = String::new()), "bus.url");
         assert_eq!(

@@ -24,6 +24,25 @@ pub enum TelemetryError {
         /// The parser's complaint.
         reason: String,
     },
+    /// The metrics endpoint could not listen.
+    #[error(
+        "cannot serve metrics on {addr}: {reason}; set telemetry.metrics_addr \
+         (TESSERA__TELEMETRY__METRICS_ADDR) to a free host:port, port 0 for any, or \"\" for none"
+    )]
+    Bind {
+        /// The address asked for.
+        addr: String,
+        /// The system's answer.
+        reason: String,
+    },
+    /// A health probe failed.
+    #[error("{url} is not healthy: {reason}")]
+    Probe {
+        /// What was probed.
+        url: String,
+        /// The status and body, or why there was no answer.
+        reason: String,
+    },
 }
 
 /// Installs the global `tracing` subscriber for `service`: human-readable text or one JSON

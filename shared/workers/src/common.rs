@@ -53,6 +53,7 @@ pub(crate) async fn pull(
         .consume_with(spec.stream, spec.durable, options)
         .await?;
     spawn_status(ctx, service, spec);
+    ctx.metrics.gauge("ready").set(1);
     tracing::info!(service = service.as_str(), instance = %ctx.instance, "running");
     Ok(deliveries)
 }
@@ -258,6 +259,10 @@ fn spawn_status(ctx: &Context, service: Service, consumer: &'static ConsumerSpec
                 .consumer_lag(consumer.stream, consumer.durable)
                 .await
                 .unwrap_or_default();
+            ctx.metrics.gauge("queue_lag").set(lag.num_pending as i64);
+            ctx.metrics
+                .gauge("queue_ack_pending")
+                .set(lag.num_ack_pending as i64);
             let status = ServiceStatus {
                 version: PROTOCOL_VERSION,
                 service: service.as_str().to_string(),

@@ -187,6 +187,9 @@ async fn embed_side(
     let misses: Vec<usize> = (0..keys.len()).filter(|&i| !hit[i]).collect();
     ctx.metrics.counter("chips").add(keys.len() as u64);
     ctx.metrics
+        .histogram("batch_chips", tessera_telemetry::SIZES)
+        .observe(keys.len() as f64);
+    ctx.metrics
         .counter("cache_hits")
         .add((keys.len() - misses.len()) as u64);
     ctx.metrics.counter("cache_misses").add(misses.len() as u64);
@@ -215,6 +218,9 @@ async fn embed_side(
         };
         ctx.metrics.counter("model_calls").inc();
         ctx.metrics.counter("model_ms").add(model_ms as u64);
+        ctx.metrics
+            .histogram("model_seconds", tessera_telemetry::SECONDS)
+            .observe_ms(model_ms);
         let entries: Vec<(ChipKey, &[f32])> = misses
             .iter()
             .zip(rows.chunks_exact(dim))

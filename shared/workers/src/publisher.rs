@@ -106,6 +106,15 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
         .await?;
     add_to_series(ctx, &result).await?;
     ctx.metrics.counter("frames").inc();
+    for (stage, ms) in &result.timings {
+        ctx.metrics
+            .labelled_histogram(
+                "stage_seconds",
+                ("stage", stage),
+                tessera_telemetry::SECONDS,
+            )
+            .observe_ms(*ms);
+    }
     Ok(())
 }
 

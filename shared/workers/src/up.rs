@@ -63,7 +63,7 @@ pub async fn run_services(
 ) -> Result<(), WorkerError> {
     ensure_topology(&bus, &settings.queues).await?;
     let instance = crate::instance_name(settings.embedder.instance.as_deref());
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut contexts = Vec::with_capacity(services.len());
     for (i, &service) in services.iter().enumerate() {
         let name = if services.len() == 1 {
             instance.clone()
@@ -72,6 +72,11 @@ pub async fn run_services(
         };
         let mut ctx = Context::new(bus.clone(), settings.clone(), name);
         ctx.shutdown = shutdown.child_token();
+        contexts.push((service, ctx));
+    }
+    serve_endpoint(&bus, &settings, &contexts, &shutdown).await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (service, ctx) in contexts {
         tasks.spawn(async move { (service, run_service(service, ctx).await) });
     }
     let mut first_error = None;
@@ -88,6 +93,59 @@ pub async fn run_services(
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// Serves the metrics of `contexts` with `/healthz` and `/readyz` on
+/// `telemetry.metrics_addr` (none when it is empty) until `shutdown`. The process is ready
+/// while it is connected to NATS and every service is consuming. A service that appears
+/// more than once is labelled `<service>-<i>`.
+async fn serve_endpoint(
+    bus: &Bus,
+    settings: &Settings,
+    contexts: &[(Service, Context)],
+    shutdown: &CancellationToken,
+) -> Result<(), WorkerError> {
+    let addr = settings.telemetry.metrics_addr.trim();
+    if addr.is_empty() {
+        return Ok(());
+    }
+    let mut sources = Vec::with_capacity(contexts.len());
+    let mut consuming = Vec::with_capacity(contexts.len());
+    for (i, (service, ctx)) in contexts.iter().enumerate() {
+        let repeated = contexts.iter().filter(|(s, _)| s == service).count() > 1;
+        let label = if repeated {
+            format!("{}-{i}", service.as_str())
+        } else {
+            service.as_str().to_string()
+        };
+        sources.push(tessera_telemetry::Source {
+            service: label.clone(),
+            metrics: ctx.metrics.clone(),
+        });
+        consuming.push((label, ctx.metrics.gauge("ready")));
+    }
+    let bus = bus.clone();
+    let ready: tessera_telemetry::Readiness = Arc::new(move || {
+        if !bus.is_connected() {
+            return Err(format!("not connected to NATS at {}", bus.url()));
+        }
+        match consuming.iter().find(|(_, ready)| ready.get() != 1) {
+            Some((service, _)) => Err(format!("{service} is not consuming yet")),
+            None => Ok(()),
+        }
+    });
+    tessera_telemetry::serve_metrics(addr, sources, ready, shutdown.clone().cancelled_owned())
+        .await?;
+    Ok(())
+}
+
+/// `GET url` within 3 s, for `tessera-<service> --health URL` (container health checks):
+/// `Ok` on a 2xx answer.
+pub fn probe_health(url: &str) -> Result<(), WorkerError> {
+    Ok(tessera_telemetry::probe(
+        url,
+        std::time::Duration::from_secs(3),
+    )?)
 }
 
 /// Connects to NATS with `settings.bus`, waiting `bus.connect_wait_ms` for a server that is
