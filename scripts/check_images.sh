@@ -22,7 +22,8 @@
 # (cargo profile inside the image build, default release), TESSERA_IMAGES_FRAMES (frames in the
 # run, default 4), TESSERA_IMAGES_TIMEOUT (seconds for the run's results, default 900),
 # TESSERA_CLI (the host's `tessera` binary to publish with; default: `cargo build -p tessera-cli`,
-# which after scripts/test.sh's `cargo test` has little left to compile).
+# which after scripts/test.sh's `cargo test` has little left to compile; `image`: the binary of
+# the cli image, copied out and run on the host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -185,16 +186,20 @@ run_container() { # service image [extra podman args...] -- [command...]
     shift
     compose_args flags run-args "$service"
     compose_args command command "$service"
-    podman run -d --name "$ID-$service" --network "$ID" --network-alias "$service" \
-        "${flags[@]}" "${extra[@]}" "$image" "${command[@]}" "$@" >/dev/null
+    # podman says it cannot reach systemd to schedule the health checks: wait_healthy runs them.
+    if ! podman run -d --name "$ID-$service" --network "$ID" --network-alias "$service" \
+        "${flags[@]}" "${extra[@]}" "$image" "${command[@]}" "$@" >/dev/null 2>"$tmp/run.err"; then
+        cat "$tmp/run.err"; return 1
+    fi
     containers+=("$ID-$service")
 }
-# Waits until the container's health check (compose.yaml's, run by `podman healthcheck run`:
-# no systemd timers here) passes, within its start period and retries.
+# Waits until the container's health check (compose.yaml's, run by `podman healthcheck run`
+# every interval, as there are no systemd timers here to run it) passes; fails once podman
+# counts it unhealthy (its retries used up after the start period) or the container stops.
 wait_healthy() {
-    local c="$ID-$1" interval status
+    local c="$ID-$1" interval status deadline=$((SECONDS + 600))
     interval="$(python3 scripts/compose_podman.py interval "$1" <"$tmp/compose.json")"
-    while :; do
+    while ((SECONDS < deadline)); do
         if [[ "$(podman inspect --format '{{.State.Status}}' "$c")" != running ]]; then
             echo "$c exited"; return 1
         fi
@@ -208,6 +213,8 @@ wait_healthy() {
         fi
         sleep "$interval"
     done
+    echo "$c: not healthy after 600 s"
+    return 1
 }
 
 run_container nats "localhost/tessera/nats:$TAG" \
@@ -229,7 +236,13 @@ done
 step "containerised run: tessera publish --wait ($FRAMES frames) from the host"
 nats_url="nats://$(podman port "$ID-nats" 4222/tcp)"
 cli="${TESSERA_CLI:-}"
-if [[ -z "$cli" ]]; then
+if [[ "$cli" == image ]]; then
+    # The cli image's binary, run on the host (both are Debian bookworm): no host build.
+    podman create --name "$ID-cli" "localhost/tessera/cli:$TAG" >/dev/null
+    podman cp "$ID-cli:/usr/local/bin/tessera" "$tmp/tessera"
+    podman rm "$ID-cli" >/dev/null
+    cli="$tmp/tessera"
+elif [[ -z "$cli" ]]; then
     cargo build --quiet --locked -p tessera-cli
     cli="${CARGO_TARGET_DIR:-target}/debug/tessera"
 fi
