@@ -7,7 +7,8 @@
 #   3. helm/tessera passes `helm lint --strict` and renders (Helm 4 Go SDK, PyPI
 #      helm-python-sdk) with its default values and with each helm/tessera/ci/*-values.yaml;
 #      each rendering passes `kubernetes-validate --strict` (the KEDA ScaledObject, a CRD, is
-#      checked by scripts/check_deploy_helm.py instead);
+#      checked by scripts/check_deploy_helm.py instead); with nats.install the in-chart
+#      nats-server's rendered configuration passes `nats-server -t`;
 #   1b. the edge layout works with two real nats-servers (scripts/check_edge_nats.py);
 #   4. the plain manifests of the cloud and edge overlays (deploy/cloud, deploy/edge) pass
 #      `kubernetes-validate --strict`, and the nats-server configurations they carry equal the
@@ -169,6 +170,25 @@ for r in "$tmp"/helm/*.yaml; do
     fi
 done
 
+# The in-chart nats-server's configuration (nats.install), as check_deploy_helm.py wrote it out.
+for d in "$tmp"/helm/*-nats; do
+    [[ -f "$d/nats.conf" ]] || continue
+    n="$(basename "$d" -nats)"
+    if [[ ! -x "$NATS_SERVER" ]]; then
+        fail "helm/tessera $n: no nats-server to check the in-chart configuration with"
+        continue
+    fi
+    env=()
+    for v in $(cat "$d"/*.conf | grep -o '\$[A-Z][A-Z0-9_]*' | tr -d '$' | sort -u); do
+        env+=("$v=throwaway-$RANDOM$RANDOM")
+    done
+    if out="$(env "${env[@]}" "$NATS_SERVER" -t -c "$d/nats.conf" 2>&1)"; then
+        ok "helm/tessera $n rendering: in-chart nats-server configuration passes nats-server -t"
+    else
+        fail "helm/tessera $n rendering: in-chart nats-server configuration: $out"
+    fi
+done
+
 # --- 4. cloud and edge overlays --------------------------------------------------------------
 echo "== deploy/cloud and deploy/edge: kubernetes-validate --strict -k $K8S_VERSION"
 for overlay in deploy/cloud deploy/edge; do
@@ -210,10 +230,31 @@ for m in sorted(glob.glob("deploy/cloud/*.yaml") + glob.glob("deploy/edge/*.yaml
                 if not os.path.exists(src) or open(src).read() != text:
                     problems.append("%s: ConfigMap %s key %s differs from %s (copy the file in)"
                                     % (m, d["metadata"]["name"], key, src))
+# Every $VARIABLE those configurations read is set in the nats-server containers' env.
+import re
+for m in sorted(glob.glob("deploy/cloud/*.yaml") + glob.glob("deploy/edge/*.yaml")):
+    docs = [d for d in yaml.safe_load_all(open(m)) if d]
+    wanted = set()
+    for d in docs:
+        if d.get("kind") == "ConfigMap":
+            for key, text in (d.get("data") or {}).items():
+                if key.endswith(".conf"):
+                    body = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
+                    wanted |= set(re.findall(r"\$(TESSERA_[A-Z0-9_]+)", body))
+    given = set()
+    for d in docs:
+        if d.get("kind") in ("StatefulSet", "Deployment"):
+            for c in d["spec"]["template"]["spec"]["containers"]:
+                if "nats" in c.get("image", ""):
+                    given |= {e["name"] for e in c.get("env", [])}
+    if wanted - given:
+        problems.append("%s: nats-server reads %s, which its container does not set"
+                        % (m, ", ".join(sorted(wanted - given))))
 for p in problems:
     print("FAIL " + p)
 if not problems:
-    print("ok   the overlays' %d nats-server configurations equal deploy/nats/*.conf" % seen)
+    print("ok   the overlays' %d nats-server configurations equal deploy/nats/*.conf, and "
+          "their containers set every variable they read" % seen)
 sys.exit(1 if problems else 0)
 EOF
 

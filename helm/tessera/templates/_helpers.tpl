@@ -85,9 +85,9 @@ sets itself. (dict "root" $ "svc" "embedder"). */}}
 {{- $root := .root }}
 {{- $s := index $root.Values .svc }}
 {{- $cfg := mergeOverwrite (deepCopy $root.Values.config) (deepCopy (default dict $s.config)) }}
-{{- $bus := mergeOverwrite (default dict (get $cfg "bus")) (dict "url" $root.Values.nats.url "name" (printf "tessera-%s" .svc)) }}
+{{- $bus := mergeOverwrite (default dict (get $cfg "bus")) (dict "url" (include "tessera.natsUrl" $root) "name" (printf "tessera-%s" .svc)) }}
 {{- if $root.Values.nats.jsDomain }}{{ $_ := set $bus "js_domain" $root.Values.nats.jsDomain }}{{ end }}
-{{- if $root.Values.nats.auth.enabled }}{{ $_ := set $bus "user" .svc }}{{ end }}
+{{- if $root.Values.nats.auth.enabled }}{{ $_ := set $bus "user" (ternary "admin" .svc (eq .svc "topology")) }}{{ end }}
 {{- if $root.Values.nats.tls.enabled }}
 {{- $tls := dict "ca" "/etc/tessera/nats-tls/ca.crt" }}
 {{- if $root.Values.nats.tls.clientCert }}
@@ -97,8 +97,8 @@ sets itself. (dict "root" $ "svc" "embedder"). */}}
 {{- $_ := set $bus "tls" $tls }}
 {{- end }}
 {{- $_ := set $cfg "bus" $bus }}
-{{- if and (eq .svc "embedder") $root.Values.redis.url }}
-{{- $cache := mergeOverwrite (default dict (get $cfg "cache")) (dict "url" $root.Values.redis.url) }}
+{{- if and (eq .svc "embedder") (include "tessera.redisUrl" $root) }}
+{{- $cache := mergeOverwrite (default dict (get $cfg "cache")) (dict "url" (include "tessera.redisUrl" $root)) }}
 {{- if $root.Values.redis.username }}{{ $_ := set $cache "username" $root.Values.redis.username }}{{ end }}
 {{- $_ := set $cfg "cache" $cache }}
 {{- end }}
@@ -111,4 +111,52 @@ sets itself. (dict "root" $ "svc" "embedder"). */}}
 {{- $_ := set $cfg "dashboard" $dash }}
 {{- end }}
 {{- include "tessera.configData" $cfg }}
+{{- end }}
+
+{{/* Labels of the in-chart nats-server or Redis: (dict "root" $ "app" "nats"). Their own
+app.kubernetes.io/name, so that the services' NetworkPolicy does not select them. */}}
+{{- define "tessera.infraSelectorLabels" -}}
+app.kubernetes.io/name: {{ .app }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{/* The effective bus.url: the in-chart nats-server's Service with nats.install, else nats.url. */}}
+{{- define "tessera.natsUrl" -}}
+{{- if .Values.nats.install }}
+{{- printf "nats://%s-nats:4222" (include "tessera.fullname" .) }}
+{{- else }}
+{{- .Values.nats.url }}
+{{- end }}
+{{- end }}
+
+{{/* The effective monitoring endpoint for KEDA, whose operator runs in its own namespace:
+the in-chart Service by its namespace-qualified name with nats.install, else
+nats.monitoringEndpoint. */}}
+{{- define "tessera.natsMonitoringEndpoint" -}}
+{{- if .Values.nats.install }}
+{{- printf "%s-nats.%s.svc:8222" (include "tessera.fullname" .) .Release.Namespace }}
+{{- else }}
+{{- .Values.nats.monitoringEndpoint }}
+{{- end }}
+{{- end }}
+
+{{/* The effective cache.url: the in-chart Redis's Service with redis.install, else redis.url
+(empty: an in-process cache per embedder). */}}
+{{- define "tessera.redisUrl" -}}
+{{- if .Values.redis.install }}
+{{- printf "redis://%s-redis:6379/0" (include "tessera.fullname" .) }}
+{{- else }}
+{{- .Values.redis.url }}
+{{- end }}
+{{- end }}
+
+{{/* The users of files/nats/auth.conf (a copy of deploy/nats/auth.conf) as a list of
+"user=VARIABLE" pairs: the in-chart nats-server reads each password from $VARIABLE, which the
+chart fills from key <user>-password of nats.auth.existingSecret. */}}
+{{- define "tessera.natsAuthUsers" -}}
+{{- $users := list }}
+{{- range regexFindAll "user: *[A-Za-z0-9_-]+, *password: *\\$[A-Z0-9_]+" (.Files.Get "files/nats/auth.conf") -1 }}
+{{- $users = append $users (printf "%s=%s" (regexReplaceAll "^user: *([A-Za-z0-9_-]+),.*$" . "${1}") (regexReplaceAll "^.*\\$([A-Z0-9_]+)$" . "${1}")) }}
+{{- end }}
+{{- join " " $users }}
 {{- end }}

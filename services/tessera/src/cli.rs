@@ -37,6 +37,10 @@ pub(crate) enum Command {
     Publish(PublishArgs),
     /// Print results as they arrive over NATS.
     Watch(WatchArgs),
+    /// Create or update the NATS streams, consumers, buckets and object stores, and say what
+    /// changed. Services do this themselves unless NATS gives each its own user
+    /// (deploy/nats/auth.conf): then run this once as `admin` before them.
+    Topology(TopologyArgs),
 }
 
 /// Where the live services are, for `up`, `publish` and `watch`.
@@ -49,6 +53,12 @@ pub(crate) struct LiveArgs {
     /// NATS server URL (overrides bus.url).
     #[arg(long)]
     pub nats: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TopologyArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]

@@ -19,7 +19,10 @@ const FRAMES: u64 = 6;
 const WAIT: Duration = Duration::from_secs(60);
 
 fn tessera() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    // `tessera up` serves metrics; on a free port, beside other tests.
+    cmd.env("TESSERA__TELEMETRY__METRICS_ADDR", "127.0.0.1:0");
+    cmd
 }
 
 /// Waits until the dashboard answers its health probe.

@@ -1,6 +1,6 @@
-//! `tessera up`, `tessera publish` and `tessera watch` as a user runs them, against a real
-//! nats-server: a synthetic dose series goes through the services and every result is
-//! printed by both the publisher (`--wait`) and a watcher.
+//! `tessera up`, `tessera publish`, `tessera watch` and `tessera topology` as a user runs
+//! them, against a real nats-server: a synthetic dose series goes through the services and
+//! every result is printed by both the publisher (`--wait`) and a watcher.
 
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use tessera_testkit::{ChildGuard, NatsServer};
 
 fn tessera() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    // `tessera up` serves metrics; on a free port, beside other tests.
+    cmd.env("TESSERA__TELEMETRY__METRICS_ADDR", "127.0.0.1:0");
+    cmd
 }
 
 #[test]
@@ -139,4 +142,43 @@ fn bad_service_names_and_unreachable_servers_are_clear_errors() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(text.contains("127.0.0.1:1"), "{text}");
+}
+
+#[test]
+fn topology_creates_once_then_finds_everything_unchanged() {
+    let nats = NatsServer::builder()
+        .config("max_payload: 8MB")
+        .jetstream("max_file_store: 1TB")
+        .start()
+        .unwrap();
+    let run = || {
+        let out = tessera()
+            .args(["topology", "--nats", &nats.url()])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        stdout.lines().last().unwrap_or_default().to_string()
+    };
+    let first = run();
+    assert!(
+        first.contains(" created, 0 updated, 0 unchanged"),
+        "{first}"
+    );
+    assert!(!first.contains(": 0 created"), "{first}");
+    let second = run();
+    assert!(second.contains(": 0 created, 0 updated, "), "{second}");
+    assert!(!second.contains(" 0 unchanged"), "{second}");
+
+    // No server: a clear error naming where it looked.
+    drop(nats);
+    let out = tessera()
+        .args(["topology", "--nats", "nats://127.0.0.1:1"])
+        .env("TESSERA__BUS__CONNECT_WAIT_MS", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
 }

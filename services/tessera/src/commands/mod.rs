@@ -6,6 +6,7 @@ mod live;
 mod provision;
 mod publish;
 mod segment;
+mod topology;
 mod up;
 mod watch;
 
@@ -27,5 +28,6 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Up(args) => up::run(&cache, &args),
         Command::Publish(args) => publish::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Topology(args) => topology::run(&args),
     }
 }
