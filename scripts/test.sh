@@ -5,6 +5,11 @@
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh -p NAME    # extra arguments go to `cargo test`
+#
+# After the tests, the deployment checks: scripts/check_deploy.sh (compose.yaml, Helm, NATS
+# configurations) and scripts/check_images.sh (the container images built with podman and the
+# stack run from them; needs root). Only an explicit TESSERA_SKIP_DEPLOY=1 or
+# TESSERA_SKIP_IMAGES=1 leaves one out, and the output says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,3 +35,17 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace "$@"
+
+if [[ "${TESSERA_SKIP_DEPLOY:-0}" == 1 ]]; then
+    echo "== SKIPPED deployment checks: TESSERA_SKIP_DEPLOY=1 (scripts/check_deploy.sh did not run)"
+else
+    echo "== deployment checks (scripts/check_deploy.sh)"
+    bash scripts/check_deploy.sh
+fi
+
+if [[ "${TESSERA_SKIP_IMAGES:-0}" == 1 ]]; then
+    echo "== SKIPPED container images: TESSERA_SKIP_IMAGES=1 (scripts/check_images.sh did not run)"
+else
+    echo "== container images and a containerised run with podman (scripts/check_images.sh)"
+    bash scripts/check_images.sh
+fi
