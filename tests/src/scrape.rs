@@ -1,5 +1,7 @@
 //! Reading a service's metrics endpoint the way Prometheus does.
 
+use std::time::{Duration, Instant};
+
 use prometheus_parse::{Scrape, Value};
 
 /// `GET url` (a `/metrics` endpoint), parsed.
@@ -13,6 +15,20 @@ pub fn scrape(url: &str) -> Scrape {
         .unwrap_or_else(|e| panic!("reading {url}: {e}"));
     Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
         .unwrap_or_else(|e| panic!("{url} is not in Prometheus' text format: {e}\n{text}"))
+}
+
+/// Scrapes `url` until `done` holds of what it serves, or `within` has passed: the last
+/// scrape either way. Services count a message after they have published what it produced,
+/// so a result can arrive a moment before its counters do.
+pub fn scrape_until(url: &str, within: Duration, done: impl Fn(&Scrape) -> bool) -> Scrape {
+    let deadline = Instant::now() + within;
+    loop {
+        let scraped = scrape(url);
+        if done(&scraped) || Instant::now() >= deadline {
+            return scraped;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The value of the counter or gauge `name` of `service` (0 when absent, as Prometheus

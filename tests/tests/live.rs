@@ -21,7 +21,7 @@ use tessera_segment::{SegmentParams, segment};
 use tessera_testkit::RedisServer;
 use tessera_tests::encoder;
 use tessera_tests::live::*;
-use tessera_tests::scrape::{observations, scrape, value};
+use tessera_tests::scrape::{observations, scrape_until, value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twelve_frames_give_the_labels_of_tessera_segment() {
@@ -193,9 +193,16 @@ async fn a_second_run_of_the_same_frames_comes_from_the_redis_cache() {
     let (cold, cold_time) = run_frames(&bus, &settings, "cold", &frames).await;
     let (warm, warm_time) = run_frames(&bus, &settings, "warm", &frames).await;
     let metrics_url = format!("http://127.0.0.1:{port}/metrics");
-    let scraped = tokio::task::spawn_blocking(move || scrape(&metrics_url))
-        .await
-        .unwrap();
+    let frames_seen = (cold.len() + warm.len()) as f64;
+    let scraped = tokio::task::spawn_blocking(move || {
+        scrape_until(&metrics_url, Duration::from_secs(30), |s| {
+            ["ingest", "clusterer", "publisher"]
+                .iter()
+                .all(|service| value(s, "tessera_frames_total", service) == frames_seen)
+        })
+    })
+    .await
+    .unwrap();
     assert_metrics_count(&scraped, &cold, &warm);
     for (seq, r) in &cold {
         assert_eq!(r.cache_hits, 0, "cold frame {seq}: every chip is new");

@@ -27,7 +27,7 @@ use tessera_bus::Bus;
 use tessera_protocol::{Service, WireParams};
 use tessera_testkit::ChildGuard;
 use tessera_tests::live::*;
-use tessera_tests::scrape::{scrape, value};
+use tessera_tests::scrape::{scrape_until, value};
 use tessera_workers::up;
 
 /// A span as the receiver recorded it.
@@ -181,7 +181,15 @@ async fn one_frame_is_one_trace_across_the_four_services() {
             .into_iter()
             .map(|(service, port)| {
                 let url = format!("http://127.0.0.1:{port}/metrics");
-                (service, scrape(&url))
+                // Counted just after the service published what the frame produced.
+                let counted = |s: &prometheus_parse::Scrape| {
+                    value(s, "tessera_frames_total", service) == 1.0
+                        || value(s, "tessera_chips_total", service) > 0.0
+                };
+                (
+                    service,
+                    scrape_until(&url, Duration::from_secs(30), counted),
+                )
             })
             .collect::<BTreeMap<_, _>>()
     })

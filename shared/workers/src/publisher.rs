@@ -115,7 +115,7 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
         .kv_put(LATEST_KV.bucket, &keys::latest_key(&result.run), payload)
         .await?;
     add_to_series(ctx, &result).await?;
-    ctx.metrics.counter("frames").inc();
+    // The stage latencies first: once `frames` counts a frame, its stages are in too.
     for (stage, ms) in &result.timings {
         ctx.metrics
             .labelled_histogram(
@@ -125,6 +125,7 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
             )
             .observe_ms(*ms);
     }
+    ctx.metrics.counter("frames").inc();
     Ok(())
 }
 
