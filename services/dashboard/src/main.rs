@@ -31,7 +31,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(url) = args.health.as_deref() {
-        return tessera_telemetry::probe(url, std::time::Duration::from_secs(3))
+        return tessera_telemetry::probe(url, tessera_telemetry::PROBE_TIMEOUT)
             .context("health check failed");
     }
     let settings = tessera_settings::Settings::load(args.config.as_deref())?;

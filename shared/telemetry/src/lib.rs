@@ -33,4 +33,4 @@ pub use otel::{
     trace_id_from,
 };
 pub use prometheus::{CONTENT_TYPE, Source, render};
-pub use serve::{Readiness, probe, serve_metrics};
+pub use serve::{PROBE_TIMEOUT, Readiness, probe, serve_metrics};

@@ -85,6 +85,10 @@ async fn readyz(State(endpoint): State<Endpoint>) -> (StatusCode, String) {
     }
 }
 
+/// How long a `--health` probe waits for its answer (compose.yaml's and the chart's health
+/// checks allow 3 s too).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// `GET url` within `timeout`: `Ok` on a 2xx answer, else an error with the status and body
 /// or the connection failure. What `tessera-<service> --health URL` runs, so that images
 /// need neither a shell nor curl for their health checks.

@@ -158,12 +158,12 @@ async fn serve_endpoint(
     Ok(())
 }
 
-/// `GET url` within 3 s, for `tessera-<service> --health URL` (container health checks):
-/// `Ok` on a 2xx answer.
+/// `GET url` within [`PROBE_TIMEOUT`](tessera_telemetry::PROBE_TIMEOUT), for
+/// `tessera-<service> --health URL` (container health checks): `Ok` on a 2xx answer.
 pub fn probe_health(url: &str) -> Result<(), WorkerError> {
     Ok(tessera_telemetry::probe(
         url,
-        std::time::Duration::from_secs(3),
+        tessera_telemetry::PROBE_TIMEOUT,
     )?)
 }
 
