@@ -6,7 +6,8 @@
 #     random weights, EfficientNet-Lite0), from Tessera (shared/embedding/examples/embed_bench.rs,
 #     chips in [0,1] to embeddings, host preparation included) and beside it the ONNX Runtime
 #     Python API on the same model, batch and provider (scripts/tests/bench_peer.py, session.run
-#     on a ready input), with the ratio Tessera / Python;
+#     on a ready input), with the ratio Tessera / Python; on a GPU also Tessera one batch at a
+#     time (--staging plain), to show what overlapping the uploads with compute gains;
 #  2. the same for the in-graph preprocessing variant of each model (<model>@u8x<chip>: the chips
 #     go up as bytes, resampled and normalised by the graph on the device);
 #  3. `tessera segment` on a 4096x4096 frame cut into 4096 chips of 64 px, end to end (process
@@ -78,10 +79,15 @@ compare() {  # model provider precision
     [ "$provider" != cpu ] && lib=$gpu_lib py=$gpu_py
     [ "$provider" = cuda ] && trt_precision=fp32  # the FP16 model carries its precision
     local manifest="$TESSERA_CACHE/models/$model/manifest.toml" cache="$TESSERA_CACHE/trt-engines/bench"
-    local ours theirs
+    local ours theirs plain=""
     ours=$("$bin/examples/embed_bench" --runtime "$lib" --manifest "$manifest" --provider "$provider" \
         --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
         --engine-cache "$cache" --threads "$THREADS" 2>&1) || { echo "tessera $model $provider $precision FAILED: $ours"; return 0; }
+    if [ "$provider" != cpu ]; then
+        plain=$("$bin/examples/embed_bench" --runtime "$lib" --manifest "$manifest" --provider "$provider" \
+            --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
+            --engine-cache "$cache" --threads "$THREADS" --staging plain 2>&1) || plain=""
+    fi
     theirs=$("$py" scripts/tests/bench_peer.py --manifest "$manifest" --provider "$provider" \
         --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
         --engine-cache "$cache-py" --threads "$THREADS" 2>&1) || { echo "peer $model $provider $precision FAILED: $theirs"; return 0; }
@@ -95,13 +101,19 @@ def rows(text, tag):
             out[int(kv["batch"])] = kv
     return out
 ours, theirs = rows("""$ours""", "embed"), rows("""$theirs""", "peer")
+plain = rows("""$plain""", "embed")
 for b in sorted(ours):
-    o, t = ours[b], theirs.get(b)
+    o, t, p = ours[b], theirs.get(b), plain.get(b)
     ratio = "%.2f" % (float(o["chips_per_s"]) / float(t["chips_per_s"])) if t else "n/a"
-    print("%-26s %-10s %-4s batch %5d side %3s: tessera %9.1f chips/s (host %6.1f us, upload %6d B a chip)"
-          "  python %9s chips/s  ratio %s"
-          % (o["model"], o["provider"], sys.argv[1], b, o["side"], float(o["chips_per_s"]),
-             float(o["host_us_per_chip"]), int(o["upload_bytes_per_chip"]), t["chips_per_s"] if t else "n/a", ratio))
+    line = ("%-26s %-10s %-4s batch %5d side %3s: tessera %9.1f chips/s (%s, pinned %s, host %6.1f us, "
+            "upload %6d B a chip)  python %9s chips/s  ratio %s"
+            % (o["model"], o["provider"], sys.argv[1], b, o["side"], float(o["chips_per_s"]), o["staging"],
+               o["pinned"], float(o["host_us_per_chip"]), int(o["upload_bytes_per_chip"]),
+               t["chips_per_s"] if t else "n/a", ratio))
+    if p:
+        line += "  plain %9.1f chips/s (overlap gain %.2fx)" % (
+            float(p["chips_per_s"]), float(o["chips_per_s"]) / float(p["chips_per_s"]))
+    print(line)
 PY
 }
 

@@ -4,6 +4,7 @@
 //! The tests use the real runtime and models. `scripts/test.sh` provisions them first; run
 //! alone, the first test provisions them on demand (it needs PyPI).
 
+pub mod chips;
 pub mod live;
 pub mod scrape;
 

@@ -40,8 +40,7 @@ fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
         threads: args.threads,
         batch_size: args.batch.unwrap_or_else(|| provider.default_batch()),
         input_size: Some(input_size),
-        spin: false,
-        compute_stream: None,
+        ..EncoderOptions::default()
     };
     Encoder::load(&runtime, &manifest_path, &options)
         .with_context(|| format!("loading model {}", manifest_path.display()))

@@ -6,14 +6,17 @@
 //! cargo run --release -p tessera-embedding --example embed_bench -- \
 //!     --runtime LIB --manifest DIR/manifest.toml [--provider cpu|cuda[:N]|tensorrt[:N]] \
 //!     [--precision fp32|fp16|int8] [--batches 1,8,64] [--chips 256] [--chip 64] \
-//!     [--engine-cache DIR] [--threads 0] [--side N]
+//!     [--engine-cache DIR] [--threads 0] [--side N] [--staging auto|plain|overlap]
 //! ```
 //!
 //! `--side` sets the network input side (default: the chip side for a model that takes any
-//! size, else the model's own). Each batch size gets one untimed warm-up call (engine build, allocations), then `--chips`
+//! size, else the model's own). `--staging` picks how batches move through the session:
+//! `overlap` fills and uploads the next batch while the device runs the current one (and pads
+//! short batches), `plain` runs one batch at a time, `auto` (the default) is what the
+//! provider gets in the workers (overlap on a GPU). Each batch size gets one untimed warm-up call (engine build, allocations), then `--chips`
 //! chips are embedded in batches of that size. One line per batch size:
-//! `embed model=… provider=… precision=… batch=… chips=… seconds=… chips_per_s=…
-//! host_us_per_chip=… upload_bytes_per_chip=…`, where the host time is that of turning the
+//! `embed model=… provider=… precision=… staging=… pinned=… batch=… chips=… seconds=…
+//! chips_per_s=… host_us_per_chip=… upload_bytes_per_chip=…`, where the host time is that of turning the
 //! chips into the model's input (resampling and normalising, or only the conversion to bytes
 //! for a `[raw_input]` model), the best of five passes over the same chips, and the upload is
 //! the size of one chip's input tensor.
@@ -21,7 +24,7 @@
 use std::{error::Error, path::PathBuf, time::Instant};
 
 use tessera_embedding::{
-    Encoder, EncoderOptions, ExecutionProvider, ProviderConfig, RawDtype, load_runtime,
+    Encoder, EncoderOptions, ExecutionProvider, ProviderConfig, RawDtype, Staging, load_runtime,
     preprocess::Preprocessor, read_manifest,
 };
 
@@ -36,6 +39,7 @@ struct Args {
     engine_cache: Option<PathBuf>,
     threads: usize,
     side: Option<usize>,
+    staging: Option<Staging>,
 }
 
 fn parse() -> Result<Args, Box<dyn Error>> {
@@ -52,6 +56,7 @@ fn parse() -> Result<Args, Box<dyn Error>> {
         engine_cache: None,
         threads: 0,
         side: None,
+        staging: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -69,6 +74,24 @@ fn parse() -> Result<Args, Box<dyn Error>> {
             "--engine-cache" => a.engine_cache = Some(value.into()),
             "--threads" => a.threads = value.parse()?,
             "--side" => a.side = Some(value.parse()?),
+            "--staging" => {
+                a.staging = match value.as_str() {
+                    "auto" => None,
+                    "plain" => Some(Staging {
+                        overlap: false,
+                        pad: false,
+                    }),
+                    "overlap" => Some(Staging {
+                        overlap: true,
+                        pad: true,
+                    }),
+                    _ => {
+                        return Err(
+                            format!("--staging {value}: choose auto, plain or overlap").into()
+                        );
+                    }
+                }
+            }
             _ => return Err(format!("unknown flag {flag}").into()),
         }
     }
@@ -155,6 +178,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             threads: a.threads,
             batch_size: batch,
             input_size: Some(side),
+            staging: a.staging,
             ..EncoderOptions::default()
         };
         let mut enc = Encoder::load(&runtime, &a.manifest, &options)?;
@@ -164,12 +188,19 @@ fn main() -> Result<(), Box<dyn Error>> {
         let seconds = start.elapsed().as_secs_f64();
         std::hint::black_box(&e);
         println!(
-            "embed model={} provider={} precision={} batch={batch} chips={} side={side} \
+            "embed model={} provider={} precision={} staging={} pinned={} batch={batch} \
+             chips={} side={side} \
              seconds={seconds:.4} chips_per_s={:.1} host_us_per_chip={host:.1} \
              upload_bytes_per_chip={upload}",
             manifest.name,
             provider,
             provider.precision().name(),
+            if enc.staging().overlap {
+                "overlap"
+            } else {
+                "plain"
+            },
+            enc.pinned(),
             a.chips,
             a.chips as f64 / seconds,
         );

@@ -3,14 +3,18 @@
 use std::path::{Path, PathBuf};
 
 use ort::{
-    session::{Session, SessionInputValue, builder::GraphOptimizationLevel},
-    value::TensorRef,
+    session::{Session, builder::GraphOptimizationLevel},
+    value::{DynTensor, TensorElementType},
 };
 use sha2::{Digest, Sha256};
+use sync_wrapper::SyncWrapper;
 
 use crate::{
-    EmbeddingError, ExecutionProvider, ModelManifest, RawDtype, preprocess::Preprocessor,
-    provider::ComputeStream, runtime::Runtime,
+    EmbeddingError, ExecutionProvider, ModelManifest, RawDtype, RawInput,
+    preprocess::Preprocessor,
+    provider::ComputeStream,
+    runtime::Runtime,
+    staging::{self, Job, Memory, Stage, Staging},
 };
 
 /// How an encoder runs.
@@ -30,6 +34,8 @@ pub struct EncoderOptions {
     pub spin: bool,
     /// A CUDA stream of the caller's for the GPU providers to run on; `None`: their own.
     pub compute_stream: Option<ComputeStream>,
+    /// How batches move through the session; `None` takes [`Staging::for_provider`].
+    pub staging: Option<Staging>,
 }
 
 impl Default for EncoderOptions {
@@ -41,6 +47,7 @@ impl Default for EncoderOptions {
             input_size: None,
             spin: false,
             compute_stream: None,
+            staging: None,
         }
     }
 }
@@ -54,9 +61,12 @@ pub struct Encoder {
     batch_size: usize,
     provider: ExecutionProvider,
     digest: String,
-    input: Vec<f32>,
+    /// The staging memory and slots: used only through `&mut self`, so the wrapper lets the
+    /// encoder be shared between threads although ONNX Runtime's handles inside are not.
+    staged: SyncWrapper<(Memory, Vec<Stage>)>,
+    staging: Staging,
+    pinned: bool,
     plane: Vec<f32>,
-    bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -65,6 +75,8 @@ impl std::fmt::Debug for Encoder {
             .field("model", &self.model_path)
             .field("side", &self.side)
             .field("provider", &self.provider)
+            .field("staging", &self.staging)
+            .field("pinned", &self.pinned)
             .finish_non_exhaustive()
     }
 }
@@ -117,7 +129,18 @@ impl Encoder {
         let digest = hex::encode(&hasher.finalize()[..16]);
         let session = build_session(runtime, &bytes, &model_path, options, &digest)?;
         check_outlets(&session, &manifest, &model_path)?;
-        tracing::info!(model = %manifest.name, side, provider = %options.provider, "encoder loaded");
+        let memory = Memory::for_session(&session, &options.provider);
+        let staging = options
+            .staging
+            .unwrap_or_else(|| Staging::for_provider(&options.provider));
+        tracing::info!(
+            model = %manifest.name,
+            side,
+            provider = %options.provider,
+            pinned = memory.pinned(),
+            overlap = staging.overlap,
+            "encoder loaded"
+        );
         Ok(Encoder {
             session,
             manifest,
@@ -126,9 +149,10 @@ impl Encoder {
             batch_size: options.batch_size,
             provider: options.provider.clone(),
             digest,
-            input: Vec::new(),
+            pinned: memory.pinned(),
+            staged: SyncWrapper::new((memory, Vec::new())),
+            staging,
             plane: Vec::new(),
-            bytes: Vec::new(),
         })
     }
 
@@ -157,6 +181,16 @@ impl Encoder {
         &self.provider
     }
 
+    /// How batches move through the session.
+    pub fn staging(&self) -> Staging {
+        self.staging
+    }
+
+    /// Whether batches are staged in pinned host memory (GPU providers that offer it).
+    pub fn pinned(&self) -> bool {
+        self.pinned
+    }
+
     /// A digest of the model bytes and input side: equal digests give equal embeddings.
     pub fn digest(&self) -> &str {
         &self.digest
@@ -183,7 +217,6 @@ impl Encoder {
             )));
         }
         let area = chip * chip;
-        let n = chips.len() / area;
         if let Some(raw) = self.manifest.raw_input
             && raw.chip != chip
         {
@@ -197,50 +230,64 @@ impl Encoder {
             )));
         }
         let pre = Preprocessor::new(&self.manifest, chip, self.side);
-        let mut result = Vec::with_capacity(n * width);
-        for batch in chips.chunks(self.batch_size * area) {
-            let m = batch.len() / area;
-            let infer = |e: ort::Error| EmbeddingError::Inference(e.to_string());
-            let value: SessionInputValue<'_> = match self.manifest.raw_input {
-                None => {
-                    self.input.resize(m * pre.input_len(), 0.0);
-                    pre.fill(batch, &mut self.input, &mut self.plane);
-                    TensorRef::from_array_view((pre.shape(m), &self.input[..]))
-                        .map_err(infer)?
-                        .into()
-                }
-                Some(raw) => {
-                    let shape = [m as i64, 1, chip as i64, chip as i64];
-                    match raw.dtype {
-                        RawDtype::Float32 => TensorRef::from_array_view((shape, batch))
-                            .map_err(infer)?
-                            .into(),
-                        RawDtype::Uint8 => {
-                            self.bytes.clear();
-                            self.bytes.extend(batch.iter().map(|&v| to_u8(v)));
-                            TensorRef::from_array_view((shape, &self.bytes[..]))
-                                .map_err(infer)?
-                                .into()
-                        }
-                    }
-                }
-            };
-            let outputs = self
-                .session
-                .run(ort::inputs![self.manifest.input.as_str() => value])
-                .map_err(infer)?;
-            let value = outputs.get(output).ok_or_else(|| {
-                EmbeddingError::Inference(format!("the model returned no output named {output:?}"))
-            })?;
-            let (shape, data) = value.try_extract_tensor::<f32>().map_err(infer)?;
-            if data.len() != m * width {
-                return Err(EmbeddingError::Inference(format!(
-                    "output {output:?} has shape {shape:?}, expected [{m}, {width}]"
-                )));
+        let raw = self.manifest.raw_input;
+        let shape = |rows: usize| -> Vec<i64> {
+            match raw {
+                None => pre.shape(rows).to_vec(),
+                Some(_) => vec![rows as i64, 1, chip as i64, chip as i64],
             }
-            result.extend_from_slice(data);
-        }
-        Ok(result)
+        };
+        let job = Job {
+            input: &self.manifest.input,
+            output,
+            width,
+            dtype: match raw {
+                Some(RawInput {
+                    dtype: RawDtype::Uint8,
+                    ..
+                }) => TensorElementType::Uint8,
+                _ => TensorElementType::Float32,
+            },
+            shape: &shape,
+        };
+        let plane = &mut self.plane;
+        let mut fill = |part: &[f32], tensor: &mut DynTensor| -> Result<(), EmbeddingError> {
+            let infer = |e: ort::Error| EmbeddingError::Inference(e.to_string());
+            let m = part.len() / area;
+            match raw {
+                None => {
+                    let data = tensor.try_extract_tensor_mut::<f32>().map_err(infer)?.1;
+                    pre.fill(part, &mut data[..m * pre.input_len()], plane);
+                }
+                Some(RawInput {
+                    dtype: RawDtype::Float32,
+                    ..
+                }) => {
+                    let data = tensor.try_extract_tensor_mut::<f32>().map_err(infer)?.1;
+                    data[..part.len()].copy_from_slice(part);
+                }
+                Some(RawInput {
+                    dtype: RawDtype::Uint8,
+                    ..
+                }) => {
+                    let data = tensor.try_extract_tensor_mut::<u8>().map_err(infer)?.1;
+                    data.iter_mut().zip(part).for_each(|(d, &v)| *d = to_u8(v));
+                }
+            }
+            Ok(())
+        };
+        let (memory, stages) = self.staged.get_mut();
+        staging::run(
+            &mut self.session,
+            memory,
+            stages,
+            self.staging,
+            self.batch_size,
+            chips,
+            area,
+            &job,
+            &mut fill,
+        )
     }
 }
 

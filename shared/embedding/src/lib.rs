@@ -12,6 +12,7 @@
 //! - [`preprocess`]: resizing and normalising chips into the network's input tensor.
 //! - [`provider`]: execution-provider choice (CPU, CUDA, TensorRT).
 //! - [`runtime`]: loading the ONNX Runtime shared library at run time.
+//! - [`staging`]: IO binding, pinned host buffers and the copy/compute overlap.
 //! - [`encoder`]: the batched encoder itself.
 
 pub mod encoder;
@@ -20,9 +21,11 @@ pub mod manifest;
 pub mod preprocess;
 pub mod provider;
 pub mod runtime;
+pub mod staging;
 
 pub use encoder::{Encoder, EncoderOptions, read_manifest};
 pub use error::EmbeddingError;
 pub use manifest::{ChannelOrder, Layout, ModelManifest, Normalize, RawDtype, RawInput};
 pub use provider::{ComputeStream, ExecutionProvider, Precision, ProviderConfig};
 pub use runtime::{ORT_VERSION, Runtime, load_runtime};
+pub use staging::Staging;

@@ -102,8 +102,7 @@ impl ModelSet {
             threads: self.settings.threads,
             batch_size: self.batch,
             input_size: Some(side),
-            spin: false,
-            compute_stream: None,
+            ..EncoderOptions::default()
         };
         Encoder::load(&self.runtime, &self.manifest_path, &options)
             .map_err(|e| WorkerError::Model(format!("{}: {e}", self.manifest_path.display())))
