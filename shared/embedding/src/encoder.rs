@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use ort::{
-    session::{Session, builder::GraphOptimizationLevel},
+    session::Session,
     value::{DynTensor, TensorElementType},
 };
 use sha2::{Digest, Sha256};
@@ -12,8 +12,9 @@ use sync_wrapper::SyncWrapper;
 use crate::{
     EmbeddingError, ExecutionProvider, ModelManifest, RawDtype, RawInput,
     preprocess::Preprocessor,
-    provider::ComputeStream,
+    provider::{ComputeStream, TrtProfile},
     runtime::Runtime,
+    session::{build_session, check_outlets},
     staging::{self, Job, Memory, Stage, Staging},
 };
 
@@ -127,7 +128,12 @@ impl Encoder {
         hasher.update(&bytes);
         hasher.update(format!("|side={side}|").as_bytes());
         let digest = hex::encode(&hasher.finalize()[..16]);
-        let session = build_session(runtime, &bytes, &model_path, options, &digest)?;
+        let profile = TrtProfile {
+            input: manifest.input.clone(),
+            min: input_shape(&manifest, side, 1),
+            max: input_shape(&manifest, side, options.batch_size),
+        };
+        let session = build_session(runtime, &bytes, &model_path, options, &digest, &profile)?;
         check_outlets(&session, &manifest, &model_path)?;
         let memory = Memory::for_session(&session, &options.provider);
         let staging = options
@@ -231,12 +237,8 @@ impl Encoder {
         }
         let pre = Preprocessor::new(&self.manifest, chip, self.side);
         let raw = self.manifest.raw_input;
-        let shape = |rows: usize| -> Vec<i64> {
-            match raw {
-                None => pre.shape(rows).to_vec(),
-                Some(_) => vec![rows as i64, 1, chip as i64, chip as i64],
-            }
-        };
+        let (manifest, side) = (&self.manifest, self.side);
+        let shape = |rows: usize| input_shape(manifest, side, rows);
         let job = Job {
             input: &self.manifest.input,
             output,
@@ -291,187 +293,24 @@ impl Encoder {
     }
 }
 
+/// The network input's shape for `rows` chips: the manifest's layout at `side`, or for a
+/// model that preprocesses in its graph, the chips themselves (`rows × 1 × chip × chip`).
+fn input_shape(manifest: &ModelManifest, side: usize, rows: usize) -> Vec<i64> {
+    match manifest.raw_input {
+        None => Preprocessor::new(manifest, side, side).shape(rows).to_vec(),
+        Some(raw) => vec![rows as i64, 1, raw.chip as i64, raw.chip as i64],
+    }
+}
+
 /// A chip value in `[0, 1]` as the 8-bit value a `uint8` raw input takes.
 fn to_u8(v: f32) -> u8 {
     // `as` saturates, and NaN becomes 0.
     (v * 255.0).round() as u8
 }
 
-/// The TensorRT engine folder of this model, input side and precision,
-/// `<engine_cache>/<digest>/<precision>`, made if missing; `None` for other providers or
-/// when no engine cache was chosen.
-fn engine_dir(
-    provider: &ExecutionProvider,
-    digest: &str,
-) -> Result<Option<PathBuf>, EmbeddingError> {
-    let ExecutionProvider::TensorRt {
-        engine_cache: Some(root),
-        ..
-    } = provider
-    else {
-        return Ok(None);
-    };
-    let dir = root.join(digest).join(provider.precision().name());
-    std::fs::create_dir_all(&dir).map_err(|source| EmbeddingError::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    Ok(Some(dir))
-}
-
-/// What to do when a GPU provider is missing from the library.
-fn gpu_runtime_way_out() -> String {
-    format!(
-        "The GPU build of ONNX Runtime comes from the onnxruntime-gpu {v} wheel: fetch it with \
-         `tessera provision --gpu` (into $TESSERA_CACHE/runtime-gpu/) and set ORT_DYLIB_PATH to \
-         $TESSERA_CACHE/runtime-gpu/libonnxruntime.so.{v}; or run on the CPU (`--provider cpu`, \
-         or provider = \"cpu\" in [model])",
-        v = crate::ORT_VERSION
-    )
-}
-
-/// What to do when a GPU provider is in the library but would not register.
-fn gpu_libraries_way_out(provider: &ExecutionProvider) -> String {
-    let (device, trt) = match provider {
-        ExecutionProvider::TensorRt { device_id, .. } => (
-            *device_id,
-            ", and TensorRT 10 (libnvinfer.so.10, libnvonnxparser.so.10)",
-        ),
-        ExecutionProvider::Cuda { device_id, .. } => (*device_id, ""),
-        ExecutionProvider::Cpu => (0, ""),
-    };
-    format!(
-        "Check that GPU {device} exists (nvidia-smi -L), and that the NVIDIA driver and the \
-         libraries onnxruntime-gpu {v} was built for are installed and on LD_LIBRARY_PATH: \
-         CUDA 13 (libcudart, libcublas, libcublasLt, libcurand, libcufft), cuDNN 9{trt}; or run \
-         on the CPU (`--provider cpu`, or provider = \"cpu\" in [model])",
-        v = crate::ORT_VERSION
-    )
-}
-
-fn build_session(
-    runtime: &Runtime,
-    bytes: &[u8],
-    model_path: &Path,
-    options: &EncoderOptions,
-    digest: &str,
-) -> Result<Session, EmbeddingError> {
-    let load_err = |reason: String| EmbeddingError::ModelLoad {
-        path: model_path.to_path_buf(),
-        reason,
-    };
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    let builder = Session::builder(&runtime.env)
-        .map_err(|e| load_err(e.to_string()))?
-        .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(|e| load_err(e.to_string()))?
-        .with_intra_threads(threads)
-        .map_err(|e| load_err(e.to_string()))?
-        .with_inter_threads(1)
-        .map_err(|e| load_err(e.to_string()))?
-        .with_intra_op_spinning(options.spin)
-        .map_err(|e| load_err(e.to_string()))?;
-    let provider = &options.provider;
-    let mut builder = if provider.is_gpu() {
-        let refuse = |reason: String, way_out: String| EmbeddingError::ProviderUnavailable {
-            provider: provider.to_string(),
-            reason,
-            way_out,
-        };
-        match runtime.has_provider(provider) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(refuse(
-                    format!(
-                        "the ONNX Runtime library {} was built without {} (it is the CPU build)",
-                        runtime.path.display(),
-                        provider.ort_name()
-                    ),
-                    gpu_runtime_way_out(),
-                ));
-            }
-            Err(e) => return Err(refuse(e, gpu_runtime_way_out())),
-        }
-        let engines = engine_dir(provider, digest)?;
-        builder
-            .with_execution_providers(
-                provider.dispatches(engines.as_deref(), options.compute_stream),
-            )
-            .map_err(|e| {
-                refuse(
-                    e.to_string().trim_end().into(),
-                    gpu_libraries_way_out(provider),
-                )
-            })?
-    } else {
-        builder
-    };
-    builder
-        .commit_from_memory(bytes)
-        .map_err(|e| load_err(e.to_string()))
-}
-
-fn check_outlets(
-    session: &Session,
-    manifest: &ModelManifest,
-    path: &Path,
-) -> Result<(), EmbeddingError> {
-    let mismatch = |reason: String| EmbeddingError::ManifestMismatch {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let names = |outlets: &[ort::value::Outlet]| {
-        outlets
-            .iter()
-            .map(|o| o.name().to_string())
-            .collect::<Vec<_>>()
-    };
-    let inputs = names(session.inputs());
-    if !inputs.contains(&manifest.input) {
-        return Err(mismatch(format!(
-            "the manifest names input {:?}, the model has {inputs:?}",
-            manifest.input
-        )));
-    }
-    let outputs = names(session.outputs());
-    for wanted in std::iter::once(&manifest.output).chain(manifest.extra_outputs.keys()) {
-        if !outputs.contains(wanted) {
-            return Err(mismatch(format!(
-                "the manifest names output {wanted:?}, the model has {outputs:?}"
-            )));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tensorrt_engines_get_a_folder_per_model_and_precision() {
-        let root = std::env::temp_dir().join(format!("tessera-engines-{}", std::process::id()));
-        let trt = ExecutionProvider::configure(
-            "tensorrt",
-            &crate::ProviderConfig {
-                precision: crate::Precision::Fp16,
-                engine_cache: Some(root.clone()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let dir = engine_dir(&trt, "abc123").unwrap().unwrap();
-        assert_eq!(dir, root.join("abc123").join("fp16"));
-        assert!(dir.is_dir(), "made when missing");
-        assert_eq!(engine_dir(&trt, "abc123").unwrap(), Some(dir), "and reused");
-        assert_eq!(engine_dir(&ExecutionProvider::Cpu, "abc123").unwrap(), None);
-        let no_cache: ExecutionProvider = "tensorrt".parse().unwrap();
-        assert_eq!(engine_dir(&no_cache, "abc123").unwrap(), None);
-        std::fs::remove_dir_all(&root).unwrap();
-    }
 
     #[test]
     fn chips_become_bytes_by_rounding_and_saturating() {

@@ -12,6 +12,7 @@
 //! - [`preprocess`]: resizing and normalising chips into the network's input tensor.
 //! - [`provider`]: execution-provider choice (CPU, CUDA, TensorRT).
 //! - [`runtime`]: loading the ONNX Runtime shared library at run time.
+//! - `session`: building the session on the chosen provider, checked against the manifest.
 //! - [`staging`]: IO binding, pinned host buffers and the copy/compute overlap.
 //! - [`encoder`]: the batched encoder itself.
 
@@ -21,6 +22,7 @@ pub mod manifest;
 pub mod preprocess;
 pub mod provider;
 pub mod runtime;
+mod session;
 pub mod staging;
 
 pub use encoder::{Encoder, EncoderOptions, read_manifest};

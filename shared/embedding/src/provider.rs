@@ -121,6 +121,27 @@ impl ComputeStream {
     }
 }
 
+/// TensorRT's optimisation profile for the encoder's input: from one chip to a full batch, so
+/// that short batches run on the engine built at start-up instead of each new shape building
+/// another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TrtProfile {
+    /// The input's name.
+    pub input: String,
+    /// Its shape for one chip.
+    pub min: Vec<i64>,
+    /// Its shape for a full batch, which is also the shape TensorRT optimises for.
+    pub max: Vec<i64>,
+}
+
+impl TrtProfile {
+    /// The `name:d0xd1x…` form TensorRT's profile options take, for `shape`.
+    fn spec(&self, shape: &[i64]) -> String {
+        let dims: Vec<String> = shape.iter().map(i64::to_string).collect();
+        format!("{}:{}", self.input, dims.join("x"))
+    }
+}
+
 impl ExecutionProvider {
     /// The provider named `name` (`cpu`, `cuda[:N]`, `tensorrt[:N]`) with `config` applied.
     ///
@@ -196,11 +217,13 @@ impl ExecutionProvider {
     }
 
     /// The dispatches to register, each set to fail rather than fall back. `engine_dir` is
-    /// the engine folder of this model (TensorRT only), `stream` the caller's CUDA stream.
+    /// the engine folder of this model (TensorRT only), `stream` the caller's CUDA stream,
+    /// `profile` the input shapes TensorRT builds its engine for.
     pub(crate) fn dispatches(
         &self,
         engine_dir: Option<&std::path::Path>,
         stream: Option<ComputeStream>,
+        profile: Option<&TrtProfile>,
     ) -> Vec<ExecutionProviderDispatch> {
         let cuda = |device_id: i32, memory_limit: Option<usize>| {
             let mut cuda = ep::CUDA::default().with_device_id(device_id);
@@ -237,6 +260,12 @@ impl ExecutionProvider {
                         .with_engine_cache_path(dir.display())
                         .with_timing_cache(true)
                         .with_timing_cache_path(dir.display());
+                }
+                if let Some(p) = profile {
+                    trt = trt
+                        .with_profile_min_shapes(p.spec(&p.min))
+                        .with_profile_opt_shapes(p.spec(&p.max))
+                        .with_profile_max_shapes(p.spec(&p.max));
                 }
                 if let Some(ComputeStream(s)) = stream {
                     trt = trt
@@ -326,10 +355,25 @@ mod tests {
 
     #[test]
     fn cpu_registers_nothing_and_gpus_refuse_to_fall_back() {
-        assert!(ExecutionProvider::Cpu.dispatches(None, None).is_empty());
+        assert!(
+            ExecutionProvider::Cpu
+                .dispatches(None, None, None)
+                .is_empty()
+        );
         let trt: ExecutionProvider = "tensorrt".parse().unwrap();
-        assert_eq!(trt.dispatches(None, None).len(), 2);
+        assert_eq!(trt.dispatches(None, None, None).len(), 2);
         assert_eq!(trt.to_string(), "tensorrt:0");
+    }
+
+    #[test]
+    fn tensorrt_profiles_run_from_one_chip_to_a_full_batch() {
+        let profile = TrtProfile {
+            input: "chips".into(),
+            min: vec![1, 1, 64, 64],
+            max: vec![512, 1, 64, 64],
+        };
+        assert_eq!(profile.spec(&profile.min), "chips:1x1x64x64");
+        assert_eq!(profile.spec(&profile.max), "chips:512x1x64x64");
     }
 
     #[test]
