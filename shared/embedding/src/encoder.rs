@@ -135,7 +135,7 @@ impl Encoder {
         };
         let session = build_session(runtime, &bytes, &model_path, options, &digest, &profile)?;
         check_outlets(&session, &manifest, &model_path)?;
-        let memory = Memory::for_session(&session, &options.provider);
+        let memory = Memory::for_session(&session, &options.provider, &manifest.output);
         let staging = options
             .staging
             .unwrap_or_else(|| Staging::for_provider(&options.provider));

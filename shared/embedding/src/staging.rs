@@ -71,9 +71,14 @@ pub(crate) struct Memory {
 }
 
 impl Memory {
-    /// Pinned memory for a GPU `provider`; if the provider offers none, ordinary memory with
-    /// a warning, since only the speed of the copies depends on it.
-    pub(crate) fn for_session(session: &Session, provider: &ExecutionProvider) -> Memory {
+    /// Pinned memory for a GPU `provider`; if the provider offers none, or the session will
+    /// not bind `output` to it, ordinary memory with a warning, since only the speed of the
+    /// copies depends on it.
+    pub(crate) fn for_session(
+        session: &Session,
+        provider: &ExecutionProvider,
+        output: &str,
+    ) -> Memory {
         let device = match provider {
             ExecutionProvider::Cpu => None,
             ExecutionProvider::Cuda { device_id, .. }
@@ -88,9 +93,14 @@ impl Memory {
                     kind,
                 )
             };
-            let made = pinned(MemoryType::CPUInput)
-                .and_then(|info| Allocator::new(session, info))
-                .and_then(|input| Ok((input, pinned(MemoryType::CPUOutput)?)));
+            let made = (|| {
+                let input = Allocator::new(session, pinned(MemoryType::CPUInput)?)?;
+                let output_info = pinned(MemoryType::CPUOutput)?;
+                session
+                    .create_binding()?
+                    .bind_output_to_device(output, &output_info)?;
+                Ok::<_, ort::Error>((input, output_info))
+            })();
             match made {
                 Ok((input, output)) => {
                     return Memory {
