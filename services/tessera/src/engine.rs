@@ -35,6 +35,11 @@ fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
     let manifest_path = cache.model(&args.model)?;
     let manifest = tessera_embedding::read_manifest(&manifest_path)?;
     let input_size = manifest.input_side(args.input_size, chip);
+    if provider.is_gpu()
+        && let Some(advice) = manifest.upload_advice(&args.model, input_size, chip)
+    {
+        tracing::warn!("{advice}");
+    }
     let options = EncoderOptions {
         provider: provider.clone(),
         threads: args.threads,

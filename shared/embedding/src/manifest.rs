@@ -203,6 +203,28 @@ impl ModelManifest {
             })
             .collect()
     }
+
+    /// For a GPU: advice to take the in-graph preprocessing variant of the model `name` when
+    /// preparing `chip`-pixel chips on the host at `side` would upload at least four times the
+    /// bytes of the chips themselves as 32-bit floats; `None` when there is little to gain or
+    /// the model already prepares its chips.
+    pub fn upload_advice(&self, name: &str, side: usize, chip: usize) -> Option<String> {
+        if self.raw_input.is_some() || name.contains('@') {
+            return None;
+        }
+        let host = 4 * self.channels.count() * side * side;
+        let raw = 4 * chip * chip;
+        (host >= 4 * raw).then(|| {
+            format!(
+                "model {name} takes {side}×{side}×{c} float32 input prepared on the host, so \
+                 {host} bytes a chip go to the device; the model {name}@f32x{chip} takes the \
+                 chips as they are ({raw} bytes, the same embeddings) and {name}@u8x{chip} as \
+                 bytes ({bytes} bytes), resampled and normalised on the device",
+                c = self.channels.count(),
+                bytes = chip * chip,
+            )
+        })
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +257,24 @@ logits = 1000
         let (a, b) = m.affine()[0];
         assert!((0.0 * a + b - (-127.0 / 128.0)).abs() < 1e-6);
         assert!((1.0 * a + b - (128.0 / 128.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn large_host_prepared_inputs_get_advice_to_prepare_on_the_device() {
+        let m = ModelManifest::from_toml(EFFNET).unwrap();
+        let advice = m.upload_advice("resnet50", 224, 64).unwrap();
+        for part in [
+            "602112 bytes",
+            "resnet50@f32x64",
+            "16384 bytes",
+            "resnet50@u8x64",
+        ] {
+            assert!(advice.contains(part), "{part:?} is not in: {advice}");
+        }
+        // At the chip's own side the host input is only 3× the chips: no advice.
+        assert_eq!(m.upload_advice("efficientnet-lite0", 64, 64), None);
+        // Nor for a variant that already prepares its chips.
+        assert_eq!(m.upload_advice("resnet50@u8x64", 224, 64), None);
     }
 
     #[test]

@@ -97,6 +97,11 @@ impl ModelSet {
             return Ok(e);
         }
         let side = self.manifest.input_side(self.settings.input_size, chip);
+        if self.provider.is_gpu()
+            && let Some(advice) = self.manifest.upload_advice(&self.settings.name, side, chip)
+        {
+            tracing::warn!("{advice}");
+        }
         let options = EncoderOptions {
             provider: self.provider.clone(),
             threads: self.settings.threads,
