@@ -19,8 +19,16 @@
 #   BATCHES     comma list, default 64,256,512,1024 on a GPU, 8,32,64 on the CPU
 #   CHIPS       chips timed per batch size, default 4096 on a GPU, 64 on the CPU
 #   CHIP        chip side, default 64
-#   E2E         1 to run part 3 (default 1); E2E_MODEL (default resnet50 on a GPU, efficientnet-lite0 on the CPU)
+#   E2E         1 to run part 3 (default 1); E2E_RUNS, model:provider:precision per run (default on a GPU:
+#               ResNet50 FP16 and FP32 on CUDA and TensorRT, with and without in-graph preprocessing;
+#               on the CPU efficientnet-lite0:cpu:fp32)
 #   THREADS     intra-op threads for both sides (0: one per core)
+#   STEP_TIMEOUT  seconds one measurement may take before it is reported as timed out (default 300)
+# For a machine without Rust or network access (a lent GPU box), with everything carried there:
+#   BIN_DIR     folder holding prebuilt `tessera` and `embed_bench` (skips cargo build)
+#   NO_PROVISION=1  the models are already in $TESSERA_CACHE/models (skips scripts/provision.py)
+#   GPU_LIB     the onnxruntime-gpu libonnxruntime.so.1.31.1 (default $TESSERA_CACHE/runtime-gpu/)
+#   PEER_PY     a Python whose onnxruntime is onnxruntime-gpu 1.31.1 (default: a venv made here)
 # The GPU parts need `tessera provision --gpu` (the onnxruntime-gpu runtime in
 # $TESSERA_CACHE/runtime-gpu/) and CUDA 13, cuDNN 9 and TensorRT 10 libraries on LD_LIBRARY_PATH;
 # the Python peer for GPUs gets its own venv ($TESSERA_CACHE/venv-gpu, onnxruntime-gpu==1.31.1).
@@ -44,21 +52,33 @@ CHIPS="${CHIPS:-$([ $on_gpu = 1 ] && echo 4096 || echo 64)}"
 CHIP="${CHIP:-64}"
 THREADS="${THREADS:-0}"
 E2E="${E2E:-1}"
-E2E_MODEL="${E2E_MODEL:-$([ $on_gpu = 1 ] && echo resnet50 || echo efficientnet-lite0)}"
+# model:provider:precision per end-to-end run; on CUDA the FP16 model carries the precision
+gpu_e2e="resnet50-fp16@u8x$CHIP:cuda:fp32 resnet50@u8x$CHIP:cuda:fp32 resnet50-fp16:cuda:fp32"
+gpu_e2e="$gpu_e2e resnet50@u8x$CHIP:tensorrt:fp16 resnet50:tensorrt:fp16"
+E2E_RUNS="${E2E_RUNS:-$([ $on_gpu = 1 ] && echo "$gpu_e2e" || echo efficientnet-lite0:cpu:fp32)}"
 
 steps=runtime,models,resnet50
 [ $on_gpu = 1 ] && steps="$steps,runtime-gpu"
 raw=""
 for m in $MODELS; do raw="$raw${raw:+,}$m@u8x$CHIP"; done
-python3 scripts/provision.py --cache "$TESSERA_CACHE" --only "$steps,raw-input" --raw-input "$raw" >/dev/null
-cargo build --profile "$profile" --quiet -p tessera-embedding --example embed_bench
-cargo build --profile "$profile" --quiet -p tessera-cli
+[ $on_gpu = 1 ] && raw="$raw,resnet50-fp16@u8x$CHIP"
+if [ "${NO_PROVISION:-0}" != 1 ]; then
+    python3 scripts/provision.py --cache "$TESSERA_CACHE" --only "$steps,raw-input" --raw-input "$raw" >/dev/null
+fi
+if [ -n "${BIN_DIR:-}" ]; then
+    bench="$BIN_DIR/embed_bench" cli="$BIN_DIR/tessera"
+else
+    cargo build --profile "$profile" --quiet -p tessera-embedding --example embed_bench
+    cargo build --profile "$profile" --quiet -p tessera-cli
+    bench="$bin/examples/embed_bench" cli="$bin/tessera"
+fi
+STEP_TIMEOUT="${STEP_TIMEOUT:-300}"
 
 cpu_lib="$TESSERA_CACHE/runtime/libonnxruntime.so.1.31.1"
-gpu_lib="$TESSERA_CACHE/runtime-gpu/libonnxruntime.so.1.31.1"
+gpu_lib="${GPU_LIB:-$TESSERA_CACHE/runtime-gpu/libonnxruntime.so.1.31.1}"
 cpu_py="$TESSERA_CACHE/venv/bin/python"
-gpu_py="$TESSERA_CACHE/venv-gpu/bin/python"
-if [ $on_gpu = 1 ] && [ ! -x "$gpu_py" ]; then
+gpu_py="${PEER_PY:-$TESSERA_CACHE/venv-gpu/bin/python}"
+if [ $on_gpu = 1 ] && [ -z "${PEER_PY:-}" ] && [ ! -x "$gpu_py" ]; then
     python3 -m venv "$TESSERA_CACHE/venv-gpu"
     "$gpu_py" -m pip install -q --only-binary=:all: onnxruntime-gpu==1.31.1 numpy
 fi
@@ -66,7 +86,7 @@ fi
 echo "cpu: $(nproc) cores; batches $BATCHES; $CHIPS chips of $CHIP px per batch size; threads $THREADS"
 
 # precisions per provider, and the model file for a precision
-precisions() { case $1 in cpu) echo fp32 ;; cuda) echo "fp32 fp16" ;; *) echo "fp32 fp16 int8" ;; esac; }
+precisions() { case $1 in cpu) echo fp32 ;; cuda) echo "fp16 fp32" ;; *) echo "fp16 fp32 int8" ;; esac; }
 model_for() {  # model provider precision -> model name, or nothing when there is none
     if [ "$2" = cuda ] && [ "$3" = fp16 ]; then
         case $1 in resnet50) echo resnet50-fp16 ;; esac  # CUDA runs FP16 only from an FP16 model
@@ -80,15 +100,15 @@ compare() {  # model provider precision
     [ "$provider" = cuda ] && trt_precision=fp32  # the FP16 model carries its precision
     local manifest="$TESSERA_CACHE/models/$model/manifest.toml" cache="$TESSERA_CACHE/trt-engines/bench"
     local ours theirs plain=""
-    ours=$("$bin/examples/embed_bench" --runtime "$lib" --manifest "$manifest" --provider "$provider" \
+    ours=$(timeout "$STEP_TIMEOUT" "$bench" --runtime "$lib" --manifest "$manifest" --provider "$provider" \
         --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
-        --engine-cache "$cache" --threads "$THREADS" 2>&1) || { echo "tessera $model $provider $precision FAILED: $ours"; return 0; }
+        --engine-cache "$cache" --threads "$THREADS" 2>&1) || { echo "tessera $model $provider $precision FAILED: $ours"; ours=""; }
     if [ "$provider" != cpu ]; then
-        plain=$("$bin/examples/embed_bench" --runtime "$lib" --manifest "$manifest" --provider "$provider" \
+        plain=$(timeout "$STEP_TIMEOUT" "$bench" --runtime "$lib" --manifest "$manifest" --provider "$provider" \
             --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
             --engine-cache "$cache" --threads "$THREADS" --staging plain 2>&1) || plain=""
     fi
-    theirs=$("$py" scripts/tests/bench_peer.py --manifest "$manifest" --provider "$provider" \
+    theirs=$(timeout "$STEP_TIMEOUT" "$py" scripts/tests/bench_peer.py --manifest "$manifest" --provider "$provider" \
         --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
         --engine-cache "$cache-py" --threads "$THREADS" 2>&1) || { echo "peer $model $provider $precision FAILED: $theirs"; return 0; }
     python3 - "$precision" <<PY
@@ -102,6 +122,10 @@ def rows(text, tag):
     return out
 ours, theirs = rows("""$ours""", "embed"), rows("""$theirs""", "peer")
 plain = rows("""$plain""", "embed")
+for b in sorted(set(theirs) - set(ours)):
+    t = theirs[b]
+    print("%-26s %-10s %-4s batch %5d: tessera FAILED  python %9s chips/s" % (
+        t["model"], t["provider"], sys.argv[1], b, t["chips_per_s"]))
 for b in sorted(ours):
     o, t, p = ours[b], theirs.get(b), plain.get(b)
     ratio = "%.2f" % (float(o["chips_per_s"]) / float(t["chips_per_s"])) if t else "n/a"
@@ -124,15 +148,17 @@ for provider in $PROVIDERS; do
             model=$(model_for "$base" "$provider" "$precision")
             if [ -z "$model" ]; then echo "$base $provider $precision: no FP16 model for CUDA (skipped)"; continue; fi
             compare "$model" "$provider" "$precision"
-            [ "$model" = "$base" ] && compare "$base@u8x$CHIP" "$provider" "$precision"
+            compare "$model@u8x$CHIP" "$provider" "$precision"
         done
     done
 done
 
 if [ "$E2E" = 1 ]; then
-    echo "== 3. tessera segment, 4096x4096 frame, 4096 chips of 64 px, model $E2E_MODEL"
+    echo "== 3. tessera segment, 4096x4096 frame, 4096 chips of 64 px: $E2E_RUNS"
     frame="$data/frame-4096.png"
-    [ -f "$frame" ] || "$cpu_py" - "$frame" <<'PY'
+    frame_py=$cpu_py
+    [ -x "$frame_py" ] || frame_py=python3
+    [ -f "$frame" ] || "$frame_py" - "$frame" <<'PY'
 import sys
 import numpy as np
 from PIL import Image
@@ -143,32 +169,30 @@ img = np.where(tile, 0.5 + 0.3 * np.sin(x / 3.0), 0.5 + 0.2 * np.sin((x + y) / 1
 img += np.random.default_rng(7).normal(0, 0.05, img.shape)
 Image.fromarray((np.clip(img, 0, 1) * 65535).astype(np.uint16)).save(sys.argv[1])
 PY
-    for provider in $PROVIDERS; do
-        for precision in $(precisions "$provider"); do
-            [ "$provider" = cuda ] && [ "$precision" != fp32 ] && continue
-            lib=$cpu_lib
-            [ "$provider" != cpu ] && lib=$gpu_lib
-            out="$data/out-$provider-$precision"
-            batch=$(echo "$BATCHES" | tr , '\n' | tail -1)
-            for run in 1 2; do  # the first run may build TensorRT engines; the second uses the cache
-                start=$(date +%s%N)
-                if ! ORT_DYLIB_PATH="$lib" "$bin/tessera" segment "$frame" --chip 64 --stride 64 \
-                        --model "$E2E_MODEL" --provider "$provider" --precision "$precision" \
-                        --batch "$batch" --threads "$THREADS" --out "$out" >"$data/segment.log" 2>&1; then
-                    echo "$provider $precision: tessera segment FAILED:"; tail -5 "$data/segment.log"; continue
-                fi
-                end=$(date +%s%N)
-                python3 - "$out/frame-4096.json" "$(( (end - start) / 1000000 ))" "$provider" "$precision" "$run" <<'PY'
+    batch=$(echo "$BATCHES" | tr , '\n' | tail -1)
+    for spec in $E2E_RUNS; do
+        IFS=: read -r model provider precision <<<"$spec"
+        lib=$cpu_lib
+        [ "$provider" != cpu ] && lib=$gpu_lib
+        out="$data/out-${spec//[:@]/-}"
+        for run in 1 2; do  # the first run may build TensorRT engines; the second uses the cache
+            start=$(date +%s%N)
+            if ! ORT_DYLIB_PATH="$lib" timeout "$STEP_TIMEOUT" "$cli" segment "$frame" --chip 64 --stride 64 \
+                    --model "$model" --provider "$provider" --precision "$precision" \
+                    --batch "$batch" --threads "$THREADS" --out "$out" >"$data/segment.log" 2>&1; then
+                echo "$spec: tessera segment FAILED:"; tail -5 "$data/segment.log"; break
+            fi
+            end=$(date +%s%N)
+            python3 - "$out/frame-4096.json" "$(( (end - start) / 1000000 ))" "$spec" "$run" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); wall = float(sys.argv[2])
 st = r["timings_ms"]["stages"]
 total = sum(v for _, v in st)
-print("%s %s run %s: %d chips, batch %s: wall %.0f ms (process start and model load %.0f ms included), "
-      "image to labels %.0f ms" % (sys.argv[3], sys.argv[4], sys.argv[5], r["chips"], r["model"]["batch"],
-                                    wall, r["model"]["load_ms"], total))
+print("%s run %s: %d chips, batch %s: wall %.0f ms (process start and model load %.0f ms included), "
+      "image to labels %.0f ms" % (sys.argv[3], sys.argv[4], r["chips"], r["model"]["batch"],
+                                   wall, r["model"]["load_ms"], total))
 print("    stages (ms): " + " ".join("%s=%.1f" % (k, v) for k, v in st))
 PY
-            done
         done
     done
 fi

@@ -11,11 +11,12 @@ use sync_wrapper::SyncWrapper;
 
 use crate::{
     EmbeddingError, ExecutionProvider, ModelManifest, RawDtype, RawInput,
+    host_memory::{Memory, Pinning, Probe},
     preprocess::Preprocessor,
     provider::{ComputeStream, TrtProfile},
     runtime::Runtime,
     session::{build_session, check_outlets},
-    staging::{self, Job, Memory, Stage, Staging},
+    staging::{self, Job, Stage, Staging},
 };
 
 /// How an encoder runs.
@@ -66,7 +67,7 @@ pub struct Encoder {
     /// encoder be shared between threads although ONNX Runtime's handles inside are not.
     staged: SyncWrapper<(Memory, Vec<Stage>)>,
     staging: Staging,
-    pinned: bool,
+    pinning: Pinning,
     plane: Vec<f32>,
 }
 
@@ -77,7 +78,7 @@ impl std::fmt::Debug for Encoder {
             .field("side", &self.side)
             .field("provider", &self.provider)
             .field("staging", &self.staging)
-            .field("pinned", &self.pinned)
+            .field("pinning", &self.pinning)
             .finish_non_exhaustive()
     }
 }
@@ -133,9 +134,15 @@ impl Encoder {
             min: input_shape(&manifest, side, 1),
             max: input_shape(&manifest, side, options.batch_size),
         };
-        let session = build_session(runtime, &bytes, &model_path, options, &digest, &profile)?;
+        let mut session = build_session(runtime, &bytes, &model_path, options, &digest, &profile)?;
         check_outlets(&session, &manifest, &model_path)?;
-        let memory = Memory::for_session(&session, &options.provider, &manifest.output);
+        let probe = Probe {
+            input: &manifest.input,
+            output: &manifest.output,
+            dtype: input_dtype(&manifest),
+            shape: input_shape(&manifest, side, 1),
+        };
+        let memory = Memory::for_session(&mut session, &options.provider, &probe);
         let staging = options
             .staging
             .unwrap_or_else(|| Staging::for_provider(&options.provider));
@@ -143,7 +150,7 @@ impl Encoder {
             model = %manifest.name,
             side,
             provider = %options.provider,
-            pinned = memory.pinned(),
+            pinned = %memory.pinning(),
             overlap = staging.overlap,
             "encoder loaded"
         );
@@ -155,7 +162,7 @@ impl Encoder {
             batch_size: options.batch_size,
             provider: options.provider.clone(),
             digest,
-            pinned: memory.pinned(),
+            pinning: memory.pinning(),
             staged: SyncWrapper::new((memory, Vec::new())),
             staging,
             plane: Vec::new(),
@@ -192,9 +199,14 @@ impl Encoder {
         self.staging
     }
 
-    /// Whether batches are staged in pinned host memory (GPU providers that offer it).
+    /// Whether batches are staged in pinned host memory (GPU sessions that accept it).
     pub fn pinned(&self) -> bool {
-        self.pinned
+        self.pinning != Pinning::None
+    }
+
+    /// Which host buffers are pinned.
+    pub fn pinning(&self) -> Pinning {
+        self.pinning
     }
 
     /// A digest of the model bytes and input side: equal digests give equal embeddings.
@@ -243,13 +255,7 @@ impl Encoder {
             input: &self.manifest.input,
             output,
             width,
-            dtype: match raw {
-                Some(RawInput {
-                    dtype: RawDtype::Uint8,
-                    ..
-                }) => TensorElementType::Uint8,
-                _ => TensorElementType::Float32,
-            },
+            dtype: input_dtype(&self.manifest),
             shape: &shape,
         };
         let plane = &mut self.plane;
@@ -290,6 +296,17 @@ impl Encoder {
             &job,
             &mut fill,
         )
+    }
+}
+
+/// The network input's element type: bytes for a `[raw_input]` model of `u8` chips.
+fn input_dtype(manifest: &ModelManifest) -> TensorElementType {
+    match manifest.raw_input {
+        Some(RawInput {
+            dtype: RawDtype::Uint8,
+            ..
+        }) => TensorElementType::Uint8,
+        _ => TensorElementType::Float32,
     }
 }
 

@@ -18,6 +18,7 @@
 
 pub mod encoder;
 pub mod error;
+pub mod host_memory;
 pub mod manifest;
 pub mod preprocess;
 pub mod provider;
@@ -27,6 +28,7 @@ pub mod staging;
 
 pub use encoder::{Encoder, EncoderOptions, read_manifest};
 pub use error::EmbeddingError;
+pub use host_memory::Pinning;
 pub use manifest::{ChannelOrder, Layout, ModelManifest, Normalize, RawDtype, RawInput};
 pub use provider::{ComputeStream, ExecutionProvider, Precision, ProviderConfig};
 pub use runtime::{ORT_VERSION, Runtime, load_runtime};

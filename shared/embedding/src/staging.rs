@@ -1,8 +1,8 @@
 //! Moving chip batches through the session with IO binding, from host buffers the encoder
 //! keeps between calls.
 //!
-//! On a GPU the input and output buffers are pinned (page-locked) host memory from the CUDA
-//! provider's own allocator, so uploads and downloads are DMA transfers; with
+//! On a GPU the buffers are pinned (page-locked) host memory where the session accepts it
+//! ([`crate::host_memory`]), so uploads and downloads are DMA transfers; with
 //! [`Staging::overlap`] the calling thread fills and binds (uploads) batch *k + 1* while a
 //! second thread runs batch *k* on the device. On the CPU the same code runs with ordinary
 //! ONNX Runtime tensors, which is how CI tests it.
@@ -10,12 +10,11 @@
 use std::sync::mpsc;
 
 use ort::{
-    memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType},
     session::{IoBinding, Session},
     value::{DynTensor, TensorElementType},
 };
 
-use crate::{EmbeddingError, ExecutionProvider};
+use crate::{EmbeddingError, ExecutionProvider, host_memory::Memory};
 
 /// Batches in flight when overlapping: one running, one filled and bound behind it.
 const DEPTH: usize = 2;
@@ -63,79 +62,6 @@ pub(crate) struct Job<'a> {
     pub shape: &'a (dyn Fn(usize) -> Vec<i64> + Sync),
 }
 
-/// Where the buffers live: pinned host memory for a GPU session, ordinary memory otherwise.
-pub(crate) struct Memory {
-    input: Allocator,
-    output: MemoryInfo<'static>,
-    pinned: bool,
-}
-
-impl Memory {
-    /// Pinned memory for a GPU `provider`; if the provider offers none, or the session will
-    /// not bind `output` to it, ordinary memory with a warning, since only the speed of the
-    /// copies depends on it.
-    pub(crate) fn for_session(
-        session: &Session,
-        provider: &ExecutionProvider,
-        output: &str,
-    ) -> Memory {
-        let device = match provider {
-            ExecutionProvider::Cpu => None,
-            ExecutionProvider::Cuda { device_id, .. }
-            | ExecutionProvider::TensorRt { device_id, .. } => Some(*device_id),
-        };
-        if let Some(id) = device {
-            let pinned = |kind| {
-                MemoryInfo::new(
-                    AllocationDevice::CUDA_PINNED,
-                    id,
-                    AllocatorType::Device,
-                    kind,
-                )
-            };
-            let made = (|| {
-                let input = Allocator::new(session, pinned(MemoryType::CPUInput)?)?;
-                let output_info = pinned(MemoryType::CPUOutput)?;
-                session
-                    .create_binding()?
-                    .bind_output_to_device(output, &output_info)?;
-                Ok::<_, ort::Error>((input, output_info))
-            })();
-            match made {
-                Ok((input, output)) => {
-                    return Memory {
-                        input,
-                        output,
-                        pinned: true,
-                    };
-                }
-                Err(e) => tracing::warn!(
-                    provider = %provider,
-                    error = %e,
-                    "no pinned host memory from the GPU provider; batches go through ordinary \
-                     (pageable) memory, which makes every upload slower"
-                ),
-            }
-        }
-        Memory {
-            input: Allocator::default(),
-            output: MemoryInfo::new(
-                AllocationDevice::CPU,
-                0,
-                AllocatorType::Device,
-                MemoryType::Default,
-            )
-            .expect("the CPU memory description is always valid"),
-            pinned: false,
-        }
-    }
-
-    /// Whether the buffers are pinned host memory.
-    pub(crate) fn pinned(&self) -> bool {
-        self.pinned
-    }
-}
-
 /// One reusable batch slot: an IO binding and the input tensor bound to it.
 pub(crate) struct Stage {
     binding: IoBinding,
@@ -156,7 +82,7 @@ impl Stage {
         let fits = matches!(&self.input, Some((t, r)) if *r == rows && t.data_type() == &job.dtype);
         if !fits {
             let mut tensor =
-                DynTensor::new(&memory.input, job.dtype, (job.shape)(rows)).map_err(infer)?;
+                DynTensor::new(memory.input(), job.dtype, (job.shape)(rows)).map_err(infer)?;
             zero(&mut tensor).map_err(infer)?;
             self.input = Some((tensor, rows));
         }
@@ -166,7 +92,7 @@ impl Stage {
             self.binding.clear_outputs();
             self.output.clear();
             self.binding
-                .bind_output_to_device(job.output, &memory.output)
+                .bind_output_to_device(job.output, memory.output())
                 .map_err(infer)?;
             self.output = job.output.to_string();
         }
@@ -174,7 +100,7 @@ impl Stage {
     }
 }
 
-fn zero(tensor: &mut DynTensor) -> ort::Result<()> {
+pub(crate) fn zero(tensor: &mut DynTensor) -> ort::Result<()> {
     match tensor.data_type() {
         TensorElementType::Uint8 => tensor.try_extract_tensor_mut::<u8>()?.1.fill(0),
         _ => tensor.try_extract_tensor_mut::<f32>()?.1.fill(0.0),
