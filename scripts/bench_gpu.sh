@@ -21,7 +21,7 @@
 #   CHIP        chip side, default 64
 #   E2E         1 to run part 3 (default 1); E2E_RUNS, model:provider:precision per run (default on a GPU:
 #               ResNet50 FP16 and FP32 on CUDA and TensorRT, with and without in-graph preprocessing;
-#               on the CPU efficientnet-lite0:cpu:fp32)
+#               on the CPU efficientnet-lite0:cpu:fp32); E2E_BATCH (default: the provider's default)
 #   THREADS     intra-op threads for both sides (0: one per core)
 #   STEP_TIMEOUT  seconds one measurement may take before it is reported as timed out (default 300)
 # For a machine without Rust or network access (a lent GPU box), with everything carried there:
@@ -169,7 +169,8 @@ img = np.where(tile, 0.5 + 0.3 * np.sin(x / 3.0), 0.5 + 0.2 * np.sin((x + y) / 1
 img += np.random.default_rng(7).normal(0, 0.05, img.shape)
 Image.fromarray((np.clip(img, 0, 1) * 65535).astype(np.uint16)).save(sys.argv[1])
 PY
-    batch=$(echo "$BATCHES" | tr , '\n' | tail -1)
+    batch_flag=()
+    [ -n "${E2E_BATCH:-}" ] && batch_flag=(--batch "$E2E_BATCH")
     for spec in $E2E_RUNS; do
         IFS=: read -r model provider precision <<<"$spec"
         lib=$cpu_lib
@@ -179,7 +180,7 @@ PY
             start=$(date +%s%N)
             if ! ORT_DYLIB_PATH="$lib" timeout "$STEP_TIMEOUT" "$cli" segment "$frame" --chip 64 --stride 64 \
                     --model "$model" --provider "$provider" --precision "$precision" \
-                    --batch "$batch" --threads "$THREADS" --out "$out" >"$data/segment.log" 2>&1; then
+                    "${batch_flag[@]}" --threads "$THREADS" --out "$out" >"$data/segment.log" 2>&1; then
                 echo "$spec: tessera segment FAILED:"; tail -5 "$data/segment.log"; break
             fi
             end=$(date +%s%N)

@@ -154,7 +154,7 @@ pub(crate) struct ModelArgs {
     /// Inference threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Chips per inference batch [default: 64 on the CPU, 512 on a GPU].
+    /// Chips per inference batch [default: 64 on the CPU, 256 on a GPU].
     #[arg(long)]
     pub batch: Option<usize>,
 }

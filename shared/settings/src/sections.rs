@@ -34,7 +34,7 @@ pub struct ModelSettings {
     pub engine_cache: Option<PathBuf>,
     /// Intra-op threads of the model; 0 means one per core. Default: 0.
     pub threads: usize,
-    /// Chips per inference call. Unset: by provider, 64 on the CPU and 512 on a GPU.
+    /// Chips per inference call. Unset: by provider, 64 on the CPU and 256 on a GPU.
     pub batch: Option<usize>,
     /// Side of the square the chips are resized to before inference. Unset: the chip size
     /// when the model accepts any size, else the model's own input size.
