@@ -146,7 +146,7 @@ mod tests {
                 memory_limit: None,
             }
         );
-        assert_eq!(p.default_batch(), 512);
+        assert_eq!(p.default_batch(), 256);
         let mut own = settings("cuda", "fp32");
         own.memory_limit = Some(1 << 30);
         assert_eq!(
