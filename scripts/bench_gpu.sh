@@ -189,9 +189,12 @@ import json, sys
 r = json.load(open(sys.argv[1])); wall = float(sys.argv[2])
 st = r["timings_ms"]["stages"]
 total = sum(v for _, v in st)
+names = [k for k, _ in st]
+# the label map exists once painted; summary, encode and write make the report and files
+labels = sum(v for _, v in st[:names.index("paint") + 1]) if "paint" in names else float("nan")
 print("%s run %s: %d chips, batch %s: wall %.0f ms (process start and model load %.0f ms included), "
-      "image to labels %.0f ms" % (sys.argv[3], sys.argv[4], r["chips"], r["model"]["batch"],
-                                   wall, r["model"]["load_ms"], total))
+      "image to labels %.0f ms, with summary and output files %.0f ms"
+      % (sys.argv[3], sys.argv[4], r["chips"], r["model"]["batch"], wall, r["model"]["load_ms"], labels, total))
 print("    stages (ms): " + " ".join("%s=%.1f" % (k, v) for k, v in st))
 PY
         done

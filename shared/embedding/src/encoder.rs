@@ -11,7 +11,7 @@ use sync_wrapper::SyncWrapper;
 
 use crate::{
     EmbeddingError, ExecutionProvider, ModelManifest, RawDtype, RawInput,
-    host_memory::{Memory, Pinning, Probe},
+    host_memory::{Memory, Pinning},
     preprocess::Preprocessor,
     provider::{ComputeStream, TrtProfile},
     runtime::Runtime,
@@ -136,13 +136,15 @@ impl Encoder {
         };
         let mut session = build_session(runtime, &bytes, &model_path, options, &digest, &profile)?;
         check_outlets(&session, &manifest, &model_path)?;
-        let probe = Probe {
+        let shape = |rows: usize| input_shape(&manifest, side, rows);
+        let job = Job {
             input: &manifest.input,
             output: &manifest.output,
+            width: manifest.embedding_dim,
             dtype: input_dtype(&manifest),
-            shape: input_shape(&manifest, side, 1),
+            shape: &shape,
         };
-        let memory = Memory::for_session(&mut session, &options.provider, &probe);
+        let memory = Memory::for_session(&mut session, &options.provider, &job);
         let staging = options
             .staging
             .unwrap_or_else(|| Staging::for_provider(&options.provider));

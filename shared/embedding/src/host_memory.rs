@@ -11,19 +11,12 @@
 use ort::{
     memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType},
     session::Session,
-    value::{DynTensor, TensorElementType},
 };
 
-use crate::{ExecutionProvider, staging::zero};
-
-/// The tensors a placement is tried with: the model's input and output, one row.
-pub(crate) struct Probe<'a> {
-    pub input: &'a str,
-    pub output: &'a str,
-    pub dtype: TensorElementType,
-    /// The input shape of one chip.
-    pub shape: Vec<i64>,
-}
+use crate::{
+    EmbeddingError, ExecutionProvider,
+    staging::{self, Job, Staging},
+};
 
 /// Which host buffers are pinned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,11 +49,12 @@ pub(crate) struct Memory {
 impl Memory {
     /// The best placement that `session` runs with: on a GPU `provider`, pinned input and
     /// output, else pinned input only, else ordinary memory (each fallback logged, since only
-    /// the speed of the copies depends on it). The CPU gets ordinary memory.
+    /// the speed of the copies depends on it). Each is tried by running `job` on one chip.
+    /// The CPU gets ordinary memory.
     pub(crate) fn for_session(
         session: &mut Session,
         provider: &ExecutionProvider,
-        probe: &Probe<'_>,
+        job: &Job<'_>,
     ) -> Memory {
         let device = match provider {
             ExecutionProvider::Cpu => return Memory::ordinary(),
@@ -68,7 +62,10 @@ impl Memory {
             | ExecutionProvider::TensorRt { device_id, .. } => *device_id,
         };
         let (chosen, refused) = first_that_runs([Pinning::Both, Pinning::Input], |pinning| {
-            Memory::pinned(session, device, pinning).and_then(|m| m.try_runs(session, probe))
+            let memory = Memory::pinned(session, device, pinning)
+                .map_err(|e| EmbeddingError::Inference(e.to_string()))?;
+            memory.try_runs(session, job)?;
+            Ok::<_, EmbeddingError>(memory)
         });
         match chosen {
             Some(memory) => {
@@ -116,22 +113,30 @@ impl Memory {
         })
     }
 
-    /// Two one-chip runs through this placement (the second reuses the bound output, as
-    /// batches do), returning the placement if both give an output.
-    fn try_runs(self, session: &mut Session, probe: &Probe<'_>) -> ort::Result<Memory> {
-        let mut tensor = DynTensor::new(&self.input, probe.dtype, probe.shape.clone())?;
-        zero(&mut tensor)?;
-        let mut binding = session.create_binding()?;
-        binding.bind_input(probe.input, &tensor)?;
-        binding.bind_output_to_device(probe.output, &self.output)?;
+    /// Two one-chip batches through this placement by the path batches take (the second
+    /// reuses the slot and its bound output, as batches do).
+    fn try_runs(&self, session: &mut Session, job: &Job<'_>) -> Result<(), EmbeddingError> {
+        let plain = Staging {
+            overlap: false,
+            pad: false,
+        };
+        let mut stages = Vec::new();
+        // One value as one chip: the filler leaves the zeroed input as it is.
+        let chip = [0.0f32];
         for _ in 0..2 {
-            let outputs = session.run_binding(&binding)?;
-            outputs
-                .get(probe.output)
-                .ok_or_else(|| ort::Error::new(format!("no output named {:?}", probe.output)))?
-                .try_extract_tensor::<f32>()?;
+            staging::run(
+                session,
+                self,
+                &mut stages,
+                plain,
+                1,
+                &chip,
+                1,
+                job,
+                &mut |_, _| Ok(()),
+            )?;
         }
-        Ok(self)
+        Ok(())
     }
 
     pub(crate) fn input(&self) -> &Allocator {

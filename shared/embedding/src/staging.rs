@@ -100,7 +100,7 @@ impl Stage {
     }
 }
 
-pub(crate) fn zero(tensor: &mut DynTensor) -> ort::Result<()> {
+fn zero(tensor: &mut DynTensor) -> ort::Result<()> {
     match tensor.data_type() {
         TensorElementType::Uint8 => tensor.try_extract_tensor_mut::<u8>()?.1.fill(0),
         _ => tensor.try_extract_tensor_mut::<f32>()?.1.fill(0.0),

@@ -45,12 +45,10 @@ pub fn chip_confidence(
 ) -> Vec<f32> {
     let n = labels.len().min(features.len() / dim.max(1));
     let k = centroids.len() / dim.max(1);
-    let (Ok(f), Ok(c)) = (
-        ArrayView2::from_shape((n, dim), &features[..n * dim]),
-        ArrayView2::from_shape((k, dim), &centroids[..k * dim]),
-    ) else {
-        return vec![MIN_WEIGHT; n];
-    };
+    let f = ArrayView2::from_shape((n, dim), &features[..n * dim])
+        .expect("the slice holds exactly n rows of dim");
+    let c = ArrayView2::from_shape((k, dim), &centroids[..k * dim])
+        .expect("the slice holds exactly k rows of dim");
     let scores = f.dot(&c.t());
     scores
         .outer_iter()
