@@ -3,9 +3,13 @@
 # container registry and no Docker engine (issue 7's CI check):
 #   1. podman, buildah, debootstrap and runc (apt-get, when missing);
 #   2. a Debian bookworm base image made with debootstrap (once; reused while it exists);
-#   3. deploy/docker/Dockerfile's images (ingest, embedder, clusterer, publisher, dashboard, cli)
-#      from one build of the workspace, with the host's Rust toolchain and crate registry mounted
-#      read-only; and nats-server and redis-server images (deploy/docker/infra.Dockerfile);
+#   3. deploy/docker/Dockerfile's images (ingest, embedder, clusterer, publisher, dashboard, cli):
+#      from the binaries in TESSERA_IMAGES_BINARIES when it is set (scripts/test.sh passes the
+#      ones its tests ran; BINARIES=prebuilt, nothing compiled), else from one build of the
+#      workspace inside the image build, with the host's Rust toolchain and crate registry
+#      mounted read-only; and nats-server and redis-server images (deploy/docker/infra.Dockerfile).
+#      Each image's entrypoint, user and binaries are checked against what the Dockerfile says
+#      (scripts/dockerfile_stages.py);
 #   4. a containerised run: nats (JetStream), redis and the services, each in its own container
 #      on a podman network, with compose.yaml's environment, user, read-only root, capabilities
 #      and health checks (read from `docker-compose config`, scripts/compose_podman.py); once
@@ -21,9 +25,11 @@
 # when missing), TESSERA_DEBIAN_MIRROR (default: the host's apt mirror), TESSERA_IMAGES_PROFILE
 # (cargo profile inside the image build, default release), TESSERA_IMAGES_FRAMES (frames in the
 # run, default 4), TESSERA_IMAGES_TIMEOUT (seconds for the run's results, default 900),
-# TESSERA_CLI (the host's `tessera` binary to publish with; default: `cargo build -p tessera-cli`,
-# which after scripts/test.sh's `cargo test` has little left to compile; `image`: the binary of
-# the cli image, copied out and run on the host).
+# TESSERA_IMAGES_BINARIES (a folder with the six binaries, e.g. target/debug after `cargo test`:
+# missing ones are built there with cargo first; unset: compiled inside the image build),
+# TESSERA_CLI (the host's `tessera` binary to publish with; default: TESSERA_IMAGES_BINARIES's,
+# else `cargo build -p tessera-cli`; `image`: the binary of the cli image, copied out and run on
+# the host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -129,22 +135,47 @@ else
 fi
 
 # --- 3. images -------------------------------------------------------------------------------
-rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
-cargo_home="${CARGO_HOME:-$HOME/.cargo}"
-[[ -d "$rustup_home/toolchains" ]] || { echo "no Rust toolchain in $rustup_home (install rustup)"; exit 1; }
-# The base has no Rust: the host's toolchain and crates are mounted read-only, and cargo works
-# offline from them (the host's `cargo fetch` or test run downloaded them).
-build_args=(
-    -f deploy/docker/Dockerfile
-    --build-arg "BASE=$BASE_IMAGE" --build-arg "BUILDER=$BASE_IMAGE" --build-arg "PROFILE=$PROFILE"
-    --build-arg CARGO_HOME=/opt/host/cargo --build-arg RUSTUP_HOME=/opt/host/rustup
-    --build-arg CARGO_NET_OFFLINE=true
-    -v "$cargo_home:/opt/host/cargo:ro" -v "$rustup_home:/opt/host/rustup:ro"
-    --build-context "tessera-cache=$TESSERA_CACHE"
-)
-cargo fetch --locked >/dev/null
+# The six binaries, as the Dockerfile's build stage names them, and the package of each.
+BINARIES=(tessera tessera-ingest tessera-embedder tessera-clusterer tessera-publisher tessera-dashboard)
+PACKAGES=(tessera-cli tessera-ingest tessera-embedder tessera-clusterer tessera-publisher tessera-dashboard-service)
+build_args=(-f deploy/docker/Dockerfile --build-arg "BASE=$BASE_IMAGE" --build-context "tessera-cache=$TESSERA_CACHE")
+prebuilt="${TESSERA_IMAGES_BINARIES:-}"
+if [[ -n "$prebuilt" ]]; then
+    step "binaries from $prebuilt"
+    missing=()
+    for i in "${!BINARIES[@]}"; do
+        [[ -x "$prebuilt/${BINARIES[$i]}" ]] || missing+=(-p "${PACKAGES[$i]}")
+    done
+    if ((${#missing[@]})); then
+        # Built into the same folder with the profile that writes there (debug: dev).
+        dir_profile="$(basename "$prebuilt")"
+        [[ "$dir_profile" == debug ]] && dir_profile=dev
+        echo "building what is missing: cargo build --profile $dir_profile ${missing[*]}"
+        cargo build --quiet --locked --profile "$dir_profile" --target-dir "$(dirname "$prebuilt")" "${missing[@]}"
+    fi
+    mkdir -p "$tmp/bin"
+    for b in "${BINARIES[@]}"; do
+        # Line tables are for the host's backtraces; the images do without, as from source.
+        strip --strip-debug -o "$tmp/bin/$b" "$prebuilt/$b"
+    done
+    du -ch "$tmp/bin"/* | tail -n 1 | sed 's/^/binaries, stripped: /'
+    build_args+=(--build-arg BINARIES=prebuilt --build-context "tessera-bin=$tmp/bin")
+else
+    rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
+    cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+    [[ -d "$rustup_home/toolchains" ]] || { echo "no Rust toolchain in $rustup_home (install rustup)"; exit 1; }
+    # The base has no Rust: the host's toolchain and crates are mounted read-only, and cargo works
+    # offline from them (the host's `cargo fetch` or test run downloaded them).
+    build_args+=(
+        --build-arg "BUILDER=$BASE_IMAGE" --build-arg "PROFILE=$PROFILE"
+        --build-arg CARGO_HOME=/opt/host/cargo --build-arg RUSTUP_HOME=/opt/host/rustup
+        --build-arg CARGO_NET_OFFLINE=true
+        -v "$cargo_home:/opt/host/cargo:ro" -v "$rustup_home:/opt/host/rustup:ro"
+    )
+    cargo fetch --locked >/dev/null
+fi
 for target in "${SERVICES[@]}" cli; do
-    # The first target builds the workspace; the others reuse that layer.
+    # From source, the first target builds the workspace and the others reuse that layer.
     step "podman build --target $target"
     nice -n 19 podman build --quiet "${build_args[@]}" --target "$target" -t "localhost/tessera/$target:$TAG" . >/dev/null
 done
@@ -157,15 +188,32 @@ done
 echo "images:"
 podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^localhost/tessera(/[a-z]+:$TAG|-base)" | sort
 
-# The images are non-root and, for the services, have no shell.
+# The images are non-root and, for the services, have no shell; each has the entrypoint, user
+# and binaries the Dockerfile gives it (the same whichever way the binaries came).
+binaries_from="$([[ -n "$prebuilt" ]] && echo prebuilt || echo build)"
 for target in "${SERVICES[@]}" cli; do
-    user="$(podman image inspect --format '{{.Config.User}}' "localhost/tessera/$target:$TAG")"
+    image="localhost/tessera/$target:$TAG"
+    user="$(podman image inspect --format '{{.Config.User}}' "$image")"
     [[ "$user" == 65532:65532 ]] || { echo "tessera/$target runs as '$user', not 65532:65532"; exit 1; }
-    if podman run --rm --entrypoint /bin/sh "localhost/tessera/$target:$TAG" -c true >/dev/null 2>&1; then
+    if podman run --rm --entrypoint /bin/sh "$image" -c true >/dev/null 2>&1; then
         echo "tessera/$target has a shell"; exit 1
     fi
+    expected="$(python3 scripts/dockerfile_stages.py expect "$target" "$binaries_from")"
+    mnt="$(podman image mount "$image")"
+    found="$(python3 -c 'import json, os, sys
+cfg = json.loads(sys.argv[2])
+print(json.dumps({"entrypoint": cfg["Entrypoint"], "user": cfg["User"],
+                  "files": sorted(os.listdir(os.path.join(sys.argv[1], "usr/local/bin")))}))' \
+        "$mnt" "$(podman image inspect --format '{{json .Config}}' "$image")")"
+    podman image unmount "$image" >/dev/null
+    if ! python3 -c 'import json, sys
+e, f = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sys.exit(0 if all(e[k] == f[k] for k in ("entrypoint", "user", "files")) else 1)' "$expected" "$found"; then
+        echo "tessera/$target is not what deploy/docker/Dockerfile says: expected $expected, found $found"
+        exit 1
+    fi
 done
-echo "ok   service images: user 65532:65532, no /bin/sh"
+echo "ok   service images: user 65532:65532, no /bin/sh, entrypoints and binaries as the Dockerfile says"
 
 # --- 4. the containerised run ----------------------------------------------------------------
 step "containerised run: start nats, redis and ${SERVICES[*]}"
@@ -236,6 +284,9 @@ done
 step "containerised run: tessera publish --wait ($FRAMES frames) from the host"
 nats_url="nats://$(podman port "$ID-nats" 4222/tcp)"
 cli="${TESSERA_CLI:-}"
+if [[ -z "$cli" && -n "$prebuilt" ]]; then
+    cli="$prebuilt/tessera"
+fi
 if [[ "$cli" == image ]]; then
     # The cli image's binary, run on the host (both are Debian bookworm): no host build.
     podman create --name "$ID-cli" "localhost/tessera/cli:$TAG" >/dev/null

@@ -400,6 +400,19 @@ pub fn service_command(
             &settings.telemetry.metrics_addr,
         )
         .stdout(std::process::Stdio::null());
+    // Every service ensures every consumer: they must agree on the ack waits.
+    let q = &settings.queues;
+    for (key, secs) in [
+        ("INGEST", q.ingest_ack_wait_secs),
+        ("EMBEDDER", q.embedder_ack_wait_secs),
+        ("CLUSTERER", q.clusterer_ack_wait_secs),
+        ("PUBLISHER", q.publisher_ack_wait_secs),
+    ] {
+        cmd.env(
+            format!("TESSERA__QUEUES__{key}_ACK_WAIT_SECS"),
+            secs.to_string(),
+        );
+    }
     match service {
         Service::Ingest => {
             let i = &settings.ingest;
@@ -424,6 +437,10 @@ pub fn service_command(
                     settings.model.threads.to_string(),
                 )
                 .env("TESSERA__EMBEDDER__PULL_BATCH", e.pull_batch.to_string())
+                .env(
+                    "TESSERA__EMBEDDER__PROGRESS_INTERVAL_MS",
+                    e.progress_interval_ms.to_string(),
+                )
                 .env(
                     "TESSERA__EMBEDDER__MAX_BATCH_CHIPS",
                     e.max_batch_chips.to_string(),

@@ -298,7 +298,10 @@ async fn deliver(
         "image-file" => {
             assert_eq!(outcome, "refused-by-instrument", "{id}");
             let path = corpus_dir().join(text(case, "file"));
-            let source = FrameSource::Files(vec![path]);
+            let source = FrameSource::Files {
+                paths: vec![path],
+                signal: None,
+            };
             let result = tokio::task::spawn_blocking(move || source.frame(0))
                 .await
                 .unwrap_or_else(|e| panic!("{id}: decoding panicked: {e}"));

@@ -7,9 +7,9 @@
 //!
 //! Killed services run as separate processes (the service binaries, built on first use by
 //! [`service_binary`]); the others run in the test process. Every test has a hard time
-//! limit, so a hang fails instead of blocking CI. With the consumers' ack waits (30 s for the
-//! embedders, 60 s for clusterer and publisher), a test whose killed service held messages
-//! waits that long for their redelivery.
+//! limit, so a hang fails instead of blocking CI. A killed service's messages come back after
+//! its consumer's ack wait, so the tests shorten the ack waits (`queues.*_ack_wait_secs`, 30
+//! and 60 s by default) to a few seconds, and wait for events rather than for fixed times.
 
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
@@ -54,11 +54,16 @@ async fn bounded(what: &str, body: impl Future<Output = ()>) {
     eprintln!("{what}: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
-/// Settings for `nats` (and `redis`) with many small chip batches per frame.
+/// Settings for `nats` (and `redis`) with many small chip batches per frame, and ack waits of
+/// a few seconds, so that a killed service's messages come back soon.
 fn fault_settings(nats: &NatsServer, redis: Option<&RedisServer>) -> Settings {
     let mut s = settings(nats, redis, MODEL);
     s.ingest.batch_chips = 16;
     s.model.threads = 1;
+    s.queues.embedder_ack_wait_secs = 4;
+    s.queues.clusterer_ack_wait_secs = 6;
+    s.queues.publisher_ack_wait_secs = 6;
+    s.embedder.progress_interval_ms = 1000;
     s
 }
 
@@ -167,7 +172,7 @@ fn crash(child: &mut ChildGuard) {
 }
 
 /// (a) One embedder keeps working while another is killed with SIGKILL mid-batch, three
-/// times, in a 50-frame run: the killed copies' chip batches come back after the ack wait and
+/// times, in a 24-frame run: the killed copies' chip batches come back after the ack wait and
 /// every frame completes once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedders_killed_mid_batch_lose_no_chip_and_finish_no_frame_twice() {
@@ -191,7 +196,7 @@ async fn embedders_killed_mid_batch_lose_no_chip_and_finish_no_frame_twice() {
         let mut victim = embedder_process(&bin, &settings, "embedder-b1");
 
         let mut run = Run::start(&bus, &settings, "kill-embedder").await;
-        const N: usize = 51;
+        const N: usize = 24;
         const KILLS: usize = 3;
         let rasters = frames(N, 1000);
         let per = N / KILLS;
@@ -254,7 +259,7 @@ async fn embedders_killed_mid_batch_lose_no_chip_and_finish_no_frame_twice() {
 }
 
 /// (b) A service process (`tessera-clusterer` or `tessera-publisher`) is killed with SIGKILL
-/// after the first results of a 20-frame run, and a new one started: every frame completes
+/// after the first results of a 12-frame run, and a new one started: every frame completes
 /// once. Returns the consumer's redeliveries.
 async fn kill_and_restart(service: Service, bin: &Path) -> u64 {
     let nats = nats();
@@ -267,7 +272,7 @@ async fn kill_and_restart(service: Service, bin: &Path) -> u64 {
     let mut process = service_process(bin, &settings, service, &format!("{service}-1"));
     let bus = Bus::connect(&settings.bus).await.unwrap();
     let mut run = Run::start(&bus, &settings, &format!("kill-{service}")).await;
-    const N: usize = 20;
+    const N: usize = 12;
     let rasters = frames(N, 2000);
     for (seq, r) in rasters.iter().enumerate() {
         run.publish(seq as u64, r).await;
@@ -328,7 +333,7 @@ async fn a_run_completes_across_a_nats_server_restart() {
         let services = Services::start(&settings, &Services::ALL).await;
         let bus = Bus::connect(&settings.bus).await.unwrap();
         let mut run = Run::start(&bus, &settings, "nats-restart").await;
-        const N: usize = 20;
+        const N: usize = 12;
         let rasters = frames(N, 3000);
         for (seq, r) in rasters.iter().enumerate().take(N / 2) {
             run.publish(seq as u64, r).await;
@@ -478,7 +483,7 @@ async fn a_poison_chip_batch_is_dead_lettered_and_the_run_beside_it_completes() 
             .unwrap();
 
         let mut run = Run::start(&bus, &settings, "beside-poison").await;
-        const N: usize = 12;
+        const N: usize = 6;
         let rasters = frames(N, 5100);
         for (seq, r) in rasters.iter().enumerate() {
             run.publish(seq as u64, r).await;

@@ -23,6 +23,9 @@ pub(crate) enum Command {
     /// Segment images (files or folders): writes <stem>.labels.tif, <stem>.overlay.png and
     /// <stem>.json for each.
     Segment(SegmentArgs),
+    /// Print what instrument files hold: signals, shapes, sample types, calibration and the
+    /// instrument's settings.
+    Info(InfoArgs),
     /// Make synthetic STEM-like images with known truth, segment them, and print ARI.
     Demo(DemoArgs),
     /// Segment images that have ground-truth masks and print ARI, NMI and mIoU, beside the
@@ -84,8 +87,13 @@ pub(crate) struct UpArgs {
 pub(crate) struct PublishArgs {
     #[command(flatten)]
     pub live: LiveArgs,
-    /// Image files or folders to publish as frames, in name order.
+    /// Instrument files (DM3/DM4, EMD, SER/EMI, BCF, MRC, TIFF, PNG, JPEG) or folders of
+    /// them to publish, one frame each (a stack's first plane), in name order.
     pub inputs: Vec<PathBuf>,
+    /// The signal to publish from each file (e.g. HAADF; `tessera info FILE` lists them)
+    /// [default: the file's first image].
+    #[arg(long)]
+    pub signal: Option<String>,
     /// Publish this many synthetic frames (a dose series) instead of images.
     #[arg(long, conflicts_with = "inputs")]
     pub synthetic: Option<u64>,
@@ -277,9 +285,14 @@ impl ParamArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SegmentArgs {
-    /// Image files (TIFF, PNG, JPEG) or folders of them.
+    /// Instrument files (DM3/DM4, Velox or Berkeley EMD, TIA SER/EMI, Bruker BCF, MRC, TIFF,
+    /// PNG, JPEG) or folders of them; a stack or volume is segmented plane by plane.
     #[arg(required_unless_present = "samples")]
     pub inputs: Vec<PathBuf>,
+    /// The signal to segment (e.g. HAADF, BF, DF; `tessera info FILE` lists them)
+    /// [default: the file's first image].
+    #[arg(long)]
+    pub signal: Option<String>,
     /// Also segment the provisioned sample images (fetched on first use).
     #[arg(long)]
     pub samples: bool,
@@ -296,6 +309,16 @@ pub(crate) struct SegmentArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub params: ParamArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InfoArgs {
+    /// Instrument files or folders of them.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// One JSON object per file (the acquisition's model, without the pixel data).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

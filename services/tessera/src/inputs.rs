@@ -1,56 +1,47 @@
-//! Expands the command line's files and folders into a list of images.
+//! The command line's files and folders: expanded into instrument files (the rules are
+//! `tessera_instrument::files`), read into acquisitions, and named for the outputs.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use tessera_imaging::{DecodeLimits, Raster, decode};
+use anyhow::{Context, Result};
+use tessera_formats::{Acquisition, ReadLimits};
+use tessera_imaging::Raster;
+use tessera_instrument::files;
 
-/// File extensions picked up from folders (case-insensitive). Files named explicitly are
-/// always tried, whatever their extension: the decoder goes by content.
-const EXTENSIONS: &[&str] = &["tif", "tiff", "png", "jpg", "jpeg"];
-
-/// Lists the images named by `inputs`: files as given, folders' images sorted by name.
+/// Lists the files named by `inputs`: files as given, folders' instrument files sorted by
+/// name (an SER read through its EMI is not listed twice).
 pub(crate) fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
-                .with_context(|| format!("reading folder {}", input.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && has_image_extension(p))
-                .collect();
-            found.sort();
-            if found.is_empty() {
-                bail!(
-                    "folder {} holds no images ({})",
-                    input.display(),
-                    EXTENSIONS.join(", ")
-                );
-            }
-            out.extend(found);
-        } else if input.exists() {
-            out.push(input.clone());
-        } else {
-            bail!("{} does not exist", input.display());
-        }
-    }
-    Ok(out)
+    Ok(files::expand(inputs)?)
 }
 
-/// Reads and decodes the first page of the image at `path`, with the default limits.
-pub(crate) fn read_first_page(path: &Path) -> Result<Raster> {
+/// Reads the acquisition in the file at `path`, with its companion files.
+pub(crate) fn read(path: &Path, limits: &ReadLimits) -> Result<Acquisition> {
+    Ok(files::read_acquisition(path, limits)?)
+}
+
+/// [`read`], timed: the file's bytes, then their decoding. Returns the acquisition and the
+/// milliseconds of each.
+pub(crate) fn read_timed(path: &Path, limits: &ReadLimits) -> Result<(Acquisition, f64, f64)> {
+    let start = std::time::Instant::now();
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    decode(&bytes, &DecodeLimits::default())
-        .with_context(|| format!("decoding {}", path.display()))?
+    let read_ms = start.elapsed().as_secs_f64() * 1e3;
+    let start = std::time::Instant::now();
+    let acquisition = files::decode_acquisition(path, &bytes, limits)?;
+    Ok((acquisition, read_ms, start.elapsed().as_secs_f64() * 1e3))
+}
+
+/// The first plane of the first image of the file at `path`, with the default limits.
+pub(crate) fn read_first_page(path: &Path) -> Result<Raster> {
+    let acquisition = read(path, &ReadLimits::default())?;
+    let signal = acquisition
+        .pick(None)
+        .with_context(|| format!("reading {}", path.display()))?;
+    signal
+        .planes()
+        .with_context(|| format!("reading {}", path.display()))?
         .into_iter()
         .next()
-        .with_context(|| format!("{} has no pages", path.display()))
-}
-
-fn has_image_extension(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .with_context(|| format!("{} has no image planes", path.display()))
 }
 
 /// The output stem of each input: its file stem, or its whole file name where two inputs

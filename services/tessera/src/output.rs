@@ -1,19 +1,110 @@
-//! Writes a segmentation's outputs: the label map, the overlay and the JSON report.
+//! Writes a segmentation's outputs: the label map, the overlay (with a scale bar when the
+//! file is calibrated) and the JSON report (areas in nm² or µm² beside the fractions).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 use tessera_embedding::Encoder;
-use tessera_imaging::{LegendEntry, encode_labels_tiff, render_overlay};
+use tessera_formats::units::readable_area;
+use tessera_formats::{Acquisition, Metadata, PixelSize, Signal};
+use tessera_imaging::{LegendEntry, ScaleBar, encode_labels_tiff, render_overlay_with_scale};
 use tessera_pipeline::results::{hex_color, legend_entry};
 use tessera_segment::{Prepared, SegmentParams, Segmentation, Timings};
+
+/// Where a segmented plane came from: the file, its format, the signal and its calibration.
+#[derive(Debug, Serialize)]
+pub(crate) struct Source {
+    /// The file's path.
+    pub input: String,
+    /// The format it was read as ("DM4", "TIFF", ...).
+    pub format: &'static str,
+    /// The signal segmented.
+    pub signal: SignalInfo,
+    /// The physical size of a pixel, or none (then every size is in pixels).
+    pub calibration: Calibration,
+    /// The instrument's settings, as the file states them.
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct SignalInfo {
+    pub name: String,
+    pub kind: tessera_formats::SignalKind,
+    pub dtype: &'static str,
+    pub shape: Vec<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Calibration {
+    /// Pixel width and height in nm; absent when the file has no calibration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pixel_size_nm: Option<[f64; 2]>,
+    /// "nm" when calibrated, "px" when every size is in pixels.
+    pub unit: &'static str,
+}
+
+/// An area in physical units.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Area {
+    /// The area in nm².
+    pub nm2: f64,
+    /// The same in the unit that reads best.
+    pub value: f64,
+    /// That unit: nm², µm² or mm².
+    pub unit: &'static str,
+}
+
+impl Area {
+    /// "1.23 µm²".
+    pub(crate) fn text(&self) -> String {
+        format!("{:.3} {}", self.value, self.unit)
+    }
+}
+
+impl Source {
+    pub(crate) fn of(path: &Path, acquisition: &Acquisition, signal: &Signal) -> Source {
+        let pixel = signal.pixel_size();
+        Source {
+            input: path.display().to_string(),
+            format: acquisition.format.name(),
+            signal: SignalInfo {
+                name: signal.name.clone(),
+                kind: signal.kind,
+                dtype: signal.dtype.name(),
+                shape: signal.shape(),
+            },
+            calibration: Calibration {
+                pixel_size_nm: pixel.map(|p| [p.x_nm, p.y_nm]),
+                unit: if pixel.is_some() { "nm" } else { "px" },
+            },
+            metadata: acquisition.metadata.clone(),
+        }
+    }
+
+    fn pixel(&self) -> Option<PixelSize> {
+        self.calibration
+            .pixel_size_nm
+            .map(|[x_nm, y_nm]| PixelSize { x_nm, y_nm })
+    }
+
+    /// The area of `fraction` of a `width × height` plane, if calibrated.
+    pub(crate) fn area(&self, fraction: f64, width: usize, height: usize) -> Option<Area> {
+        let nm2 = fraction * (width * height) as f64 * self.pixel()?.area_nm2();
+        let (value, unit) = readable_area(nm2);
+        Some(Area { nm2, value, unit })
+    }
+}
 
 /// The JSON report of one image.
 #[derive(Debug, Serialize)]
 pub(crate) struct Report<'a> {
     pub tessera_version: &'static str,
-    pub input: String,
+    pub input: &'a str,
+    pub format: &'static str,
+    pub signal: &'a SignalInfo,
+    pub calibration: &'a Calibration,
+    pub metadata: &'a Metadata,
     pub page: usize,
     pub width: usize,
     pub height: usize,
@@ -71,6 +162,11 @@ pub(crate) struct CommunityReport {
     pub color: String,
     pub chips: usize,
     pub area_fraction: f64,
+    /// Pixels carrying its label.
+    pub area_px: u64,
+    /// Its area in physical units, when the file is calibrated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area: Option<Area>,
     pub centroid_px: [f64; 2],
 }
 
@@ -85,7 +181,7 @@ pub(crate) struct Outputs {
 pub(crate) fn write(
     out: &Path,
     stem: &str,
-    input: &Path,
+    source: &Source,
     page: usize,
     model: ModelInfo,
     params: &SegmentParams,
@@ -96,16 +192,32 @@ pub(crate) fn write(
     let labels_path = out.join(format!("{stem}.labels.tif"));
     let overlay_path = out.join(format!("{stem}.overlay.png"));
     let json_path = out.join(format!("{stem}.json"));
+    let (w, h) = (seg.width, seg.height);
     let legend: Vec<LegendEntry> = seg
         .communities
         .iter()
-        .map(|c| legend_entry(c.id, c.area_fraction, c.chips))
+        .map(|c| {
+            let mut entry = legend_entry(c.id, c.area_fraction, c.chips);
+            if let Some(a) = source.area(c.area_fraction, w, h) {
+                entry.text = format!("{}  {}", entry.text, a.text());
+            }
+            entry
+        })
         .collect();
+    let bar = source
+        .pixel()
+        .and_then(|p| ScaleBar::for_pixel_size(p.x_nm, w));
     // The two encodings are independent and single-threaded: run them side by side.
     let (tiff, png) = seg.timings.time("encode", || {
         std::thread::scope(|scope| {
             let tiff = scope.spawn(|| encode_labels_tiff(&seg.labels, seg.width, seg.height));
-            let png = render_overlay(&prepared.normalized, &seg.labels, alpha, &legend);
+            let png = render_overlay_with_scale(
+                &prepared.normalized,
+                &seg.labels,
+                alpha,
+                &legend,
+                bar.as_ref(),
+            );
             let tiff = tiff.join().unwrap_or_else(|_| {
                 Err(tessera_imaging::ImagingError::InvalidArgument(
                     "the label-map encoder panicked".into(),
@@ -123,7 +235,11 @@ pub(crate) fn write(
     })?;
     let report = Report {
         tessera_version: env!("CARGO_PKG_VERSION"),
-        input: input.display().to_string(),
+        input: &source.input,
+        format: source.format,
+        signal: &source.signal,
+        calibration: &source.calibration,
+        metadata: &source.metadata,
         page,
         width: seg.width,
         height: seg.height,
@@ -146,6 +262,8 @@ pub(crate) fn write(
                 color: hex_color(c.id),
                 chips: c.chips,
                 area_fraction: c.area_fraction,
+                area_px: (c.area_fraction * (w * h) as f64).round() as u64,
+                area: source.area(c.area_fraction, w, h),
                 centroid_px: c.centroid_px,
             })
             .collect(),

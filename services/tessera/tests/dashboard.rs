@@ -176,6 +176,28 @@ async fn the_dashboard_follows_a_run_live_in_headless_chromium() {
     }
     let caption = browser.text("#frame-caption").await.unwrap();
     assert!(caption.contains("dose"), "{caption}");
+    // The synthetic frames are calibrated (0.039 nm pixels): areas are in nm², each the
+    // community's fraction of the 256² frame.
+    assert!(caption.contains("pixel 39.0 pm"), "{caption}");
+    let areas = browser
+        .eval(
+            "[...document.querySelectorAll('#legend .legend-row')].map(r => \
+             [parseFloat(r.children[2].textContent), r.children[3].textContent])",
+        )
+        .await
+        .unwrap();
+    for a in areas.as_array().unwrap() {
+        let (percent, text) = (a[0].as_f64().unwrap(), a[1].as_str().unwrap());
+        let nm2: f64 = text
+            .trim_end_matches(" nm²")
+            .parse()
+            .unwrap_or_else(|_| panic!("area {text:?} is not in nm²"));
+        let expected = percent / 100.0 * 256.0 * 256.0 * 0.039 * 0.039;
+        assert!(
+            (nm2 - expected).abs() <= 0.01 * expected + 0.5,
+            "area {text} for {percent}% (expected {expected:.1} nm²)"
+        );
+    }
     let timings = browser
         .eval("document.querySelectorAll('#timings .timing-row').length")
         .await

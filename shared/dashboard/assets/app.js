@@ -49,6 +49,24 @@ async function getJson(path) {
 
 const fmtTime = (ms) => new Date(ms).toLocaleString();
 const pct = (f) => (100 * f).toFixed(1) + "%";
+/** An area of `fraction` of frame `r`: in nm², µm² or mm² when the frame has a pixel size,
+ *  else in pixels (and the header says so). */
+function area(r, fraction) {
+  const px = fraction * r.width * r.height;
+  const s = r.pixel_size_nm;
+  if (typeof s !== "number" || !(s > 0)) return Math.round(px) + " px";
+  const nm2 = px * s * s;
+  if (nm2 < 1e6) return nm2.toPrecision(3) + " nm²";
+  if (nm2 < 1e12) return (nm2 / 1e6).toPrecision(3) + " µm²";
+  return (nm2 / 1e12).toPrecision(3) + " mm²";
+}
+/** A length in nm, in pm, nm, µm or mm. */
+function length(nm) {
+  if (nm < 1) return (nm * 1e3).toPrecision(3) + " pm";
+  if (nm < 1e3) return nm.toPrecision(3) + " nm";
+  if (nm < 1e6) return (nm / 1e3).toPrecision(3) + " µm";
+  return (nm / 1e6).toPrecision(3) + " mm";
+}
 const runPath = (run) => "/runs/" + encodeURIComponent(run);
 const apiRun = (run) => "/api/runs/" + encodeURIComponent(run);
 
@@ -128,6 +146,8 @@ function showFrame(seq) {
   const parts = ["frame " + seq, (view.seqs.indexOf(seq) + 1) + " of " + view.seqs.length];
   if (r.dose !== null && r.dose !== undefined) parts.push("dose " + r.dose);
   parts.push(r.width + "×" + r.height + " px", r.chips + " chips");
+  parts.push(typeof r.pixel_size_nm === "number" && r.pixel_size_nm > 0
+    ? "pixel " + length(r.pixel_size_nm) : "uncalibrated (sizes in pixels)");
   if (r.cache_hits) parts.push(r.cache_hits + " from cache");
   parts.push(fmtTime(r.timestamp_ms));
   $("frame-caption").textContent = parts.join(" · ");
@@ -140,6 +160,7 @@ function showFrame(seq) {
       el("td", {}, [swatch]),
       el("td", {}, ["#" + c.id]),
       el("td", { class: "num" }, [pct(c.area_fraction)]),
+      el("td", { class: "num area" }, [area(r, c.area_fraction)]),
       el("td", { class: "num" }, [String(c.chips)]),
     ]);
   }));

@@ -84,6 +84,10 @@ pub fn sniff(bytes: &[u8], file_name: &str) -> Result<FileFormat, FormatError> {
     if starts(b"AAMVHFSS") {
         return Ok(FileFormat::Bcf);
     }
+    // Before DM's: a big-endian MRC 3 or 4 pixels wide starts like a DM file.
+    if bytes.len() >= 212 && &bytes[208..212] == b"MAP " {
+        return Ok(FileFormat::Mrc);
+    }
     if starts(&[0, 0, 0, 3]) {
         return Ok(FileFormat::Dm3);
     }
@@ -93,9 +97,6 @@ pub fn sniff(bytes: &[u8], file_name: &str) -> Result<FileFormat, FormatError> {
     // SER: byte order 0x4949, series id 0x0197, version 0x0210 or 0x0220.
     if bytes.len() >= 6 && starts(b"II\x97\x01") && matches!(&bytes[4..6], [0x10, 2] | [0x20, 2]) {
         return Ok(FileFormat::Ser);
-    }
-    if bytes.len() >= 212 && &bytes[208..212] == b"MAP " {
-        return Ok(FileFormat::Mrc);
     }
     let lower = file_name.to_ascii_lowercase();
     let ext = lower.rsplit('.').next().unwrap_or("");

@@ -1,4 +1,5 @@
-//! Units as instruments spell them: lengths to nanometres, and areas for people.
+//! Units as instruments spell them: lengths to nanometres, and areas for people (lengths
+//! for people are `tessera_imaging::readable_length`, which the scale bar uses).
 
 /// Nanometres in one `unit`, for the length units instruments write ("nm", "µm", "um",
 /// "micron", "Å", "A", "pm", "mm", "m", "cm"); `None` for anything else (reciprocal space,
@@ -29,19 +30,6 @@ pub fn readable_area(nm2: f64) -> (f64, &'static str) {
     }
 }
 
-/// A length given in nm, in the unit that keeps it readable: (value, unit).
-pub fn readable_length(nm: f64) -> (f64, &'static str) {
-    if nm < 1.0 {
-        (nm * 1e3, "pm")
-    } else if nm < 1e3 {
-        (nm, "nm")
-    } else if nm < 1e6 {
-        (nm / 1e3, "µm")
-    } else {
-        (nm / 1e6, "mm")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,8 +51,5 @@ mod tests {
         assert_eq!(readable_area(250.0), (250.0, "nm²"));
         assert_eq!(readable_area(2.5e6), (2.5, "µm²"));
         assert_eq!(readable_area(3e12), (3.0, "mm²"));
-        assert_eq!(readable_length(0.5).1, "pm");
-        assert_eq!(readable_length(500.0), (500.0, "nm"));
-        assert_eq!(readable_length(2000.0), (2.0, "µm"));
     }
 }

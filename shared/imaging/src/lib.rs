@@ -20,7 +20,8 @@
 //! - `chips.rs`: [`extract_chips`] and [`extract_chips_into`] (batches).
 //! - `paint.rs`: [`paint_labels`], majority vote of overlapping chips per pixel.
 //! - `palette.rs`: [`palette_color`].
-//! - `overlay.rs`: [`render_overlay`] and [`LegendEntry`]; `text.rs` draws the legend.
+//! - `overlay.rs`: [`render_overlay`] (with a [`ScaleBar`]: [`render_overlay_with_scale`]) and
+//!   [`LegendEntry`]; `text.rs` draws the legend; `scale_bar.rs` picks the bar's length.
 //! - `labels_tiff.rs`: [`encode_labels_tiff`] / [`decode_labels_tiff`].
 //! - `encode.rs`: small PNG / TIFF encoders for tests and tools.
 
@@ -36,6 +37,7 @@ mod overlay;
 mod paint;
 mod palette;
 mod raster;
+mod scale_bar;
 mod text;
 mod tiff_decode;
 
@@ -49,7 +51,8 @@ pub use format::{ImageFormat, sniff};
 pub use grid::ChipGrid;
 pub use labels_tiff::{NO_LABEL_U16, decode_labels_tiff, encode_labels_tiff};
 pub use normalize::{Normalization, normalize, normalize_in_place, percentiles};
-pub use overlay::{LegendEntry, render_overlay};
+pub use overlay::{LegendEntry, render_overlay, render_overlay_with_scale};
 pub use paint::{NO_LABEL, paint_labels, paint_labels_weighted};
 pub use palette::{PALETTE, palette_color};
 pub use raster::{LUMA_709, Raster, check_finite};
+pub use scale_bar::{ScaleBar, readable_length};

@@ -9,7 +9,7 @@
 
 use crate::encode::encode_png_rgb8;
 use crate::text::Canvas;
-use crate::{ImagingError, NO_LABEL, Raster, palette_color};
+use crate::{ImagingError, NO_LABEL, Raster, ScaleBar, palette_color};
 
 /// One line of the overlay legend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,19 @@ pub fn render_overlay(
     labels: &[u32],
     alpha: f32,
     legend: &[LegendEntry],
+) -> Result<Vec<u8>, ImagingError> {
+    render_overlay_with_scale(normalized, labels, alpha, legend, None)
+}
+
+/// [`render_overlay`], with a scale bar in the image's bottom-left corner when `scale_bar`
+/// is given (a calibrated image): a white bar with a black edge and its length above it, on
+/// a white panel so it reads on any background.
+pub fn render_overlay_with_scale(
+    normalized: &Raster,
+    labels: &[u32],
+    alpha: f32,
+    legend: &[LegendEntry],
+    scale_bar: Option<&ScaleBar>,
 ) -> Result<Vec<u8>, ImagingError> {
     normalized.validate()?;
     let (w, h) = (normalized.width, normalized.height);
@@ -103,7 +116,34 @@ pub fn render_overlay(
             canvas.draw_text(x + 12 * scale, y, scale, text, BLACK);
         }
     }
+    if let Some(bar) = scale_bar {
+        draw_scale_bar(&mut canvas, w, h, scale, bar);
+    }
     encode_png_rgb8(canvas.width, canvas.height, &canvas.rgb)
+}
+
+/// Draws `bar` in the bottom-left corner of the `w × h` image area, if it fits.
+fn draw_scale_bar(canvas: &mut Canvas, w: usize, h: usize, scale: usize, bar: &ScaleBar) {
+    let label: String = bar.label.chars().take(MAX_TEXT_CHARS).collect();
+    let text_w = label.chars().count() * 8 * scale;
+    let pad = 4 * scale;
+    let thick = 3 * scale;
+    let panel_w = bar.length_px.max(text_w) + 2 * pad;
+    let panel_h = pad + 8 * scale + pad + thick + pad;
+    let margin = (w.min(h) / 50).max(2);
+    if panel_w + 2 * margin > w || panel_h + 2 * margin > h {
+        return;
+    }
+    let (x0, y0) = (margin, h - margin - panel_h);
+    canvas.fill_rect(x0, y0, panel_w, panel_h, WHITE);
+    canvas.draw_text(x0 + pad, y0 + pad, scale, &label, BLACK);
+    canvas.fill_rect(
+        x0 + pad,
+        y0 + 2 * pad + 8 * scale,
+        bar.length_px,
+        thick,
+        BLACK,
+    );
 }
 
 /// Writes the blended image into the top-left `w × h` of the canvas.

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use tessera_bus::BusError;
-use tessera_imaging::ImagingError;
 use tessera_protocol::ProtocolError;
 use tessera_synth::SynthError;
 
@@ -44,13 +43,13 @@ pub enum InstrumentError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// A frame file is not an image this build decodes.
-    #[error("decoding frame file {path}: {source}")]
-    Image {
+    /// A frame file is not in a format `tessera_formats` reads, or is damaged.
+    #[error("reading {path}: {source}")]
+    Format {
         /// The file.
         path: PathBuf,
-        /// The decoder's error, which says what to do.
-        source: ImagingError,
+        /// The reader's error, which says what to do.
+        source: tessera_formats::FormatError,
     },
     /// A synthetic frame could not be generated.
     #[error("synthetic dose series: {source}")]

@@ -14,10 +14,12 @@
 //! - `frame.rs`: [`FrameData`] and the dtype choice of [`FrameData::from_raster`].
 //! - `instrument.rs`: [`Instrument`], [`Published`].
 //! - `source.rs`: [`FrameSource`], [`DoseSeries`].
+//! - `files.rs`: instrument files on disk ([`files::expand`], [`files::read_acquisition`]).
 //! - `simulate.rs`: [`simulate`], [`SimulationSummary`].
 //! - `watch.rs`: [`watch`], [`ResultFilter`], [`format_result`].
 
 mod error;
+pub mod files;
 mod frame;
 mod instrument;
 mod simulate;

@@ -1,9 +1,9 @@
 //! [`FrameSource`]: where a simulated instrument's frames come from — image files, or a
 //! synthetic [`DoseSeries`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use tessera_imaging::{DecodeLimits, decode};
+use tessera_formats::ReadLimits;
 use tessera_protocol::Dtype;
 use tessera_synth::{
     NoiseLevel, SceneConfig, SceneKind, SynthImage, apply_noise, generate, to_u16,
@@ -26,8 +26,15 @@ const WIDE: usize = 3;
 /// Where simulated frames come from.
 #[derive(Debug, Clone)]
 pub enum FrameSource {
-    /// Image files (PNG, JPEG, TIFF; the first page), one frame each, read when published.
-    Files(Vec<PathBuf>),
+    /// Instrument files (any format `tessera_formats` reads: DM3/DM4, EMD, SER/EMI, BCF, MRC,
+    /// TIFF, PNG, JPEG), one frame each, read when published: the first plane of the signal
+    /// named `signal` (default: the file's first image), with its pixel size.
+    Files {
+        /// The files, in publishing order.
+        paths: Vec<PathBuf>,
+        /// The signal to send from each file (`None`: its first image).
+        signal: Option<String>,
+    },
     /// A synthetic dose series.
     Synthetic(DoseSeries),
 }
@@ -36,7 +43,7 @@ impl FrameSource {
     /// Number of frames.
     pub fn len(&self) -> u64 {
         match self {
-            FrameSource::Files(paths) => paths.len() as u64,
+            FrameSource::Files { paths, .. } => paths.len() as u64,
             FrameSource::Synthetic(series) => series.count,
         }
     }
@@ -57,7 +64,9 @@ impl FrameSource {
             )));
         }
         match self {
-            FrameSource::Files(paths) => read_frame(&paths[index as usize]),
+            FrameSource::Files { paths, signal } => {
+                read_frame(&paths[index as usize], signal.as_deref())
+            }
             FrameSource::Synthetic(series) => series.frame(index),
         }
     }
@@ -65,7 +74,7 @@ impl FrameSource {
     /// A name for frame `index`, for logs: the file's path, or the series and index.
     pub fn name(&self, index: u64) -> String {
         match self {
-            FrameSource::Files(paths) => paths
+            FrameSource::Files { paths, .. } => paths
                 .get(index as usize)
                 .map_or_else(|| format!("file {index}"), |p| p.display().to_string()),
             FrameSource::Synthetic(s) => format!("synthetic seed {} frame {index}", s.seed),
@@ -75,7 +84,7 @@ impl FrameSource {
     /// The source in a few words, for logs and run metadata.
     pub fn describe(&self) -> String {
         match self {
-            FrameSource::Files(paths) => format!("{} image files", paths.len()),
+            FrameSource::Files { paths, .. } => format!("{} files", paths.len()),
             FrameSource::Synthetic(s) => format!(
                 "synthetic dose series ({} frames of {}², seed {})",
                 s.count, s.size, s.seed
@@ -84,19 +93,21 @@ impl FrameSource {
     }
 }
 
-fn read_frame(path: &PathBuf) -> Result<FrameData, InstrumentError> {
-    let bytes = std::fs::read(path).map_err(|source| InstrumentError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let image = |source| InstrumentError::Image {
-        path: path.clone(),
+/// The first plane of `signal` (default: the first image) of the file at `path`, with the
+/// signal's pixel size (for non-square pixels, the side of a square pixel of the same area).
+fn read_frame(path: &Path, signal: Option<&str>) -> Result<FrameData, InstrumentError> {
+    let acquisition = crate::files::read_acquisition(path, &ReadLimits::default())?;
+    let format = |source| InstrumentError::Format {
+        path: path.to_path_buf(),
         source,
     };
-    let pages = decode(&bytes, &DecodeLimits::default()).map_err(image)?;
-    pages.first().map(FrameData::from_raster).ok_or_else(|| {
-        InstrumentError::Invalid(format!("frame file {} has no pages", path.display()))
-    })
+    let chosen = acquisition.pick(signal).map_err(format)?;
+    let planes = chosen.planes().map_err(format)?;
+    let mut frame = planes.first().map(FrameData::from_raster).ok_or_else(|| {
+        InstrumentError::Invalid(format!("frame file {} has no planes", path.display()))
+    })?;
+    frame.pixel_size_nm = chosen.pixel_size().map(|p| p.area_nm2().sqrt());
+    Ok(frame)
 }
 
 /// A dose series of synthetic HAADF-STEM frames in which the disordered (beam-damaged)

@@ -40,7 +40,10 @@ fn a_file_frame_has_the_values_the_decoder_gives() {
     let path = dir.path().join("frame.png");
     std::fs::write(&path, &png).unwrap();
     let missing = dir.path().join("missing.tif");
-    let source = FrameSource::Files(vec![path.clone(), missing.clone()]);
+    let source = FrameSource::Files {
+        paths: vec![path.clone(), missing.clone()],
+        signal: None,
+    };
 
     let frame = source.frame(0).unwrap();
     assert_eq!(

@@ -37,6 +37,7 @@ pub use sections::{
     ClustererSettings, EmbedderSettings, IngestSettings, LimitSettings, LogFormat, ModelSettings,
     PublisherSettings, QueueSettings, TelemetrySettings,
 };
+pub use validate::MIN_ACK_WAIT_SECS;
 
 /// The configuration of a Tessera service; every section is optional and defaults apply.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use tessera_protocol::{
     DEFAULT_INLINE_MAX_BYTES, DEFAULT_MAX_FRAME_PIXELS, DEFAULT_MAX_PAYLOAD_BYTES,
+    streams::ConsumerSpec,
 };
 
 /// How embedders load and run the model (`[model]`).
@@ -201,17 +202,66 @@ pub struct QueueSettings {
     /// How often a service that found the next queue full tries again, in milliseconds. It
     /// keeps its own message meanwhile (progress acks), so nothing is dropped. Default: 1000.
     pub full_retry_ms: u64,
+    /// Seconds before a message ingest took but did not acknowledge (a crashed copy's) is
+    /// delivered again. Default: 60.
+    pub ingest_ack_wait_secs: u64,
+    /// The same for the embedders' chip batches. Default: 30.
+    pub embedder_ack_wait_secs: u64,
+    /// The same for the clusterer's embedding batches (it sends progress acks for the
+    /// frames it holds every third of this). Default: 60.
+    pub clusterer_ack_wait_secs: u64,
+    /// The same for the publisher's segmentations. Default: 60.
+    pub publisher_ack_wait_secs: u64,
 }
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        use tessera_protocol::streams::{ACQ, EMBEDDED, SEGMENTED, WORK};
+        use tessera_protocol::streams::{
+            ACQ, CLUSTERER_CONSUMER, EMBEDDED, EMBEDDER_CONSUMER, INGEST_CONSUMER,
+            PUBLISHER_CONSUMER, SEGMENTED, WORK,
+        };
         Self {
             acq_max_bytes: ACQ.max_bytes,
             work_max_bytes: WORK.max_bytes,
             embedded_max_bytes: EMBEDDED.max_bytes,
             segmented_max_bytes: SEGMENTED.max_bytes,
             full_retry_ms: 1000,
+            ingest_ack_wait_secs: INGEST_CONSUMER.ack_wait_secs,
+            embedder_ack_wait_secs: EMBEDDER_CONSUMER.ack_wait_secs,
+            clusterer_ack_wait_secs: CLUSTERER_CONSUMER.ack_wait_secs,
+            publisher_ack_wait_secs: PUBLISHER_CONSUMER.ack_wait_secs,
+        }
+    }
+}
+
+impl QueueSettings {
+    /// The durable consumer `service` reads with: its spec from
+    /// [`tessera_protocol::streams`], with the ack wait of these settings.
+    pub fn consumer(&self, service: tessera_protocol::Service) -> ConsumerSpec {
+        use tessera_protocol::{Service, streams};
+        let (base, ack_wait_secs) = match service {
+            Service::Ingest => (streams::INGEST_CONSUMER, self.ingest_ack_wait_secs),
+            Service::Embedder => (streams::EMBEDDER_CONSUMER, self.embedder_ack_wait_secs),
+            Service::Clusterer => (streams::CLUSTERER_CONSUMER, self.clusterer_ack_wait_secs),
+            Service::Publisher => (streams::PUBLISHER_CONSUMER, self.publisher_ack_wait_secs),
+        };
+        ConsumerSpec {
+            ack_wait_secs,
+            ..base
+        }
+    }
+
+    /// `consumers` with the ack waits of these settings (matched by durable name; others
+    /// unchanged).
+    pub fn apply_ack_waits(&self, consumers: &mut [ConsumerSpec]) {
+        use tessera_protocol::Service;
+        for c in consumers {
+            for s in Service::ALL {
+                let spec = self.consumer(s);
+                if spec.durable == c.durable {
+                    c.ack_wait_secs = spec.ack_wait_secs;
+                }
+            }
         }
     }
 }

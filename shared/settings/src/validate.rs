@@ -2,6 +2,10 @@
 
 use crate::{Settings, SettingsError};
 
+/// The shortest ack wait a consumer may have: progress acks for held messages go out every
+/// third of it, and a second apart is as tight as that should get.
+pub const MIN_ACK_WAIT_SECS: u64 = 3;
+
 /// `Err` naming `key` unless `ok`.
 fn check(ok: bool, key: &str, problem: &str) -> Result<(), SettingsError> {
     if ok {
@@ -68,6 +72,30 @@ impl Settings {
             q.full_retry_ms > 0,
             "queues.full_retry_ms",
             "is 0; set a positive pause (default: 1000)",
+        )?;
+        for (key, secs) in [
+            ("queues.ingest_ack_wait_secs", q.ingest_ack_wait_secs),
+            ("queues.embedder_ack_wait_secs", q.embedder_ack_wait_secs),
+            ("queues.clusterer_ack_wait_secs", q.clusterer_ack_wait_secs),
+            ("queues.publisher_ack_wait_secs", q.publisher_ack_wait_secs),
+        ] {
+            check(
+                secs >= MIN_ACK_WAIT_SECS,
+                key,
+                &format!(
+                    "is {secs} s; an ack wait under {MIN_ACK_WAIT_SECS} s redelivers messages                      still being worked on (progress acks go out every third of it); set at                      least {MIN_ACK_WAIT_SECS}"
+                ),
+            )?;
+        }
+        let progress = self.embedder.progress_interval_ms;
+        check(
+            progress < q.embedder_ack_wait_secs.saturating_mul(1000),
+            "embedder.progress_interval_ms",
+            &format!(
+                "is {progress} ms, not less than queues.embedder_ack_wait_secs ({} s): a batch \
+                 still being embedded would be delivered again; lower it below the ack wait",
+                q.embedder_ack_wait_secs
+            ),
         )
     }
 
@@ -320,6 +348,10 @@ mod tests {
         assert_eq!(
             refused(|s| s.queues.work_max_bytes = 8 << 20),
             "queues.work_max_bytes"
+        );
+        assert_eq!(
+            refused(|s| s.queues.embedder_ack_wait_secs = 1),
+            "queues.embedder_ack_wait_secs"
         );
         assert_eq!(
             refused(|s| s.queues.full_retry_ms = 0),

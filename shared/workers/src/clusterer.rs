@@ -81,11 +81,11 @@ enum Placement {
 
 /// Runs the clusterer until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: Context) -> Result<(), WorkerError> {
-    let spec = &CLUSTERER_CONSUMER;
+    let spec = &ctx.settings.queues.consumer(Service::Clusterer);
     let mut deliveries = pull(&ctx, Service::Clusterer, spec, 64).await?;
     let mut held = Held::default();
     let mut tracks: HashMap<RunId, RunTracks> = HashMap::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(spec.ack_wait_secs / 3));
+    let mut tick = tokio::time::interval(Duration::from_millis(spec.ack_wait_secs * 1000 / 3));
     loop {
         let next = tokio::select! {
             _ = ctx.shutdown.cancelled() => {

@@ -41,7 +41,7 @@ pub(crate) fn now_ms() -> u64 {
 pub(crate) async fn pull(
     ctx: &Context,
     service: Service,
-    spec: &'static ConsumerSpec,
+    spec: &ConsumerSpec,
     batch: usize,
 ) -> Result<Deliveries, WorkerError> {
     let options = tessera_bus::PullOptions {
@@ -52,7 +52,7 @@ pub(crate) async fn pull(
         .bus
         .consume_with(spec.stream, spec.durable, options)
         .await?;
-    spawn_status(ctx, service, spec);
+    spawn_status(ctx, service, spec.clone());
     ctx.metrics.gauge("ready").set(1);
     tracing::info!(service = service.as_str(), instance = %ctx.instance, "running");
     Ok(deliveries)
@@ -244,7 +244,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Publishes this copy's [`ServiceStatus`] on `tessera.status.<service>` every
 /// `telemetry.status_interval_ms` until shutdown.
-fn spawn_status(ctx: &Context, service: Service, consumer: &'static ConsumerSpec) {
+fn spawn_status(ctx: &Context, service: Service, consumer: ConsumerSpec) {
     let ctx = ctx.clone();
     tokio::spawn(async move {
         let every = Duration::from_millis(ctx.settings.telemetry.status_interval_ms.max(100));

@@ -47,7 +47,13 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
         "embedder ready"
     );
     let pull_batch = ctx.settings.embedder.pull_batch;
-    let mut deliveries = pull(&ctx, Service::Embedder, &EMBEDDER_CONSUMER, pull_batch).await?;
+    let mut deliveries = pull(
+        &ctx,
+        Service::Embedder,
+        &ctx.settings.queues.consumer(Service::Embedder),
+        pull_batch,
+    )
+    .await?;
     let linger = Duration::from_millis(ctx.settings.embedder.linger_ms);
     let max_chips = ctx.settings.embedder.max_batch_chips.max(1);
     loop {

@@ -15,7 +15,7 @@ use tessera_pipeline::{batch_chips_for_payload, batching::FrameWork, chip_batche
 use tessera_protocol::{
     AcqMessage, Frame, FrameMeta, InstrumentId, ObjectRef, PROTOCOL_VERSION, Pixels, RunId,
     RunRecord, RunStart, RunState, RunStop, Service, decode, decode_acq, encode_message, keys,
-    streams::{FRAMES_STORE, INGEST_CONSUMER, RUNS_KV},
+    streams::{FRAMES_STORE, RUNS_KV},
     subjects,
 };
 use tessera_segment::{SegmentParams, Timings};
@@ -59,7 +59,7 @@ fn seen(accepted: &HashMap<u64, u64>, seq: u64, stream_seq: u64) -> Seen {
 
 /// Runs the ingest service until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: Context) -> Result<(), WorkerError> {
-    let spec = &INGEST_CONSUMER;
+    let spec = &ctx.settings.queues.consumer(Service::Ingest);
     let mut deliveries = pull(&ctx, Service::Ingest, spec, 4).await?;
     let mut runs: HashMap<RunId, RunInfo> = HashMap::new();
     while let Some(d) = next_delivery(&ctx, &mut deliveries).await? {

@@ -13,7 +13,7 @@ use tessera_pipeline::results::{legend, series_point};
 use tessera_protocol::{
     FrameResult, ObjectRef, PROTOCOL_VERSION, RunSeries, Segmented, Service, decode,
     encode_message, keys,
-    streams::{LATEST_KV, OUTPUTS_STORE, PUBLISHER_CONSUMER, SERIES_KV},
+    streams::{LATEST_KV, OUTPUTS_STORE, SERIES_KV},
     subjects,
 };
 
@@ -24,7 +24,7 @@ use crate::{Context, WorkerError};
 
 /// Runs the publisher until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: Context) -> Result<(), WorkerError> {
-    let spec = &PUBLISHER_CONSUMER;
+    let spec = &ctx.settings.queues.consumer(Service::Publisher);
     let mut deliveries = pull(&ctx, Service::Publisher, spec, 4).await?;
     while let Some(d) = next_delivery(&ctx, &mut deliveries).await? {
         let span =

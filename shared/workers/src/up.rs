@@ -12,18 +12,20 @@ use crate::{Context, WorkerError, clusterer, embedder, ingest, publisher};
 
 /// Creates or updates the streams, consumers, KV buckets and object stores of this site
 /// (`bus.site`: everything on a single site; [`sites::layout`] at a hub or an edge),
-/// idempotently, the pipeline's queues sized by `settings.queues`.
+/// idempotently, the pipeline's queues sized and the consumers' ack waits set by
+/// `settings.queues`.
 pub async fn ensure_topology(
     bus: &Bus,
     settings: &Settings,
 ) -> Result<TopologyReport, WorkerError> {
     let b = &settings.bus;
-    let layout = sites::layout(
+    let mut layout = sites::layout(
         b.site,
         sized_streams(&settings.queues),
         &b.hub_domain,
         b.edge_domain.as_deref().unwrap_or_default(),
     );
+    settings.queues.apply_ack_waits(&mut layout.consumers);
     Ok(bus
         .ensure_topology(
             &layout.streams,

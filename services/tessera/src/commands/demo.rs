@@ -7,6 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use tessera_formats::ReadLimits;
 use tessera_imaging::{encode_png_gray8, encode_png_gray16};
 use tessera_provision::Cache;
 use tessera_synth::{NoiseLevel, SceneConfig, SceneKind, generate, to_u16};
@@ -15,8 +16,8 @@ use crate::{
     cli::DemoArgs,
     commands::eval::{print_header, print_row, score},
     engine::{Loaded, load_encoder},
-    inputs::read_first_page,
-    output::{self, ModelInfo},
+    inputs::read,
+    output::{self, ModelInfo, Source},
 };
 
 /// The demo scenes: name, kind, noise, seed.
@@ -72,13 +73,20 @@ pub(crate) fn run(cache: &Cache, args: &DemoArgs) -> Result<ExitCode> {
             &truth_path,
             encode_png_gray8(scene.width, scene.height, &scene.truth)?,
         )?;
-        let raster = read_first_page(&image_path)?;
+        let acquisition = read(&image_path, &ReadLimits::default())?;
+        let signal = acquisition.pick(None)?;
+        let raster = signal
+            .planes()?
+            .into_iter()
+            .next()
+            .context("the synthetic image has no plane")?;
+        let source = Source::of(&image_path, &acquisition, signal);
         let truth = scene.truth_u32();
         let (scored, mut seg, prepared) = score(&mut encoder, &raster, &truth, None, &params)?;
         output::write(
             &args.out,
             name,
-            &image_path,
+            &source,
             0,
             ModelInfo::of(&encoder, load_ms),
             &params,

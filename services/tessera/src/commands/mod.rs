@@ -2,6 +2,7 @@
 
 mod demo;
 mod eval;
+mod info;
 mod live;
 mod provision;
 mod publish;
@@ -24,6 +25,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Segment(args) => segment::run(&cache, &args),
         Command::Demo(args) => demo::run(&cache, &args),
         Command::Eval(args) => eval::run(&cache, &args),
+        Command::Info(args) => info::run(&args),
         Command::Provision(args) => provision::run(&cache, &args),
         Command::Up(args) => up::run(&cache, &args),
         Command::Publish(args) => publish::run(&args),

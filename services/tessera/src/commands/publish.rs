@@ -9,14 +9,14 @@ use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use tessera_bus::Bus;
 use tessera_instrument::{
-    DoseSeries, FrameSource, Instrument, ResultFilter, format_result, now_ms, simulate, watch,
+    DoseSeries, FrameSource, Instrument, ResultFilter, files, format_result, now_ms, simulate,
+    watch,
 };
 use tessera_protocol::{InstrumentId, PROTOCOL_VERSION, RunId, RunStart};
 use tessera_segment::SegmentParams;
 
 use crate::cli::PublishArgs;
 use crate::commands::live::{block_on, settings};
-use crate::inputs::expand;
 
 pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
     let settings = settings(&args.live)?;
@@ -27,7 +27,10 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
         None if args.inputs.is_empty() => {
             bail!("nothing to publish: give image files or folders, or --synthetic N")
         }
-        None => FrameSource::Files(expand(&args.inputs)?),
+        None => FrameSource::Files {
+            paths: files::expand(&args.inputs)?,
+            signal: args.signal.clone(),
+        },
     };
     let instrument = InstrumentId::new(&args.instrument)
         .with_context(|| format!("--instrument {:?}", args.instrument))?;

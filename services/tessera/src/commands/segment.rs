@@ -1,19 +1,20 @@
-//! `tessera segment`: images in, label maps, overlays and reports out.
+//! `tessera segment`: instrument files in (every plane of the chosen signal), label maps,
+//! overlays and reports out, in physical units where the file is calibrated.
 
 use std::{path::Path, process::ExitCode, time::Instant};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use tessera_embedding::Encoder;
-use tessera_imaging::{DecodeLimits, decode};
+use tessera_formats::ReadLimits;
 use tessera_provision::{Cache, Component};
 use tessera_segment::{SegmentParams, Timings, segment};
 
 use crate::{
     cli::SegmentArgs,
     engine::{Loaded, load_encoder},
-    inputs::{expand, page_stem, stems},
-    output::{self, ModelInfo},
+    inputs::{expand, page_stem, read_timed, stems},
+    output::{self, ModelInfo, Source},
 };
 
 pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
@@ -32,9 +33,9 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
         mut encoder,
         load_ms,
     } = load_encoder(cache, &args.model, params.chip)?;
-    let limits = DecodeLimits {
+    let limits = ReadLimits {
         max_pixels: args.max_pixels,
-        ..DecodeLimits::default()
+        ..ReadLimits::default()
     };
     let bar = ProgressBar::new(images.len() as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}")
@@ -79,15 +80,15 @@ fn segment_file(
     args: &SegmentArgs,
     params: &SegmentParams,
     encoder: &mut Encoder,
-    limits: &DecodeLimits,
+    limits: &ReadLimits,
     load_ms: f64,
 ) -> Result<Vec<String>> {
+    let (acquisition, read_ms, decode_ms) = read_timed(path, limits)?;
+    let signal = acquisition.pick(args.signal.as_deref())?;
     let start = Instant::now();
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let read_ms = start.elapsed().as_secs_f64() * 1e3;
-    let start = Instant::now();
-    let pages = decode(&bytes, limits)?;
-    let decode_ms = start.elapsed().as_secs_f64() * 1e3;
+    let pages = signal.planes()?;
+    let decode_ms = decode_ms + start.elapsed().as_secs_f64() * 1e3;
+    let source = Source::of(path, &acquisition, signal);
     let mut lines = Vec::new();
     for (i, raster) in pages.iter().enumerate() {
         let (prepared, mut seg) = segment(encoder, raster, params)?;
@@ -100,7 +101,7 @@ fn segment_file(
         let json = output::write(
             &args.out,
             &stem,
-            path,
+            &source,
             i,
             ModelInfo::of(encoder, load_ms),
             params,
@@ -111,7 +112,12 @@ fn segment_file(
         let fractions: Vec<String> = seg
             .communities
             .iter()
-            .map(|c| format!("{}:{:.1}%", c.id, 100.0 * c.area_fraction))
+            .map(
+                |c| match source.area(c.area_fraction, seg.width, seg.height) {
+                    Some(a) => format!("{}:{:.1}% ({})", c.id, 100.0 * c.area_fraction, a.text()),
+                    None => format!("{}:{:.1}%", c.id, 100.0 * c.area_fraction),
+                },
+            )
             .collect();
         lines.push(format!(
             "{} ({} communities: {}; {:.0} ms)",

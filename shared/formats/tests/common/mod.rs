@@ -1,5 +1,5 @@
 //! Shared by the real-file tests: where the provisioned instrument files are.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
