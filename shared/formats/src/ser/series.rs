@@ -1,0 +1,596 @@
+//! The SER file itself: header, dimension arrays, offset arrays and data elements, read into
+//! one signal on calibrated axes.
+
+use crate::bytes::{Cursor, Endian, sample_size, samples_to_f32};
+use crate::{Axis, DType, FormatError, ReadLimits, SignalKind, check_shape};
+
+const F: &str = "SER";
+
+/// Data elements are 1-D arrays (spectra).
+const ELEMENTS_1D: u32 = 0x4120;
+/// Data elements are 2-D arrays (images).
+const ELEMENTS_2D: u32 = 0x4122;
+/// Tags hold the time only.
+const TAG_TIME: u32 = 0x4152;
+/// Tags hold the time and the beam's (x, y) position.
+const TAG_TIME_XY: u32 = 0x4142;
+/// More navigation dimensions than any scan TIA makes; a larger count is damage.
+const MAX_DIMS: u32 = 8;
+/// Longest dimension description or unit read (TIA writes a few characters).
+const MAX_TEXT: u32 = 4096;
+
+/// One SER file's series, decoded.
+#[derive(Debug)]
+pub(super) struct Series {
+    /// Image, stack, spectrum or spectrum image.
+    pub(super) kind: SignalKind,
+    /// The stored sample type.
+    pub(super) dtype: DType,
+    /// Navigation axes (outermost first), then the element's own axes.
+    pub(super) axes: Vec<Axis>,
+    /// Row-major over `axes`.
+    pub(super) data: Vec<f32>,
+    /// 0x0210 (32-bit offsets) or 0x0220 (64-bit offsets).
+    pub(super) version: u16,
+    /// The first element's time tag, seconds since 1970-01-01 UTC.
+    pub(super) first_time: Option<u32>,
+    /// What was assumed or skipped.
+    pub(super) notes: Vec<String>,
+}
+
+/// The header fields before the dimension arrays.
+struct Header {
+    version: u16,
+    wide: bool,
+    data_type_id: u32,
+    tag_type_id: u32,
+    total: u32,
+    valid: u32,
+    offset_array: u64,
+    ndim: u32,
+}
+
+/// One entry of the dimension array: a navigation axis of the series.
+struct Dim {
+    size: u32,
+    offset: f64,
+    delta: f64,
+    element: u32,
+    description: String,
+    units: String,
+}
+
+/// Calibration `value = offset + (index - element) × delta`.
+#[derive(Clone, Copy, PartialEq)]
+struct Calibration {
+    offset: f64,
+    delta: f64,
+    element: u32,
+}
+
+impl Calibration {
+    /// The value at index 0.
+    fn start(self) -> f64 {
+        self.offset - f64::from(self.element) * self.delta
+    }
+}
+
+/// The header of one data element.
+#[derive(Clone, PartialEq)]
+struct ElementHeader {
+    /// One calibration per axis, x first.
+    cal: Vec<Calibration>,
+    dtype: DType,
+    /// Array sizes, x first.
+    sizes: Vec<u32>,
+}
+
+/// The number of valid elements the header states, or `None` if `bytes` is no SER header.
+pub(super) fn valid_elements(bytes: &[u8]) -> Option<u32> {
+    let mut c = Cursor::new(bytes, Endian::Little, F);
+    c.seek(18).ok()?;
+    c.u32().ok()
+}
+
+/// Decodes a SER file. `image_unit` is the unit of the images' axes where the EMI tells it
+/// ("m" or "1/m"); without it the unit is told from the calibration's size.
+pub(super) fn parse(
+    bytes: &[u8],
+    image_unit: Option<&str>,
+    limits: &ReadLimits,
+) -> Result<Series, FormatError> {
+    let mut c = Cursor::new(bytes, Endian::Little, F);
+    let h = header(&mut c)?;
+    let mut notes = Vec::new();
+    let dims = (0..h.ndim)
+        .map(|_| dimension(&mut c))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let width: u64 = if h.wide { 8 } else { 4 };
+    let data_offsets = offsets(&mut c, &h, width)?;
+    let tags = Tags::read(&mut c, &h, width, &mut notes);
+
+    // The first element decides the element shape and type; every other must match it.
+    let first_offset = data_offsets.first().copied().unwrap_or(0);
+    let first = element_header(&mut c, first_offset, h.data_type_id)?;
+    let element_len = first
+        .sizes
+        .iter()
+        .try_fold(1usize, |n, &s| n.checked_mul(s as usize))
+        .ok_or_else(|| FormatError::corrupt(F, "a data element's size overflows"))?;
+    if element_len == 0 {
+        return Err(FormatError::corrupt(F, "the first data element is empty"));
+    }
+
+    let (nav, stored, fill) = navigation(&h, &dims, &tags, &first, &mut notes);
+    let mut axes = nav;
+    axes.extend(element_axes(&first, image_unit, &mut notes));
+    let is_image = h.data_type_id == ELEMENTS_2D;
+    let shape: Vec<usize> = axes.iter().map(|a| a.size).collect();
+    let total = check_shape(F, "series", &shape, is_image, limits)?;
+    if total != stored.saturating_add(fill).saturating_mul(element_len) {
+        return Err(FormatError::corrupt(
+            F,
+            "the dimension array does not agree with the number of elements",
+        ));
+    }
+
+    // Elements lie one after another: each starts after the previous one's data, so the
+    // values read are bounded by the file's size (checked before allocating).
+    let element_bytes = element_len
+        .checked_mul(sample_size(first.dtype))
+        .ok_or_else(|| FormatError::corrupt(F, "a data element's size overflows"))?;
+    let stored_bytes = element_bytes.saturating_mul(stored);
+    if stored_bytes > bytes.len() {
+        return Err(FormatError::truncated(
+            F,
+            format!(
+                "{stored} elements of {element_bytes} bytes cannot fit in {} bytes",
+                bytes.len()
+            ),
+        ));
+    }
+    let mut data: Vec<f32> = Vec::new();
+    if stored > 1 || fill > 0 {
+        data.reserve_exact(total);
+    }
+    let row = first.sizes.first().map_or(1, |&x| x as usize);
+    let mut next_free = 0u64;
+    for (i, &offset) in data_offsets.iter().take(stored).enumerate() {
+        if offset < next_free {
+            return Err(FormatError::corrupt(
+                F,
+                format!("element {i} at offset {offset} overlaps the element before it"),
+            ));
+        }
+        let eh = element_header(&mut c, offset, h.data_type_id)?;
+        if eh.dtype != first.dtype || eh.sizes != first.sizes {
+            return Err(FormatError::unsupported(
+                F,
+                format!("a series whose elements differ in size or type (element {i})"),
+                "export the elements separately from TIA",
+            ));
+        }
+        let raw = c.take(element_bytes as u64)?;
+        next_free = c.pos() as u64;
+        let mut values = samples_to_f32(raw, eh.dtype, Endian::Little, element_len, F)?;
+        if is_image {
+            flip_rows(&mut values, row);
+        }
+        if data.capacity() == 0 {
+            data = values;
+        } else {
+            data.extend_from_slice(&values);
+        }
+    }
+    data.resize(total, f32::NAN);
+
+    let kind = match (is_image, axes.len()) {
+        (true, 2) => SignalKind::Image,
+        (true, _) => SignalKind::ImageStack,
+        (false, 1) => SignalKind::Spectrum,
+        (false, _) => SignalKind::SpectrumImage,
+    };
+    Ok(Series {
+        kind,
+        dtype: first.dtype,
+        axes,
+        data,
+        version: h.version,
+        first_time: tags.first_time,
+        notes,
+    })
+}
+
+fn header(c: &mut Cursor<'_>) -> Result<Header, FormatError> {
+    let order = c.u16()?;
+    if order != 0x4949 {
+        return Err(FormatError::unsupported(
+            F,
+            format!("byte order 0x{order:04x}"),
+            "TIA writes little-endian (0x4949) files only; re-export the series from TIA",
+        ));
+    }
+    let id = c.u16()?;
+    if id != 0x0197 {
+        return Err(FormatError::corrupt(
+            F,
+            format!("series id 0x{id:04x}, not 0x0197"),
+        ));
+    }
+    let version = c.u16()?;
+    let wide = match version {
+        0x0210 => false,
+        0x0220 => true,
+        v => {
+            return Err(FormatError::unsupported(
+                F,
+                format!("version 0x{v:04x}"),
+                "Tessera reads versions 0x0210 and 0x0220 (TIA 3 to 5); re-export from TIA",
+            ));
+        }
+    };
+    let data_type_id = c.u32()?;
+    if data_type_id != ELEMENTS_1D && data_type_id != ELEMENTS_2D {
+        return Err(FormatError::unsupported(
+            F,
+            format!("data type id 0x{data_type_id:04x}"),
+            "Tessera reads series of 1-D (0x4120) and 2-D (0x4122) elements",
+        ));
+    }
+    let tag_type_id = c.u32()?;
+    let total = c.u32()?;
+    let valid = c.u32()?;
+    if valid > total {
+        return Err(FormatError::corrupt(
+            F,
+            format!("{valid} valid elements of only {total}"),
+        ));
+    }
+    if valid == 0 {
+        return Err(FormatError::unsupported(
+            F,
+            "a series with no valid data elements",
+            "the acquisition stopped before its first element was written (TIA keeps a \
+             single spectrum in the EMI, which Tessera does not read); acquire it again",
+        ));
+    }
+    let offset_array = if wide { c.u64()? } else { u64::from(c.u32()?) };
+    let ndim = c.u32()?;
+    if ndim > MAX_DIMS {
+        return Err(FormatError::corrupt(
+            F,
+            format!("{ndim} navigation dimensions (at most {MAX_DIMS} are plausible)"),
+        ));
+    }
+    Ok(Header {
+        version,
+        wide,
+        data_type_id,
+        tag_type_id,
+        total,
+        valid,
+        offset_array,
+        ndim,
+    })
+}
+
+fn dimension(c: &mut Cursor<'_>) -> Result<Dim, FormatError> {
+    let size = c.u32()?;
+    let offset = c.f64()?;
+    let delta = c.f64()?;
+    let element = c.u32()?;
+    let description = text(c)?;
+    let units = text(c)?;
+    Ok(Dim {
+        size,
+        offset,
+        delta,
+        element,
+        description,
+        units,
+    })
+}
+
+/// A length-prefixed string of the dimension array.
+fn text(c: &mut Cursor<'_>) -> Result<String, FormatError> {
+    let n = c.u32()?;
+    if n > MAX_TEXT {
+        return Err(FormatError::corrupt(
+            F,
+            format!("a dimension text of {n} bytes (at most {MAX_TEXT} are plausible)"),
+        ));
+    }
+    let b = c.take(u64::from(n))?;
+    Ok(String::from_utf8_lossy(b)
+        .trim_end_matches('\0')
+        .trim()
+        .to_string())
+}
+
+/// The data offsets of the `valid` elements. The whole offset array (a data offset and a tag
+/// offset for each of the `total` elements) must lie in the file.
+fn offsets(c: &mut Cursor<'_>, h: &Header, width: u64) -> Result<Vec<u64>, FormatError> {
+    c.seek(h.offset_array)?;
+    let need = u64::from(h.total) * width * 2;
+    if need > c.remaining() as u64 {
+        return Err(FormatError::truncated(
+            F,
+            format!(
+                "the offset arrays of {} elements need {need} bytes at offset {}, only {} left",
+                h.total,
+                h.offset_array,
+                c.remaining()
+            ),
+        ));
+    }
+    (0..h.valid)
+        .map(|_| {
+            if width == 8 {
+                c.u64()
+            } else {
+                c.u32().map(u64::from)
+            }
+        })
+        .collect()
+}
+
+/// What the tags of the first two elements tell: the time of the first, and whether the
+/// beam moved along y first (so that dimension 1 is not the fastest).
+struct Tags {
+    first_time: Option<u32>,
+    y_first: bool,
+}
+
+impl Tags {
+    /// Reads the first two tags; a damaged tag only loses this information (noted).
+    fn read(c: &mut Cursor<'_>, h: &Header, width: u64, notes: &mut Vec<String>) -> Tags {
+        let mut tags = Tags {
+            first_time: None,
+            y_first: false,
+        };
+        if h.tag_type_id != TAG_TIME && h.tag_type_id != TAG_TIME_XY {
+            notes.push(format!(
+                "tag type 0x{:04x} is not one TIA documents; the element tags were skipped",
+                h.tag_type_id
+            ));
+            return tags;
+        }
+        let mut read_tag = |i: u64| -> Result<(u32, Option<(f64, f64)>), FormatError> {
+            let at = h
+                .offset_array
+                .checked_add((u64::from(h.total) + i) * width)
+                .ok_or_else(|| FormatError::corrupt(F, "tag offset overflows"))?;
+            c.seek(at)?;
+            let tag_at = if width == 8 {
+                c.u64()?
+            } else {
+                u64::from(c.u32()?)
+            };
+            c.seek(tag_at)?;
+            let _id = c.u16()?;
+            let _reserved = c.u16()?;
+            let time = c.u32()?;
+            let xy = if h.tag_type_id == TAG_TIME_XY {
+                Some((c.f64()?, c.f64()?))
+            } else {
+                None
+            };
+            Ok((time, xy))
+        };
+        match read_tag(0) {
+            Ok((time, xy0)) => {
+                tags.first_time = Some(time);
+                if let (Some((x0, y0)), true) = (xy0, h.valid >= 2 && h.ndim >= 2) {
+                    if let Ok((_, Some((x1, y1)))) = read_tag(1) {
+                        tags.y_first = x0 == x1 && y0 != y1;
+                    }
+                }
+            }
+            Err(_) => notes.push("the first element's tag could not be read; skipped".into()),
+        }
+        tags
+    }
+}
+
+fn element_header(
+    c: &mut Cursor<'_>,
+    at: u64,
+    data_type_id: u32,
+) -> Result<ElementHeader, FormatError> {
+    c.seek(at)?;
+    let n_axes = if data_type_id == ELEMENTS_2D { 2 } else { 1 };
+    let mut cal = Vec::with_capacity(n_axes);
+    for _ in 0..n_axes {
+        cal.push(Calibration {
+            offset: c.f64()?,
+            delta: c.f64()?,
+            element: c.u32()?,
+        });
+    }
+    let code = c.u16()?;
+    let dtype = match code {
+        1 => DType::U8,
+        2 => DType::U16,
+        3 => DType::U32,
+        4 => DType::I8,
+        5 => DType::I16,
+        6 => DType::I32,
+        7 => DType::F32,
+        8 => DType::F64,
+        9 => DType::Complex64,
+        10 => DType::Complex128,
+        other => {
+            return Err(FormatError::unsupported(
+                F,
+                format!("data type {other}"),
+                "TIA writes types 1 to 10 (integers, floats, complex); re-export from TIA",
+            ));
+        }
+    };
+    let sizes = (0..n_axes)
+        .map(|_| c.u32())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ElementHeader { cal, dtype, sizes })
+}
+
+/// The navigation axes (outermost first), the number of elements to read and the number of
+/// missing elements to fill with NaN.
+fn navigation(
+    h: &Header,
+    dims: &[Dim],
+    tags: &Tags,
+    first: &ElementHeader,
+    notes: &mut Vec<String>,
+) -> (Vec<Axis>, usize, usize) {
+    let valid = h.valid as usize;
+    let product = dims
+        .iter()
+        .try_fold(1u64, |n, d| n.checked_mul(u64::from(d.size)));
+    let consistent = !dims.is_empty() && product == Some(u64::from(h.total));
+    if !consistent {
+        if !dims.is_empty() {
+            notes.push(format!(
+                "the dimension array ({}) does not multiply to the {} elements; they were \
+                 read as a plain series",
+                dims.iter()
+                    .map(|d| d.size.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" × "),
+                h.total
+            ));
+        }
+        let axes = if valid > 1 {
+            vec![Axis::pixels("element", valid)]
+        } else {
+            Vec::new()
+        };
+        return (axes, valid, 0);
+    }
+    let images = first.sizes.len() == 2;
+    if dims.len() == 1 {
+        if h.valid < h.total {
+            notes.push(format!(
+                "the acquisition stopped after {} of {} elements; the {} written were read",
+                h.valid, h.total, h.valid
+            ));
+        }
+        let axes = match dims.first() {
+            Some(d) if valid > 1 => vec![nav_axis(d, valid, nav_name(d, None, images))],
+            _ => Vec::new(),
+        };
+        return (axes, valid, 0);
+    }
+    // Several dimensions: dimension 1 varies fastest unless the beam positions say otherwise.
+    let mut order: Vec<&Dim> = dims.iter().collect();
+    if !tags.y_first {
+        order.reverse();
+    }
+    let n = order.len();
+    let axes = order
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.size > 1)
+        .map(|(i, d)| {
+            let role = match n - i {
+                1 => Some("x"),
+                2 => Some("y"),
+                _ => None,
+            };
+            nav_axis(d, d.size as usize, nav_name(d, role, images))
+        })
+        .collect();
+    let total = h.total as usize;
+    if valid < total {
+        notes.push(format!(
+            "the acquisition stopped after {valid} of {total} elements; the missing ones \
+             are NaN"
+        ));
+    }
+    (axes, valid, total - valid)
+}
+
+fn nav_name(d: &Dim, role: Option<&str>, images: bool) -> String {
+    match (d.description.as_str(), role) {
+        ("Number", _) => "frame".into(),
+        (_, Some(r)) if images => format!("scan_{r}"),
+        (_, Some(r)) => r.into(),
+        ("Position", None) => "position".into(),
+        ("", None) => "element".into(),
+        (other, None) => other.to_lowercase(),
+    }
+}
+
+fn nav_axis(d: &Dim, size: usize, name: String) -> Axis {
+    let cal = Calibration {
+        offset: d.offset,
+        delta: d.delta,
+        element: d.element,
+    };
+    Axis::calibrated(&name, size, d.delta, cal.start(), unit_name(&d.units))
+}
+
+/// TIA's SI unit names in the short form the rest of Tessera uses.
+fn unit_name(units: &str) -> &str {
+    match units {
+        "meters" => "m",
+        "1/meters" => "1/m",
+        other => other,
+    }
+}
+
+/// The element's own axes: `[channel]` for 1-D elements, `[y, x]` for 2-D.
+fn element_axes(
+    first: &ElementHeader,
+    image_unit: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Vec<Axis> {
+    match (first.cal.as_slice(), first.sizes.as_slice()) {
+        ([cx, cy], [nx, ny]) => {
+            let unit = match image_unit {
+                _ if cx.delta == 1.0 && cx.offset == 0.0 => "",
+                Some(u) => u,
+                None => {
+                    let u = if cx.delta.abs() < 1.0 { "m" } else { "1/m" };
+                    notes.push(format!(
+                        "the image unit is taken to be {u} from the size of its calibration \
+                         (the SER stores no unit and the EMI that says was not read)"
+                    ));
+                    u
+                }
+            };
+            vec![
+                Axis::calibrated("y", *ny as usize, cy.delta, cy.start(), unit),
+                Axis::calibrated("x", *nx as usize, cx.delta, cx.start(), unit),
+            ]
+        }
+        ([c], [n]) => {
+            notes.push(
+                "the spectrum's energy axis is in eV, TIA's convention (the SER stores no unit)"
+                    .into(),
+            );
+            vec![Axis::calibrated(
+                "energy",
+                *n as usize,
+                c.delta,
+                c.start(),
+                "eV",
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Reverses the order of the rows of one image in place: TIA stores the bottom row first.
+fn flip_rows(values: &mut [f32], row: usize) {
+    if row == 0 {
+        return;
+    }
+    let rows = values.len() / row;
+    for r in 0..rows / 2 {
+        let (top, bottom) = values.split_at_mut((rows - 1 - r) * row);
+        if let (Some(a), Some(b)) = (top.get_mut(r * row..(r + 1) * row), bottom.get_mut(..row)) {
+            a.swap_with_slice(b);
+        }
+    }
+}
