@@ -73,7 +73,10 @@ fn tem_image_through_its_emi() {
     assert_eq!(s.metadata["camera"], "BM-Ceta");
     assert_eq!(s.metadata["tia_name"], "Acquire CCD");
     let m = &a.metadata;
-    assert_eq!(m.microscope.as_deref(), Some("TalosF200X 200 kV D6308 XTwin"));
+    assert_eq!(
+        m.microscope.as_deref(),
+        Some("TalosF200X 200 kV D6308 XTwin")
+    );
     assert_eq!(m.voltage_kv, Some(200.0));
     assert_eq!(m.magnification, Some(5500.0));
     assert_eq!(m.exposure_s, Some(0.05));
@@ -129,7 +132,13 @@ fn check_scanning_preview(s: &Signal) {
         .collect();
     assert_eq!(
         frames,
-        [200241521.0, 199981767.0, 200345007.0, 201027316.0, 201058560.0]
+        [
+            200241521.0,
+            199981767.0,
+            200345007.0,
+            201027316.0,
+            201058560.0
+        ]
     );
     assert_eq!(&s.data[..4], &[3514.0, 1514.0, 3840.0, 3227.0]);
     assert_eq!(s.planes().unwrap().len(), 5);
@@ -203,7 +212,11 @@ fn check_diffraction(s: &Signal) {
     axis(&s.axes[2], "x", 128, d, o, "1/m");
     let f0: f64 = s.data[..128 * 128].iter().map(|&v| f64::from(v)).sum();
     assert_eq!(f0, -2_348_606.0);
-    assert_eq!(s.pixel_size(), None, "reciprocal space has no pixel size in nm");
+    assert_eq!(
+        s.pixel_size(),
+        None,
+        "reciprocal space has no pixel size in nm"
+    );
 }
 
 #[test]
@@ -220,7 +233,10 @@ fn eds_line_profile_and_diffraction_through_their_emi() {
     assert_eq!(a.signals[1].metadata["camera"], "BM-Ceta");
     assert_eq!(a.pick(None).unwrap().name, "CCD");
     let m = &a.metadata;
-    assert_eq!(m.microscope.as_deref(), Some("TalosF200X 200 kV D6308 XTwin"));
+    assert_eq!(
+        m.microscope.as_deref(),
+        Some("TalosF200X 200 kV D6308 XTwin")
+    );
     assert_eq!(m.voltage_kv, Some(200.0));
     assert_eq!(m.magnification, Some(115_000.0));
     assert_eq!(m.exposure_s, Some(0.05));
@@ -271,7 +287,10 @@ fn bf_and_df_through_their_emi_and_each_ser() {
     assert_eq!(a.signals[1].name, "DF4");
     assert_eq!(a.pick(Some("df4")).unwrap().name, "DF4");
     let m = &a.metadata;
-    assert_eq!(m.microscope.as_deref(), Some("Tecnai 200 kV D2267 SuperTwin"));
+    assert_eq!(
+        m.microscope.as_deref(),
+        Some("Tecnai 200 kV D2267 SuperTwin")
+    );
     assert_eq!(m.voltage_kv, Some(200.0));
     assert_eq!(m.magnification, Some(10_000.0));
     assert_eq!(m.exposure_s, Some(0.000048));
@@ -304,4 +323,3 @@ fn an_emi_without_its_ser_files_is_refused_with_the_way_out() {
     }
     assert!(e.to_string().contains("same folder"), "{e}");
 }
-

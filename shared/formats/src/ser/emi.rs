@@ -121,9 +121,7 @@ fn tagged_strings(bytes: &[u8], tag: [u8; 2]) -> impl Iterator<Item = (usize, St
     std::iter::from_fn(move || {
         while let Some(at) = find(bytes, &marker, pos) {
             pos = at + 1;
-            let Some(len) = bytes.get(at + 4..at + 8) else {
-                return None;
-            };
+            let len = bytes.get(at + 4..at + 8)?;
             let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
             if len == 0 || len > MAX_NAME {
                 continue;

@@ -39,6 +39,7 @@
 //! scan moved along y first.
 
 mod emi;
+mod layout;
 mod series;
 
 use std::collections::BTreeMap;
@@ -158,7 +159,7 @@ fn read_emi(
             break;
         };
         n += 1;
-        if series::valid_elements(&ser) == Some(0) {
+        if layout::valid_elements(&ser) == Some(0) {
             notes.push(format!(
                 "{ser_name} holds no data elements (TIA keeps a single spectrum in the EMI, \
                  which is not read); skipped"
@@ -339,3 +340,6 @@ fn utc(seconds: u32) -> String {
         rem % 60
     )
 }
+
+#[cfg(test)]
+mod tests;
