@@ -257,8 +257,8 @@ fn element_axes(
                 None => {
                     let u = if cx.delta.abs() < 1.0 { "m" } else { "1/m" };
                     notes.push(format!(
-                        "the image unit is taken to be {u} from the size of its calibration \
-                         (the SER stores no unit and the EMI that says was not read)"
+                        "the image unit is taken to be {u} from the size of its step (the SER \
+                         stores none, and no EMI said)"
                     ));
                     u
                 }
