@@ -74,9 +74,10 @@ def seeds():
     out["valid-mrc-f32-volume-axis-order.mrc"] = (
         header(4, 3, 2, 2, mxyz=(3, 2, 4), mapcrs=(3, 1, 2), ispg=1, start=(0, -1, 2)) + vol
     )
-    # A big-endian f16 image.
-    half = struct.pack(">16e", *[i / 4 for i in range(16)])
-    out["valid-mrc-f16-image-big-endian.mrc"] = header(4, 4, 1, 12, big=True) + half
+    # A big-endian f16 image (6 wide: a big-endian NX of 3 or 4 starts like DM3/DM4, whose
+    # magic the crate's sniffer checks first).
+    half = struct.pack(">24e", *[i / 4 for i in range(24)])
+    out["valid-mrc-f16-image-big-endian.mrc"] = header(6, 4, 1, 12, big=True) + half
     # A gzip-compressed stack of three 5 x 4 signed-byte images.
     stack = bytes((i * 7) % 256 for i in range(60))
     out["valid-mrc-i8-stack.mrc.gz"] = gz(header(5, 4, 3, 0, mxyz=(5, 4, 1)) + stack)
