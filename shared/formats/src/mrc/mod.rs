@@ -475,13 +475,13 @@ fn metadata(h: &Header, dtype: DType, fei: Option<&FeiRecord>) -> Metadata {
             put("d_number", d.clone());
         }
         if let Some(d) = f.dose_e_per_m2 {
-            put("dose_e_per_m2", d.to_string());
+            put("dose_e_per_m2", format!("{d:e}"));
         }
         if let Some(d) = f.defocus_m {
-            put("defocus_m", d.to_string());
+            put("defocus_m", format!("{d:e}"));
         }
         if let Some((x, y)) = f.pixel_m {
-            put("pixel_size_m", format!("{x} {y}"));
+            put("pixel_size_m", format!("{x:e} {y:e}"));
         }
         if let Some(t) = f.timestamp_days {
             put("fei_timestamp_days", t.to_string());
