@@ -76,24 +76,26 @@ fn four_bit(what: &str) -> FormatError {
     )
 }
 
-/// Reorders one volume stored as `[section][row][column]`, with `n` = (columns, rows,
-/// sections) and `map_crs` the axis (1 = X, 2 = Y, 3 = Z) along each, into `[z][y][x]`.
-/// Returns the data and its size along X, Y and Z.
-pub(super) fn reorder_volume(
-    stored: &[f32],
-    n: [usize; 3],
-    map_crs: [usize; 3],
-) -> (Vec<f32>, [usize; 3]) {
+/// Sizes along X, Y and Z of a block of `n` = (columns, rows, sections) samples whose
+/// columns, rows and sections run along the axes `map_crs` (1 = X, 2 = Y, 3 = Z).
+pub(super) fn xyz_sizes(n: [usize; 3], map_crs: [usize; 3]) -> [usize; 3] {
     let mut size_xyz = [1usize; 3];
     for (j, &axis) in map_crs.iter().enumerate() {
         if let Some(s) = size_xyz.get_mut(axis.wrapping_sub(1)) {
             *s = n[j];
         }
     }
+    size_xyz
+}
+
+/// Reorders one volume stored as `[section][row][column]` (`n` = columns, rows, sections,
+/// along the axes `map_crs`) into `[z][y][x]`.
+pub(super) fn reorder_volume(stored: &[f32], n: [usize; 3], map_crs: [usize; 3]) -> Vec<f32> {
+    let size_xyz = xyz_sizes(n, map_crs);
     let stride_xyz = [1, size_xyz[0], size_xyz[0] * size_xyz[1]];
     let stride = |j: usize| stride_xyz.get(map_crs[j].wrapping_sub(1)).copied();
     let (Some(sc), Some(sr), Some(ss)) = (stride(0), stride(1), stride(2)) else {
-        return (stored.to_vec(), n);
+        return stored.to_vec();
     };
     let mut out = vec![0f32; stored.len()];
     let (nc, nr) = (n[0].max(1), n[1].max(1));
@@ -107,5 +109,5 @@ pub(super) fn reorder_volume(
             }
         }
     }
-    (out, size_xyz)
+    out
 }

@@ -16,7 +16,7 @@ const IMOD_STAMP: i32 = 1_146_047_817;
 /// The fields of the main header that the reader uses, in the file's own terms: `n`,
 /// `start` and `map_crs` are per column, row and section; `m`, `cell`, `angles` and
 /// `origin` per X, Y and Z.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(super) struct Header {
     /// Byte order of the header, the extended header's numbers and the data.
     pub(super) endian: Endian,
@@ -59,12 +59,8 @@ pub(super) struct Header {
     pub(super) origin: [f32; 3],
     /// Whether the "MAP " stamp is at byte 208.
     pub(super) has_map_stamp: bool,
-    /// MACHST, the machine stamp.
-    pub(super) machst: [u8; 4],
     /// RMS deviation from the mean (negative when not computed).
     pub(super) rms: f32,
-    /// NLABL: labels in use, as the header states it.
-    pub(super) nlabl: i32,
     /// The non-empty labels, with their 1-based slot.
     pub(super) labels: Vec<(usize, String)>,
 }
@@ -107,7 +103,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Header, FormatError> {
     let has_map_stamp = c.take(4)? == b"MAP ";
     c.skip(4)?;
     let rms = c.f32()?;
-    let nlabl = c.i32()?;
+    c.skip(4)?; // NLABL: the non-empty label slots are kept, whatever it says.
     let mut labels = Vec::new();
     for slot in 1..=10 {
         let text = ascii(c.take(80)?);
@@ -164,9 +160,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Header, FormatError> {
         imod_flags: (imod_stamp == IMOD_STAMP).then_some(imod_flags),
         origin,
         has_map_stamp,
-        machst,
         rms,
-        nlabl,
         labels,
     })
 }

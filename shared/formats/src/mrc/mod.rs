@@ -27,12 +27,17 @@
 //!   × the pixel size.
 //!
 //! # Layout
-//! - `header.rs`: the main header. `fei.rs`: the FEI1/FEI2 extended header. `data.rs`: the
-//!   sample types and the axis reordering. `tests.rs`: unit tests on synthetic files.
+//! - `mod.rs`: [`read`], and what the data block holds (image, stack, volume).
+//! - `header.rs`: the main header. `fei.rs`: the FEI1/FEI2 extended header.
+//! - `data.rs`: the sample types and the axis reordering.
+//! - `calibration.rs`: the axes' scale and offset. `metadata.rs`: the metadata and notes.
+//! - `tests.rs`: unit tests on synthetic files.
 
+mod calibration;
 mod data;
 mod fei;
 mod header;
+mod metadata;
 #[cfg(test)]
 mod tests;
 
@@ -40,10 +45,11 @@ use std::collections::BTreeMap;
 
 use crate::bytes::{sample_size, samples_to_f32};
 use crate::{
-    Acquisition, Axis, Companions, DType, FileFormat, FormatError, Metadata, ReadLimits, Signal,
-    SignalKind, check_shape,
+    Acquisition, Axis, Companions, DType, FileFormat, FormatError, ReadLimits, Signal, SignalKind,
+    check_shape,
 };
 
+use calibration::{Calibration, calibration};
 use fei::FeiRecord;
 use header::{HEADER_LEN, Header};
 
@@ -134,9 +140,9 @@ pub(crate) fn read(
     )?;
 
     let fei = read_fei(bytes, &h, &mut notes);
-    notes.extend(extended_header_note(&h, fei.is_some()));
+    notes.extend(metadata::extended_header_note(&h, fei.is_some()));
     let cal = calibration(&h, fei.as_ref(), layout, &mut notes);
-    let base_name = fei
+    let name = fei
         .as_ref()
         .and_then(|f| f.camera.clone())
         .unwrap_or_else(|| {
@@ -147,57 +153,20 @@ pub(crate) fn read(
             }
             .to_string()
         });
-    let signal = |name: String, kind: SignalKind, axes: Vec<Axis>, data: Vec<f32>| Signal {
-        name,
-        kind,
-        dtype,
-        axes,
-        data,
-        metadata: BTreeMap::new(),
-    };
     let signals = match layout {
-        Layout::Image => vec![signal(
-            base_name,
-            SignalKind::Image,
-            vec![cal.axis("y", 1, ny), cal.axis("x", 0, nx)],
-            values,
-        )],
-        Layout::Stack => vec![signal(
-            base_name,
-            SignalKind::ImageStack,
-            vec![
+        Layout::Image => {
+            let axes = vec![cal.axis("y", 1, ny), cal.axis("x", 0, nx)];
+            vec![signal(name, SignalKind::Image, dtype, axes, values)]
+        }
+        Layout::Stack => {
+            let axes = vec![
                 Axis::pixels("frame", nz),
                 cal.axis("y", 1, ny),
                 cal.axis("x", 0, nx),
-            ],
-            values,
-        )],
+            ];
+            vec![signal(name, SignalKind::ImageStack, dtype, axes, values)]
+        }
         Layout::Volume | Layout::VolumeStack { .. } => {
-            let (count, sections) = match layout {
-                Layout::VolumeStack { count, sections } => (count, sections),
-                _ => (1, nz),
-            };
-            let per = nx * ny * sections;
-            let mut out = Vec::with_capacity(count);
-            for (k, chunk) in values.chunks_exact(per.max(1)).enumerate() {
-                let (data, [sx, sy, sz]) = if standard {
-                    (chunk.to_vec(), [nx, ny, sections])
-                } else {
-                    data::reorder_volume(chunk, [nx, ny, sections], h.map_crs)
-                };
-                check_shape(FORMAT, "volume", &[sz, sy, sx], true, limits)?;
-                let name = if count > 1 {
-                    format!("{base_name} {}", k + 1)
-                } else {
-                    base_name.clone()
-                };
-                let axes = vec![
-                    cal.axis("z", 2, sz),
-                    cal.axis("y", 1, sy),
-                    cal.axis("x", 0, sx),
-                ];
-                out.push(signal(name, SignalKind::Volume, axes, data));
-            }
             if !standard {
                 notes.push(format!(
                     "the volume is stored with columns, rows and sections along axes {}, {}, \
@@ -205,15 +174,80 @@ pub(crate) fn read(
                     h.map_crs[0], h.map_crs[1], h.map_crs[2]
                 ));
             }
-            out
+            volumes(values, &h, layout, &cal, &name, dtype, limits)?
         }
     };
     Ok(Acquisition {
         format: FileFormat::Mrc,
         signals,
-        metadata: metadata(&h, dtype, fei.as_ref()),
+        metadata: metadata::metadata(&h, dtype, fei.as_ref()),
         notes,
     })
+}
+
+fn signal(name: String, kind: SignalKind, dtype: DType, axes: Vec<Axis>, data: Vec<f32>) -> Signal {
+    Signal {
+        name,
+        kind,
+        dtype,
+        axes,
+        data,
+        metadata: BTreeMap::new(),
+    }
+}
+
+/// The volume, or each volume of a volume stack (named "`name` 1", "`name` 2", ...), in
+/// `[z, y, x]` order.
+fn volumes(
+    values: Vec<f32>,
+    h: &Header,
+    layout: Layout,
+    cal: &Calibration,
+    name: &str,
+    dtype: DType,
+    limits: &ReadLimits,
+) -> Result<Vec<Signal>, FormatError> {
+    let [nx, ny, nz] = h.n;
+    let (count, sections) = match layout {
+        Layout::VolumeStack { count, sections } => (count, sections),
+        _ => (1, nz),
+    };
+    let stored = [nx, ny, sections];
+    let [sx, sy, sz] = data::xyz_sizes(stored, h.map_crs);
+    check_shape(FORMAT, "volume", &[sz, sy, sx], true, limits)?;
+    let axes = vec![
+        cal.axis("z", 2, sz),
+        cal.axis("y", 1, sy),
+        cal.axis("x", 0, sx),
+    ];
+    let standard = h.map_crs == [1, 2, 3];
+    if count == 1 && standard {
+        return Ok(vec![signal(
+            name.to_string(),
+            SignalKind::Volume,
+            dtype,
+            axes,
+            values,
+        )]);
+    }
+    let per = nx * ny * sections;
+    Ok(values
+        .chunks_exact(per.max(1))
+        .enumerate()
+        .map(|(k, chunk)| {
+            let data = if standard {
+                chunk.to_vec()
+            } else {
+                data::reorder_volume(chunk, stored, h.map_crs)
+            };
+            let name = if count > 1 {
+                format!("{name} {}", k + 1)
+            } else {
+                name.to_string()
+            };
+            signal(name, SignalKind::Volume, dtype, axes.clone(), data)
+        })
+        .collect())
 }
 
 /// What the data block holds, by the rule in the module docs.
@@ -285,211 +319,4 @@ fn read_fei(bytes: &[u8], h: &Header, notes: &mut Vec<String>) -> Option<FeiReco
             None
         }
     }
-}
-
-/// One sentence on the extended header, if there is one.
-fn extended_header_note(h: &Header, fei_read: bool) -> Option<String> {
-    if h.nsymbt == 0 {
-        return None;
-    }
-    let what = match h.exttyp.as_str() {
-        "FEI1" | "FEI2" => "Thermo Fisher per-section metadata",
-        "CCP4" => "CCP4 symmetry records",
-        "MRCO" => "MRC-format records",
-        "SERI" => "SerialEM per-section metadata",
-        "AGAR" => "Agard per-section metadata",
-        "" if h.ispg > 0 => "type not stated; symmetry records by the CCP4 convention",
-        "" => "type not stated",
-        _ => "a type this reader does not know",
-    };
-    let typ = if h.exttyp.is_empty() {
-        String::new()
-    } else {
-        format!("\"{}\", ", h.exttyp)
-    };
-    let done = if fei_read {
-        "the first section's microscope settings were read, the rest skipped"
-    } else {
-        "skipped"
-    };
-    Some(format!(
-        "extended header of {} bytes ({typ}{what}): {done}",
-        h.nsymbt
-    ))
-}
-
-/// Pixel size and offset along X, Y and Z (index 0, 1, 2), in Å, where known.
-struct Calibration {
-    scale: [Option<f64>; 3],
-    offset: [f64; 3],
-}
-
-impl Calibration {
-    /// The axis `name` of `size` samples along X, Y or Z (`i` = 0, 1, 2).
-    fn axis(&self, name: &str, i: usize, size: usize) -> Axis {
-        match self.scale.get(i).copied().flatten() {
-            Some(s) => Axis::calibrated(name, size, s, self.offset[i], "Å"),
-            None => Axis::pixels(name, size),
-        }
-    }
-}
-
-/// Cell / M per axis, falling back to an FEI header's pixel size along X and Y.
-fn calibration(
-    h: &Header,
-    fei: Option<&FeiRecord>,
-    layout: Layout,
-    notes: &mut Vec<String>,
-) -> Calibration {
-    let mut scale = [None; 3];
-    for (i, s) in scale.iter_mut().enumerate() {
-        let (cell, m) = (f64::from(h.cell[i]), h.m[i]);
-        let v = cell / f64::from(m);
-        if cell.is_finite() && cell > 0.0 && m > 0 && v.is_finite() {
-            *s = Some(v);
-        }
-    }
-    let fei_px = fei
-        .and_then(|f| f.pixel_m)
-        .map(|(x, y)| [x * 1e10, y * 1e10]);
-    if let Some(px) = fei_px {
-        for i in 0..2 {
-            match scale[i] {
-                None => {
-                    scale[i] = Some(px[i]);
-                    notes.push(format!(
-                        "the cell along {} is zero; the pixel size ({:.6} Å) was taken from the \
-                         FEI extended header",
-                        ["X", "Y"][i],
-                        px[i]
-                    ));
-                }
-                Some(s) if (s - px[i]).abs() > 0.01 * s => notes.push(format!(
-                    "the FEI extended header gives {:.6} Å along {}, the main header {s:.6} Å; \
-                     the main header's is used",
-                    px[i],
-                    ["X", "Y"][i]
-                )),
-                Some(_) => {}
-            }
-        }
-    }
-    let planar = matches!(layout, Layout::Image | Layout::Stack);
-    let used = if planar { 2 } else { 3 };
-    if scale[..used].iter().any(Option::is_none) {
-        notes.push(
-            "the cell dimensions (or sampling) are zero along some axes, which are left \
-             uncalibrated (pixels)"
-                .into(),
-        );
-    }
-    if !planar && h.angles.iter().any(|a| (a - 90.0).abs() > 0.01) {
-        notes.push(format!(
-            "the cell angles are {}°, {}°, {}°: the axes are not orthogonal, and each scale \
-             is along its cell edge",
-            h.angles[0], h.angles[1], h.angles[2]
-        ));
-    }
-    // ChimeraX's rule: ORIGIN where it is set (not for transforms, whose ORIGIN is a phase
-    // origin in pixels), else the start index × the pixel size. NXSTART.. are per column,
-    // row and section; map them to X, Y, Z.
-    let use_origin = !matches!(h.mode, 3 | 4)
-        && h.origin.iter().all(|v| v.is_finite())
-        && h.origin.iter().any(|&v| v != 0.0);
-    let mut start_xyz = [0i32; 3];
-    for (j, &axis) in h.map_crs.iter().enumerate() {
-        if let Some(s) = start_xyz.get_mut(axis.wrapping_sub(1)) {
-            *s = h.start[j];
-        }
-    }
-    let mut offset = [0.0; 3];
-    for i in 0..3 {
-        if let Some(s) = scale[i] {
-            offset[i] = if use_origin {
-                f64::from(h.origin[i])
-            } else {
-                f64::from(start_xyz[i]) * s
-            };
-        }
-    }
-    Calibration { scale, offset }
-}
-
-/// The acquisition's metadata: the FEI record's settings and the header's own values.
-fn metadata(h: &Header, dtype: DType, fei: Option<&FeiRecord>) -> Metadata {
-    let mut m = Metadata::default();
-    let mut put = |k: &str, v: String| {
-        m.extra.insert(k.to_string(), v);
-    };
-    let triple = |v: [f32; 3]| format!("{} {} {}", v[0], v[1], v[2]);
-    put("mode", format!("{} ({})", h.mode, dtype.name()));
-    put("space_group", h.ispg.to_string());
-    if h.nversion != 0 {
-        put("mrc_version", h.nversion.to_string());
-    }
-    put(
-        "byte_order",
-        match h.endian {
-            crate::bytes::Endian::Little => "little-endian",
-            crate::bytes::Endian::Big => "big-endian",
-        }
-        .into(),
-    );
-    if h.nsymbt > 0 {
-        let typ = if h.exttyp.is_empty() {
-            "type not stated"
-        } else {
-            &h.exttyp
-        };
-        put("extended_header", format!("{typ}, {} bytes", h.nsymbt));
-    }
-    put("cell_angstrom", triple(h.cell));
-    put("cell_angles_deg", triple(h.angles));
-    put("sampling_mxyz", format!("{} {} {}", h.m[0], h.m[1], h.m[2]));
-    put(
-        "start_crs",
-        format!("{} {} {}", h.start[0], h.start[1], h.start[2]),
-    );
-    put(
-        "axis_order_crs",
-        format!("{} {} {}", h.map_crs[0], h.map_crs[1], h.map_crs[2]),
-    );
-    put("origin_angstrom", triple(h.origin));
-    put("dmin", h.dmin.to_string());
-    put("dmax", h.dmax.to_string());
-    put("dmean", h.dmean.to_string());
-    put("rms", h.rms.to_string());
-    for (slot, text) in &h.labels {
-        put(&format!("label_{slot}"), text.clone());
-    }
-    if let Some(f) = fei {
-        put("fei_metadata_version", f.version.to_string());
-        if let Some(c) = &f.camera {
-            put("detector", c.clone());
-        }
-        if let Some(a) = &f.application {
-            let v = f.application_version.as_deref().unwrap_or("");
-            put("application", format!("{a} {v}").trim().to_string());
-        }
-        if let Some(d) = &f.d_number {
-            put("d_number", d.clone());
-        }
-        if let Some(d) = f.dose_e_per_m2 {
-            put("dose_e_per_m2", format!("{d:e}"));
-        }
-        if let Some(d) = f.defocus_m {
-            put("defocus_m", format!("{d:e}"));
-        }
-        if let Some((x, y)) = f.pixel_m {
-            put("pixel_size_m", format!("{x:e} {y:e}"));
-        }
-        if let Some(t) = f.timestamp_days {
-            put("fei_timestamp_days", t.to_string());
-        }
-        m.microscope = f.microscope.clone();
-        m.voltage_kv = f.ht_v.map(|v| v / 1e3);
-        m.magnification = f.magnification;
-        m.exposure_s = f.integration_s;
-    }
-    m
 }
