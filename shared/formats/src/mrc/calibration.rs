@@ -17,7 +17,10 @@ impl Calibration {
     /// The axis `name` of `size` samples along X, Y or Z (`i` = 0, 1, 2).
     pub(super) fn axis(&self, name: &str, i: usize, size: usize) -> Axis {
         match self.scale.get(i).copied().flatten() {
-            Some(s) => Axis::calibrated(name, size, s, self.offset[i], "Å"),
+            Some(s) => {
+                let offset = self.offset.get(i).copied().unwrap_or(0.0);
+                Axis::calibrated(name, size, s, offset, "Å")
+            }
             None => Axis::pixels(name, size),
         }
     }
@@ -72,7 +75,9 @@ pub(super) fn calibration(
                 .into(),
         );
     }
-    if !planar && h.angles.iter().any(|a| (a - 90.0).abs() > 0.01) {
+    // Angles of zero are "not stated" (some writers leave them so), not a flat cell.
+    let angles_stated = h.angles.iter().any(|&a| a != 0.0);
+    if !planar && angles_stated && h.angles.iter().any(|a| (a - 90.0).abs() > 0.01) {
         notes.push(format!(
             "the cell angles are {}°, {}°, {}°: the axes are not orthogonal, and each scale \
              is along its cell edge",

@@ -185,6 +185,7 @@ pub(crate) fn read(
     })
 }
 
+/// A signal with no per-signal metadata.
 fn signal(name: String, kind: SignalKind, dtype: DType, axes: Vec<Axis>, data: Vec<f32>) -> Signal {
     Signal {
         name,
