@@ -16,7 +16,7 @@
 //! - `images.rs`: TIFF, PNG and JPEG through `tessera_imaging`, with the pixel size
 //!   instruments put in TIFF tags (`tiff_calibration.rs`).
 //! - `dm.rs`: Gatan DM3 and DM4. `emd.rs`: Velox and Berkeley EMD and HyperSpy HDF5.
-//!   `ser.rs`: TIA SER/EMI. `bcf.rs`: Bruker BCF. `mrc.rs`: MRC/CCP4 (also gzip).
+//!   `ser/`: TIA SER/EMI. `bcf.rs`: Bruker BCF. `mrc/`: MRC/CCP4 (also gzip).
 
 pub mod bytes;
 mod error;
