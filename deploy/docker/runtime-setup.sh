@@ -1,11 +1,15 @@
 #!/bin/sh
 # The last build step of the Dockerfile's runtime stages (run once, as root, then deleted with
 # every shell): what a service needs at run time on a Debian or Ubuntu base (CA certificates,
-# libstdc++ for ONNX Runtime), the unprivileged user 65532, and no shell left behind.
+# libstdc++ for ONNX Runtime, and the Debian packages named as arguments, e.g. libhdf5-103-1 for
+# the `tessera` command's EMD reader), the unprivileged user 65532, and no shell left behind.
+#
+#   runtime-setup.sh [DEBIAN-PACKAGE ...]
 set -eu
-if ! [ -e /etc/ssl/certs/ca-certificates.crt ] || ! ldconfig -p | grep -q 'libstdc++\.so\.6'; then
+if ! [ -e /etc/ssl/certs/ca-certificates.crt ] || ! ldconfig -p | grep -q 'libstdc++\.so\.6' \
+    || [ "$#" -gt 0 ]; then
     apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates libstdc++6
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates libstdc++6 "$@"
     rm -rf /var/lib/apt/lists/*
 fi
 grep -q '^tessera:' /etc/passwd \
