@@ -12,7 +12,7 @@
 //!   21 data), name length (u16 BE), name; in DM4 the entry's byte size (u64). Data tag:
 //!   `%%%%`, the length of its type definition and the definition (u32 / u64 BE values), then
 //!   the data in the header's byte order. Types: 2 i16, 3 i32, 4 u16, 5 u32, 6 f32, 7 f64,
-//!   8 bool, 9 i8, 10 u8, 11 i64, 12 u64, 15 struct, 18 string, 20 array (`tags.rs`).
+//!   8 bool, 9 i8, 10 u8, 11 i64, 12 u64, 15 struct, 18 string, 20 array (`tags.rs` holds the tree, `parse.rs` reads it).
 //! - `ImageList` holds one group per image: `Name` (UTF-16 text), `ImageData` with `Data`
 //!   (an array of the samples), `DataType` (the sample type, see [`image::dtype`]),
 //!   `Dimensions` (fastest axis first: x, y, then frames or the spectrum) and
@@ -31,6 +31,7 @@
 
 mod image;
 mod meta;
+mod parse;
 mod tags;
 
 use crate::{Acquisition, Companions, FileFormat, FormatError, ReadLimits, Signal, SignalKind};
