@@ -44,12 +44,20 @@ pub(crate) fn read(
     let sfs = sfs::Sfs::open(bytes)?;
     // Decompressed files may not exceed what the largest signal could need, in bytes.
     let cap = max_values(limits).saturating_mul(8);
-    let entry = sfs.find(HEADER_PATH).ok_or_else(|| {
-        FormatError::corrupt(
+    let Some(entry) = sfs.find(HEADER_PATH) else {
+        if sfs.files().any(|e| e.path.starts_with("EBSDData/")) {
+            return Err(FormatError::unsupported(
+                "BCF",
+                "file with EBSD data only (no EDSDatabase)",
+                "Tessera reads the images and EDS maps of BCF files; export the EBSD maps \
+                 from Esprit as TIFF",
+            ));
+        }
+        return Err(FormatError::corrupt(
             "BCF",
-            format!("the container has no {HEADER_PATH}; is it an EDS file (EBSD-only BCF files are not read)?"),
-        )
-    })?;
+            format!("the container has no {HEADER_PATH}"),
+        ));
+    };
     let mut header = header::parse(sfs.read(entry, cap)?, limits)?;
     let mut notes = std::mem::take(&mut header.notes);
     let mut signals = Vec::new();

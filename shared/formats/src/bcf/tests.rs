@@ -9,6 +9,11 @@ use crate::NoCompanions;
 
 /// Writes an SFS container with the folder "EDSDatabase" holding `files`.
 fn sfs(files: &[(&str, Vec<u8>)], chunk: usize) -> Vec<u8> {
+    sfs_in("EDSDatabase", files, chunk)
+}
+
+/// Writes an SFS container with the folder `folder` holding `files`.
+fn sfs_in(folder: &str, files: &[(&str, Vec<u8>)], chunk: usize) -> Vec<u8> {
     let payload = chunk - 32;
     let per_tree = payload / 512;
     let n_entries = files.len() + 1;
@@ -27,7 +32,7 @@ fn sfs(files: &[(&str, Vec<u8>)], chunk: usize) -> Vec<u8> {
         e[224..224 + name.len()].copy_from_slice(name.as_bytes());
         e
     };
-    tree.push(entry(-1, 0, -1, true, "EDSDatabase"));
+    tree.push(entry(-1, 0, -1, true, folder));
     let mut next = tree_at + tree_chunks;
     let mut bodies = Vec::new();
     for (name, data) in files {
@@ -416,6 +421,10 @@ fn damaged_contents_are_corrupt() {
         let err = read_bytes(&sfs(&files, 4096)).unwrap_err();
         assert!(err.to_string().contains(says), "{says}: {err}");
     }
+    // EBSD data alone is refused as such.
+    let ebsd = sfs_in("EBSDData", &[("SEMImage", vec![1, 2, 3])], 4096);
+    let err = read_bytes(&ebsd).unwrap_err();
+    assert!(matches!(err, FormatError::Unsupported { .. }), "{err}");
     // A pixel past the width; a packed spectrum with an unknown value size.
     let mut bad_x = map.clone();
     bad_x[0x1A4..0x1A8].copy_from_slice(&7u32.to_le_bytes());
