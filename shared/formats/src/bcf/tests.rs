@@ -121,7 +121,7 @@ fn b64(bytes: &[u8]) -> String {
 /// `0, 1, 2, ...` and an empty SE plane.
 fn header_xml(w: usize, h: usize, channels: usize, sum: &[u64]) -> String {
     let bse: Vec<u8> = (0..w * h)
-        .flat_map(|i| (i as u16 * 100).to_le_bytes())
+        .flat_map(|i| (i as u16).wrapping_mul(100).to_le_bytes())
         .collect();
     let se = vec![0u8; w * h * 2];
     let sum: Vec<String> = sum.iter().map(u64::to_string).collect();
@@ -450,4 +450,40 @@ fn a_file_spread_over_chained_pointer_tables_reads() {
     let bytes = sfs(&[("HeaderData", cp1252(&xml)), ("SpectrumData0", map)], 544);
     let a = read_bytes(&bytes).unwrap();
     assert_eq!(a.signals[1].data, expect);
+}
+
+#[test]
+fn large_image_planes_are_cut_out_before_parsing_and_checked() {
+    // 64 × 48 u16: 6 KiB, 8 Ki of base64, cut out of the XML before it is parsed.
+    let (w, h) = (64, 48);
+    let xml = header_xml(w, h, 16, &[1]);
+    let mut map = packed_map().0;
+    map[0..4].copy_from_slice(&(h as u32).to_le_bytes());
+    map[4..8].copy_from_slice(&(w as u32).to_le_bytes());
+    map.extend(vec![0u8; 4 * (h - 2)]); // lines 2.. hold no pixels
+    let file = |xml: &str| {
+        sfs(
+            &[("HeaderData", cp1252(xml)), ("SpectrumData0", map.clone())],
+            4096,
+        )
+    };
+    let a = read_bytes(&file(&xml)).unwrap();
+    let bse = &a.signals[0];
+    assert_eq!(bse.shape(), [h, w]);
+    let expect: Vec<f32> = (0..w * h)
+        .map(|i| f32::from((i as u16).wrapping_mul(100)))
+        .collect();
+    assert_eq!(bse.data, expect);
+    // A byte outside the alphabet deep inside the plane.
+    let at = xml.find("<Data>").unwrap() + 5000;
+    let mut bad = xml.clone();
+    bad.replace_range(at..at + 1, "*");
+    let err = read_bytes(&file(&bad)).unwrap_err();
+    assert!(err.to_string().contains("not valid base64"), "{err}");
+    // A plane shorter than its width × height.
+    let end = xml[at..].find("</Data>").unwrap() + at;
+    let mut short = xml.clone();
+    short.replace_range(end - 400..end, "");
+    let err = read_bytes(&file(&short)).unwrap_err();
+    assert!(matches!(err, FormatError::Truncated { .. }), "{err}");
 }

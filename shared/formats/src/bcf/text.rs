@@ -24,23 +24,34 @@ pub(super) fn decode_xml(bytes: Vec<u8>) -> Result<String, FormatError> {
             FormatError::corrupt("BCF", format!("the header declares UTF-8 but is not: {e}"))
         });
     }
-    let extra = bytes
-        .iter()
-        .filter(|&&b| b >= 0x80)
-        .count()
-        .saturating_mul(2);
-    let mut out = String::with_capacity(bytes.len().saturating_add(extra));
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b >= 0x80 {
-            // bytes[start..i] is ASCII, hence valid UTF-8.
-            out.push_str(std::str::from_utf8(bytes.get(start..i).unwrap_or(&[])).unwrap_or(""));
-            out.push(cp1252(b));
-            start = i + 1;
+    // Mostly ASCII (base64 image planes): copy ASCII runs whole, map the other bytes.
+    let mut out = String::with_capacity(bytes.len().saturating_add(64));
+    let mut rest = bytes.as_slice();
+    while !rest.is_empty() {
+        let (ascii, tail) = rest.split_at(ascii_prefix(rest));
+        out.push_str(std::str::from_utf8(ascii).unwrap_or(""));
+        match tail.split_first() {
+            Some((&b, after)) => {
+                out.push(cp1252(b));
+                rest = after;
+            }
+            None => rest = tail,
         }
     }
-    out.push_str(std::str::from_utf8(bytes.get(start..).unwrap_or(&[])).unwrap_or(""));
     Ok(out)
+}
+
+/// The length of the ASCII run `s` starts with (checked 64 bytes at a time).
+fn ascii_prefix(s: &[u8]) -> usize {
+    let mut n = 0;
+    for block in s.chunks(64) {
+        if block.is_ascii() {
+            n += block.len();
+        } else {
+            return n + block.iter().position(|&b| b >= 0x80).unwrap_or(block.len());
+        }
+    }
+    n
 }
 
 fn cp1252(b: u8) -> char {
@@ -78,55 +89,86 @@ const B64: [u8; 256] = {
     t
 };
 
-/// Decodes standard base64 (with or without `=` padding, whitespace ignored). The output
-/// is never longer than three quarters of the input, so it needs no separate bound.
-pub(super) fn base64(text: &str, what: &str) -> Result<Vec<u8>, FormatError> {
-    let src = text.as_bytes();
-    let mut out = Vec::with_capacity(src.len() / 4 * 3 + 3);
-    // Fast path: whole groups of four letters.
-    let mut i = 0;
-    while let Some(g) = src.get(i..i + 4) {
-        let (a, b, c, d) = (
-            B64[usize::from(g[0])],
-            B64[usize::from(g[1])],
-            B64[usize::from(g[2])],
-            B64[usize::from(g[3])],
-        );
-        if (a | b | c | d) >= 64 {
-            break;
+/// A base64 decoder (standard alphabet, `=` padding optional, whitespace ignored) that
+/// can be fed its input in pieces. Its output is never longer than three quarters of its
+/// input, so it needs no separate bound.
+#[derive(Debug, Default)]
+pub(super) struct Base64 {
+    acc: u32,
+    bits: u32,
+    padded: bool,
+}
+
+impl Base64 {
+    /// Decodes `src`, appending to `out`; on a byte outside the alphabet, returns it.
+    pub(super) fn feed(&mut self, src: &[u8], out: &mut Vec<u8>) -> Result<(), u8> {
+        out.reserve(src.len() / 4 * 3 + 3);
+        let mut i = 0;
+        while i < src.len() {
+            // Fast path, at a group boundary: whole groups of four letters.
+            if self.bits == 0 && !self.padded {
+                while let Some(g) = src.get(i..i + 4) {
+                    let (a, b, c, d) = (
+                        B64[usize::from(g[0])],
+                        B64[usize::from(g[1])],
+                        B64[usize::from(g[2])],
+                        B64[usize::from(g[3])],
+                    );
+                    if (a | b | c | d) >= 64 {
+                        break;
+                    }
+                    let v = (u32::from(a) << 18)
+                        | (u32::from(b) << 12)
+                        | (u32::from(c) << 6)
+                        | u32::from(d);
+                    out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+                    i += 4;
+                }
+            }
+            // Slow path: one byte (whitespace, padding, a group cut by either).
+            let Some(&ch) = src.get(i) else {
+                break;
+            };
+            i += 1;
+            let v = B64[usize::from(ch)];
+            if v == SKIP {
+                continue;
+            }
+            if ch == b'=' {
+                self.padded = true;
+                continue;
+            }
+            if v == BAD || self.padded {
+                return Err(ch);
+            }
+            self.acc = (self.acc << 6) | u32::from(v);
+            self.bits += 6;
+            if self.bits >= 8 {
+                self.bits -= 8;
+                out.push((self.acc >> self.bits) as u8);
+                self.acc &= (1 << self.bits) - 1;
+            }
         }
-        let v = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
-        out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
-        i += 4;
+        Ok(())
     }
-    // Slow path: the rest (whitespace, padding, a short tail).
-    let mut acc = 0u32;
-    let mut bits = 0u32;
-    let mut padded = false;
-    for &ch in src.get(i..).unwrap_or(&[]) {
-        let v = B64[usize::from(ch)];
-        if v == SKIP {
-            continue;
-        }
-        if ch == b'=' {
-            padded = true;
-            continue;
-        }
-        if v == BAD || padded {
-            return Err(FormatError::corrupt(
-                "BCF",
-                format!("{what} is not valid base64 (byte 0x{ch:02x})"),
-            ));
-        }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
+}
+
+/// Decodes all of `src` (see [`Base64`]); `what` names it in the error.
+#[cfg(test)]
+pub(super) fn base64(src: &[u8], what: &str) -> Result<Vec<u8>, FormatError> {
+    let mut out = Vec::new();
+    Base64::default()
+        .feed(src, &mut out)
+        .map_err(|ch| not_base64(what, ch))?;
     Ok(out)
+}
+
+/// The error for a byte outside the base64 alphabet.
+pub(super) fn not_base64(what: &str, ch: u8) -> FormatError {
+    FormatError::corrupt(
+        "BCF",
+        format!("{what} is not valid base64 (byte 0x{ch:02x})"),
+    )
 }
 
 /// A number as Esprit writes it: trimmed, with a single decimal comma taken as a point.
@@ -185,13 +227,23 @@ mod tests {
 
     #[test]
     fn base64_decodes_with_padding_whitespace_and_refuses_garbage() {
-        assert_eq!(base64("TWFu", "t").unwrap(), b"Man");
-        assert_eq!(base64("TWE=", "t").unwrap(), b"Ma");
-        assert_eq!(base64("TQ==", "t").unwrap(), b"M");
-        assert_eq!(base64("TW Fu\nTW E=", "t").unwrap(), b"ManMa");
-        assert_eq!(base64("", "t").unwrap(), b"");
-        assert!(base64("TW*u", "t").is_err());
-        assert!(base64("TQ==TQ", "t").is_err());
+        assert_eq!(base64(b"TWFu", "t").unwrap(), b"Man");
+        assert_eq!(base64(b"TWE=", "t").unwrap(), b"Ma");
+        assert_eq!(base64(b"TQ==", "t").unwrap(), b"M");
+        assert_eq!(base64(b"TW Fu\nTW E=", "t").unwrap(), b"ManMa");
+        assert_eq!(base64(b"TWFuTWFu TWFuTWE=", "t").unwrap(), b"ManManManMa");
+        assert_eq!(base64(b"", "t").unwrap(), b"");
+        assert!(base64(b"TW*u", "t").is_err());
+        assert!(base64(b"TQ==TQ", "t").is_err());
+        // Fed in pieces that cut groups: the same bytes.
+        let text = b"TWFu TWFu\nTWFuTWE=";
+        for step in 1..8 {
+            let (mut dec, mut out) = (Base64::default(), Vec::new());
+            for piece in text.chunks(step) {
+                dec.feed(piece, &mut out).unwrap();
+            }
+            assert_eq!(out, b"ManManManMa", "pieces of {step}");
+        }
     }
 
     #[test]
