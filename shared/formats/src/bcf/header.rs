@@ -254,6 +254,14 @@ fn find_byte(hay: &[u8], b: u8) -> Option<usize> {
 fn plane_samples(text: &[u8], dtype: DType, n: usize, what: &str) -> Result<Vec<f32>, FormatError> {
     const BLOCK: usize = 1 << 16;
     let size = sample_size(dtype);
+    // Four letters carry three bytes: refuse a short plane before allocating.
+    let holds = (text.len() / 4).saturating_mul(3).saturating_add(2) / size;
+    if holds < n {
+        return Err(FormatError::truncated(
+            "BCF",
+            format!("{what} holds at most {holds} of its {n} pixels"),
+        ));
+    }
     let mut out: Vec<f32> = Vec::with_capacity(n);
     let mut raw = Vec::with_capacity(BLOCK);
     let mut dec = Base64::default();

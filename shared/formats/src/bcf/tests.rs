@@ -348,6 +348,15 @@ fn implausible_sizes_are_refused_before_allocating() {
         read_bytes(&bytes),
         Err(FormatError::TooLarge { .. })
     ));
+    // A map within the limits whose lines the file cannot hold.
+    let mut tall = map.clone();
+    tall[0..4].copy_from_slice(&1_000_000u32.to_le_bytes());
+    let bytes = sfs(
+        &[("HeaderData", xml.clone()), ("SpectrumData0", tall)],
+        4096,
+    );
+    let err = read_bytes(&bytes).unwrap_err();
+    assert!(err.to_string().contains("lines need"), "{err}");
     // An image that claims 10^6 × 10^6 pixels.
     let text = String::from_utf8_lossy(&xml)
         .replace("<Width>3</Width>", "<Width>1000000</Width>")
