@@ -64,11 +64,13 @@ pub(super) fn decode(
         false,
         limits,
     )?;
-    if bytes.len() < LINES_AT {
+    // Every line has at least its pixel count: a short file is refused before allocating.
+    let least = height.saturating_mul(4).saturating_add(LINES_AT);
+    if bytes.len() < least {
         return Err(FormatError::truncated(
             "BCF",
             format!(
-                "'{name}' ends at byte {} before its first line",
+                "'{name}' has {} bytes, fewer than the {least} its {height} lines need",
                 bytes.len()
             ),
         ));
