@@ -4,7 +4,8 @@
 //! A BCF is an SFS container (`sfs.rs`) holding `EDSDatabase/HeaderData`, an XML document
 //! with the images, the microscope settings and the energy calibration (`header.rs`), and
 //! `EDSDatabase/SpectrumData0` (more in version 2 stacks), the packed spectrum image
-//! (`spectrum_image.rs`). `text.rs` decodes the header's Windows-1252, base64 and numbers.
+//! (`spectrum_image.rs`). `planes.rs` takes the images' base64 planes out of the header;
+//! `text.rs` decodes its Windows-1252, base64 and numbers.
 //! The layout facts come from RosettaSciIO's Bruker reader (`rsciio/bruker/_api.py` and
 //! `unbcf_fast.pyx`), and were checked against the three Bruker files of HyperSpy's tests:
 //! each map decodes to exactly the sum spectrum Esprit stored in its header.
@@ -17,6 +18,7 @@
 //! when the file states neither. The energy axis: offset `CalibAbs`, scale `CalibLin`, keV.
 
 mod header;
+mod planes;
 mod sfs;
 mod spectrum_image;
 mod text;
