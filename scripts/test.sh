@@ -95,6 +95,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 phase "build: cargo test --no-run"
 cargo test --workspace --no-run --quiet "$@"
 
+# The build above made every service binary (each service package has an integration test):
+# the live tests run those, instead of a `cargo build` of their own with another feature set.
+# (With extra arguments, e.g. -p NAME, the build may not have made them: the tests build them.)
+target_dir="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
+if (($# == 0)); then
+    export TESSERA_SERVICE_BINARIES="${TESSERA_SERVICE_BINARIES:-$target_dir/debug}"
+fi
 phase "cargo test (every test binary; times in $BINARIES_TSV)"
 cargo test --workspace "$@" 2>&1 | python3 -u scripts/test_timings.py "$BINARIES_TSV"
 
@@ -111,7 +118,7 @@ else
     # The binaries the tests ran (the test profile, target/debug) go into the images: nothing
     # is compiled again. The Dockerfile's own build stage is what `docker compose build` uses.
     phase "container images from this run's binaries, and a containerised run (scripts/check_images.sh)"
-    TESSERA_IMAGES_BINARIES="${TESSERA_IMAGES_BINARIES:-${CARGO_TARGET_DIR:-target}/debug}" \
+    TESSERA_IMAGES_BINARIES="${TESSERA_IMAGES_BINARIES:-$target_dir/debug}" \
         bash scripts/check_images.sh
 fi
 phase_end ok

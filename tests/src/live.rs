@@ -475,7 +475,23 @@ pub fn service_command(
 /// on the services, so nothing else builds them. Runs `cargo build` once per binary and test
 /// process, into the target directory and profile this test binary was built in (a no-op
 /// when the binary is fresh).
+///
+/// With `TESSERA_SERVICE_BINARIES` set to a folder, the binary there is used as it is:
+/// `scripts/test.sh` sets it to the folder `cargo test --workspace` built every service
+/// binary into (each service package has an integration test, so its binary is built with
+/// the test build's features), sparing a `cargo build` whose different feature set would
+/// compile much of the workspace again.
 pub fn service_binary(name: &str) -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("TESSERA_SERVICE_BINARIES") {
+        let bin = std::path::Path::new(&dir).join(name);
+        assert!(
+            bin.is_file(),
+            "{} is missing: TESSERA_SERVICE_BINARIES names a folder without it (run the \
+             whole workspace's `cargo test`, or unset the variable to build it here)",
+            bin.display()
+        );
+        return bin;
+    }
     static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut built = BUILT
         .lock()

@@ -233,7 +233,7 @@ fn a_tia_stack_is_segmented_frame_by_frame() {
 }
 
 #[test]
-fn a_bruker_sem_image_is_segmented_beside_its_eds_map() {
+fn a_bruker_sem_image_without_a_pixel_size_is_segmented_in_pixels() {
     let r = segment("hyperspy/tests/io/bruker_data/Hitachi_TM3030Plus.bcf", &[]);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0]["format"], "BCF");
@@ -241,7 +241,9 @@ fn a_bruker_sem_image_is_segmented_beside_its_eds_map() {
         (r[0]["width"].as_u64(), r[0]["height"].as_u64()),
         (Some(320), Some(240))
     );
-    assert_eq!(r[0]["calibration"]["unit"], "nm");
+    // The file states no pixel size (Bruker's DX/DY are absent): sizes stay in pixels.
+    assert_eq!(r[0]["calibration"]["unit"], "px");
+    assert!(r[0]["communities"][0]["area"].is_null());
 }
 
 #[test]
