@@ -407,7 +407,7 @@ fn read_streams(
                 continue;
             }
         };
-        let pixels = ny.checked_mul(nx).unwrap_or(usize::MAX);
+        let pixels = ny.saturating_mul(nx);
         if cube.is_none() {
             let n = crate::check_shape(
                 FMT,
