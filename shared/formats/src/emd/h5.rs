@@ -301,7 +301,8 @@ pub(super) fn check_storage(
             return Err(FormatError::unsupported(
                 format,
                 format!(
-                    "{what} compressed with HDF5 filter {id} (a plugin such as Blosc, LZF or bitshuffle)"
+                    "{what} compressed with HDF5 filter {id} (a plugin such as Blosc, LZF or \
+                     bitshuffle)"
                 ),
                 "re-save it with gzip compression or none (e.g. h5repack -f GZIP=4)",
             ));

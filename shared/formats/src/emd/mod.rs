@@ -6,9 +6,9 @@
 //! followed, datasets stored outside the file or behind filter plugins are refused, and
 //! every shape is checked against the limits before its samples are read (`h5.rs`).
 //!
-//! - `velox.rs`: Velox images (frame stacks as `[frame, y, x]`), spectra, and EDS spectrum
-//!   images decoded from their event stream (`stream.rs`), with the microscope's metadata
-//!   from the per-frame JSON.
+//! - `velox/`: Velox images (frame stacks as `[frame, y, x]`), spectra, and EDS spectrum
+//!   images decoded from their event stream, with the microscope's metadata from the
+//!   per-frame JSON.
 //! - `berkeley.rs`: groups with `emd_group_type = 1`, calibrated from their `dimN` vectors.
 //! - `hyperspy.rs`: `/Experiments/<title>/data` with its `axis-<i>` groups.
 //!
@@ -19,7 +19,6 @@ mod berkeley;
 mod file_image;
 mod h5;
 mod hyperspy;
-mod stream;
 mod velox;
 
 use crate::{Acquisition, Axis, Companions, FormatError, ReadLimits, SignalKind};

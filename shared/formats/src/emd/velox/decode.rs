@@ -1,5 +1,6 @@
-//! Velox's EDS spectrum stream: the packed event list under `/Data/SpectrumStream/<uuid>/Data`,
-//! decoded into a spectrum image `[y, x, channel]` summed over frames.
+//! Decoding of Velox's EDS spectrum stream, the packed event list under
+//! `/Data/SpectrumStream/<uuid>/Data`, into a spectrum image `[y, x, channel]` summed over
+//! frames.
 //!
 //! Layout (from Thermo Fisher's description quoted in RosettaSciIO's `_emd_velox.py`, and
 //! its `_fei_stream_readers.py`): the stream is a sequence of unsigned integers (`uint16`,
