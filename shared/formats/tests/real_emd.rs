@@ -147,8 +147,11 @@ fn velox_ceta_tem_stack() {
     let a = read_instrument("hyperspy/tests/io/emd_files/fei_example_tem_stack.emd");
     assert_eq!(a.signals.len(), 1);
     let s = &a.signals[0];
-    // Data (3, 3, 2) int16 = [y, x, frame]; BinaryResult.Detector "BM-Ceta".
-    assert_eq!(s.name, "BM-Ceta");
+    // Data (3, 3, 2) int16 = [y, x, frame]. The image is named as its
+    // /Operations/CameraInputOperation names the camera ("Ceta", HyperSpy's title too);
+    // BinaryResult.Detector "BM-Ceta" stays the detector.
+    assert_eq!(s.name, "Ceta");
+    assert_eq!(s.metadata["detector"], "BM-Ceta");
     assert_eq!(s.kind, SignalKind::ImageStack);
     assert_eq!(s.dtype, DType::I16);
     assert_eq!(s.shape(), [2, 3, 3]);

@@ -24,10 +24,12 @@
 //! - `/Data/SpectrumImage` holds Velox's own pre-binned copy of the spectrum image in an
 //!   undocumented layout, and `/Data/EelsSpectrumImage` EELS cubes: both are skipped.
 //!
-//! `json.rs` takes the calibration and the instrument's metadata from the JSON.
+//! `json.rs` takes the calibration and the instrument's metadata from the JSON;
+//! `operations.rs` names derived images (DPC, detector segments) from `/Operations`.
 
 mod decode;
 mod json;
+mod operations;
 mod streams;
 
 use hdf5_metno::Group;
@@ -64,7 +66,10 @@ pub(super) fn is_velox(root: &Group) -> bool {
 pub(super) fn read(root: &Group, limits: &ReadLimits) -> Result<Acquisition, FormatError> {
     let data =
         h5::group(root, "Data", FMT).ok_or_else(|| FormatError::corrupt(FMT, "no /Data group"))?;
-    let mut out = Out::default();
+    let mut out = Out {
+        names: operations::names(root),
+        ..Out::default()
+    };
     let version = h5::dataset(root, "Version", FMT)
         .and_then(|d| h5::string_dataset(&d))
         .and_then(|v| serde_json::from_str::<Value>(&v).ok())
@@ -149,6 +154,8 @@ pub(super) fn read(root: &Group, limits: &ReadLimits) -> Result<Acquisition, For
 pub(super) struct Out {
     pub(super) signals: Vec<Signal>,
     pub(super) notes: Vec<String>,
+    /// Image uuid → name from `/Operations`.
+    names: std::collections::BTreeMap<String, String>,
     /// From the first signal's metadata.
     metadata: Option<Metadata>,
 }
@@ -221,7 +228,12 @@ fn read_image(
         data = frames_first(&data, ny * nx, frames);
     }
     let j = json.as_ref().unwrap_or(&Value::Null);
-    let name = detector_name(j).unwrap_or_else(|| "image".to_string());
+    let name = out
+        .names
+        .get(uuid)
+        .cloned()
+        .or_else(|| detector_name(j))
+        .unwrap_or_else(|| "image".to_string());
     let mut axes = Vec::with_capacity(3);
     let kind = if frames > 1 {
         let frame_time = num_at(j, &["Scan", "FrameTime"]).or_else(|| exposure_time(j));
