@@ -1,8 +1,8 @@
 //! HDF5 files: Thermo Fisher Velox EMD, Berkeley (NCEM) EMD and HyperSpy's own HDF5
 //! (`.hspy`/`.hdf5`), told apart by their structure.
 //!
-//! The bytes are opened in memory through libhdf5's file-image API (`file_image.rs`, the
-//! crate's only `unsafe`), never written to disk. Only hard links inside the file are
+//! The bytes are opened where they lie, through libhdf5's file-image API (`file_image.rs`,
+//! the crate's only `unsafe`): neither written to disk nor copied. Only hard links inside the file are
 //! followed, datasets stored outside the file or behind filter plugins are refused, and
 //! every shape is checked against the limits before its samples are read (`h5.rs`).
 //!
@@ -41,7 +41,7 @@ pub(crate) fn read(
             FormatError::corrupt(FMT, format!("libhdf5 cannot open it: {msg}"))
         }
     })?;
-    let root: &hdf5_metno::Group = &file;
+    let root = file.root();
     if velox::is_velox(root) {
         return velox::read(root, limits);
     }
