@@ -92,8 +92,12 @@ cargo fmt --all -- --check
 phase "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# Libraries, binaries and test files; the examples (benchmarks, the soak, the tuning sweep:
+# release-mode tools that their scripts build) are left out, as clippy --all-targets above has
+# already checked that they compile, and the doc tests run on their own below.
+TARGETS=(--lib --bins --tests)
 phase "build: cargo test --no-run"
-cargo test --workspace --no-run --quiet "$@"
+cargo test --workspace "${TARGETS[@]}" --no-run --quiet "$@"
 
 # The build above made every service binary (each service package has an integration test):
 # the live tests run those, instead of a `cargo build` of their own with another feature set.
@@ -103,7 +107,10 @@ if (($# == 0)); then
     export TESSERA_SERVICE_BINARIES="${TESSERA_SERVICE_BINARIES:-$target_dir/debug}"
 fi
 phase "cargo test (every test binary; times in $BINARIES_TSV)"
-cargo test --workspace "$@" 2>&1 | python3 -u scripts/test_timings.py "$BINARIES_TSV"
+cargo test --workspace "${TARGETS[@]}" "$@" 2>&1 | python3 -u scripts/test_timings.py "$BINARIES_TSV"
+
+phase "cargo test --doc"
+cargo test --workspace --doc "$@" 2>&1 | python3 -u scripts/test_timings.py "$BINARIES_TSV"
 
 if [[ "${TESSERA_SKIP_DEPLOY:-0}" == 1 ]]; then
     phase "SKIPPED deployment checks: TESSERA_SKIP_DEPLOY=1 (scripts/check_deploy.sh did not run)"
