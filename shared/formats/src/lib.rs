@@ -15,8 +15,8 @@
 //! - `units.rs`: length units to nanometres, readable areas.
 //! - `images.rs`: TIFF, PNG and JPEG through `tessera_imaging`, with the pixel size
 //!   instruments put in TIFF tags (`tiff_calibration.rs`).
-//! - `dm.rs`: Gatan DM3 and DM4. `emd.rs`: Velox and Berkeley EMD and HyperSpy HDF5.
-//!   `ser/`: TIA SER/EMI. `bcf.rs`: Bruker BCF. `mrc/`: MRC/CCP4 (also gzip).
+//! - `dm/`: Gatan DM3 and DM4. `emd/`: Velox and Berkeley EMD and HyperSpy HDF5.
+//!   `ser/`: TIA SER/EMI. `bcf/`: Bruker BCF. `mrc/`: MRC/CCP4 (also gzip).
 
 pub mod bytes;
 mod error;
