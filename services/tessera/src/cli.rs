@@ -40,6 +40,10 @@ pub(crate) enum Command {
     Publish(PublishArgs),
     /// Print results as they arrive over NATS.
     Watch(WatchArgs),
+    /// Read one file and write it to stdout for a parent tessera (HDF5 files are read in such
+    /// a child process, so that a damaged file cannot crash the command).
+    #[command(hide = true)]
+    ReadFile(ReadFileArgs),
     /// Create or update the NATS streams, consumers, buckets and object stores, and say what
     /// changed. Services do this themselves unless NATS gives each its own user
     /// (deploy/nats/auth.conf): then run this once as `admin` before them.
@@ -309,6 +313,18 @@ pub(crate) struct SegmentArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub params: ParamArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReadFileArgs {
+    /// Most pixels per plane.
+    #[arg(long)]
+    pub max_pixels: u64,
+    /// Most planes per signal.
+    #[arg(long)]
+    pub max_pages: usize,
+    /// The file.
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,12 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    // HDF5 files are read in a child `tessera read-file`: libhdf5 can crash on a damaged one.
+    if !matches!(cli.command, cli::Command::ReadFile(_))
+        && let Ok(me) = std::env::current_exe()
+    {
+        tessera_instrument::files::isolate_hdf5_with(me);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")

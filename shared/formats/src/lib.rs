@@ -13,6 +13,7 @@
 //! - `sniff.rs`: [`FileFormat`] and [`sniff`], recognising a format from its bytes.
 //! - `bytes.rs`: a bounds-checked [`bytes::Cursor`] and sample conversion to `f32`.
 //! - `units.rs`: length units to nanometres, readable areas.
+//! - `wire.rs`: an acquisition as bytes and back, for a reader in another process.
 //! - `images.rs`: TIFF, PNG and JPEG through `tessera_imaging`, with the pixel size
 //!   instruments put in TIFF tags (`tiff_calibration.rs`).
 //! - `dm/`: Gatan DM3 and DM4. `emd/`: Velox and Berkeley EMD and HyperSpy HDF5.
@@ -25,6 +26,7 @@ mod model;
 mod sniff;
 mod tiff_calibration;
 pub mod units;
+pub mod wire;
 
 mod bcf;
 mod dm;

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tessera_imaging::Raster;
 
 use crate::units::length_in_nm;
 use crate::{FileFormat, FormatError};
 
 /// What one file (or one EMI with its SER files) holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Acquisition {
     /// The format it was read from.
     pub format: FileFormat,
@@ -24,7 +24,7 @@ pub struct Acquisition {
 }
 
 /// One signal: an image, a stack of images, a volume, a spectrum or a spectrum image.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     /// Its name: the detector or the file's title ("HAADF", "BSE", "EDS", "image 1").
     pub name: String,
@@ -45,7 +45,7 @@ pub struct Signal {
 }
 
 /// How a signal's axes are to be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignalKind {
     /// `[y, x]`.
@@ -64,7 +64,7 @@ pub enum SignalKind {
 }
 
 /// The sample type as stored in the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DType {
     /// Boolean / 1-bit stored as bytes.
@@ -123,7 +123,7 @@ impl DType {
 }
 
 /// One axis of a signal: its length and its calibration `value = offset + scale × index`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Axis {
     /// "x", "y", "z", "frame", "energy", "time", or the file's own name for it.
     pub name: String,
@@ -171,7 +171,7 @@ impl Axis {
 }
 
 /// The physical size of one pixel of an image, in nanometres.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PixelSize {
     /// Width of a pixel (along x), nm.
     pub x_nm: f64,
@@ -187,7 +187,7 @@ impl PixelSize {
 }
 
 /// Instrument and acquisition settings, where the file records them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
     /// The microscope ("Titan", "Talos F200X", "TM3030Plus").
     #[serde(skip_serializing_if = "Option::is_none")]

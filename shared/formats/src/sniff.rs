@@ -1,11 +1,11 @@
 //! [`FileFormat`] and [`sniff`]: recognising an instrument file from its bytes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::FormatError;
 
 /// The formats this crate reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
     /// Gatan DigitalMicrograph 3.

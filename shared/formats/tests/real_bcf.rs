@@ -10,7 +10,6 @@
 #![allow(clippy::unwrap_used)]
 
 // `common`'s helpers are `pub` for every test file; not all of them are used in each.
-#[allow(unreachable_pub)]
 mod common;
 
 use common::{close, read_instrument};

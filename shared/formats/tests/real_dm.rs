@@ -9,7 +9,7 @@
 //! `generate_dm_testing_files.py` and `test_dm3.py`: DataType N, values 1, 2, ... in order.
 //! Sums and single values were computed by numpy from the raw `Data` bytes; hyperspy's own
 //! test states the same HAADF sum for multi_signal.dm3 (949490255).
-#![allow(clippy::unwrap_used, unreachable_pub)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used, clippy::excessive_precision, missing_docs)]
 
 // The shared helpers are `pub` for every test crate; here some go unused outside.
-#[allow(unreachable_pub)]
 mod common;
 
 use common::{close, read_instrument};

@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used)]
 
 // `common` is shared by the real-file tests; not every test uses all of it.
-#[allow(unreachable_pub)]
 mod common;
 
 use common::{close, read_instrument};

@@ -8,7 +8,6 @@
 //! rows (TIA stores the bottom row first).
 #![allow(clippy::unwrap_used)]
 
-#[allow(unreachable_pub)]
 mod common;
 
 use common::{close, instrument_file, read_instrument};

@@ -1,11 +1,28 @@
 //! Instrument files on disk: which files of a folder are acquisitions, and reading one with
 //! its companion files (a TIA EMI's SER files sit beside it) through `tessera_formats`.
+//!
+//! HDF5 files (EMD, HyperSpy) are read by libhdf5, which can crash or hang on a damaged file
+//! where no Rust code can catch it. A program that must outlive such a file (the `tessera`
+//! command: a folder of files, a publishing run) names a reader binary with
+//! [`isolate_hdf5_with`]; HDF5 files are then read in a child process of it
+//! (`isolated.rs`), and a crash or hang there becomes an error naming the file.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use tessera_formats::{Acquisition, Companions, EXTENSIONS, ReadLimits};
+use tessera_formats::{Acquisition, Companions, EXTENSIONS, FileFormat, ReadLimits, sniff};
 
 use crate::InstrumentError;
+
+/// The binary that reads HDF5 files in a child process, once set.
+static HDF5_READER: OnceLock<PathBuf> = OnceLock::new();
+
+/// From now on, HDF5 files are read by running `binary read-file --max-pixels N --max-pages
+/// M PATH`, which must write [`tessera_formats::wire`] bytes to stdout (the `tessera`
+/// command's hidden `read-file`). Only the first call counts.
+pub fn isolate_hdf5_with(binary: PathBuf) {
+    let _ = HDF5_READER.set(binary);
+}
 
 /// The files named by `inputs`: files as given (any extension: formats are told by content),
 /// folders' acquisitions sorted by name. In a folder, a file counts when its extension is one
@@ -89,8 +106,23 @@ pub fn read_acquisition(path: &Path, limits: &ReadLimits) -> Result<Acquisition,
 }
 
 /// Reads the acquisition in `bytes`, the content of the file at `path`, with its companion
-/// files from the same folder ([`read_acquisition`] when the caller has read the file).
+/// files from the same folder ([`read_acquisition`] when the caller has read the file). An
+/// HDF5 file is read in a child process when [`isolate_hdf5_with`] named a reader.
 pub fn decode_acquisition(
+    path: &Path,
+    bytes: &[u8],
+    limits: &ReadLimits,
+) -> Result<Acquisition, InstrumentError> {
+    if let Some(reader) = HDF5_READER.get()
+        && sniff(bytes, "").is_ok_and(|f| f == FileFormat::Hdf5)
+    {
+        return crate::isolated::read(reader, path, bytes.len(), limits);
+    }
+    decode_in_process(path, bytes, limits)
+}
+
+/// [`decode_acquisition`] in this process, whatever the format: what the reader child runs.
+pub fn decode_in_process(
     path: &Path,
     bytes: &[u8],
     limits: &ReadLimits,

@@ -14,7 +14,8 @@
 //! - `frame.rs`: [`FrameData`] and the dtype choice of [`FrameData::from_raster`].
 //! - `instrument.rs`: [`Instrument`], [`Published`].
 //! - `source.rs`: [`FrameSource`], [`DoseSeries`].
-//! - `files.rs`: instrument files on disk ([`files::expand`], [`files::read_acquisition`]).
+//! - `files.rs`: instrument files on disk ([`files::expand`], [`files::read_acquisition`]);
+//!   `isolated.rs` reads HDF5 files in a child process when asked to.
 //! - `simulate.rs`: [`simulate`], [`SimulationSummary`].
 //! - `watch.rs`: [`watch`], [`ResultFilter`], [`format_result`].
 
@@ -22,6 +23,7 @@ mod error;
 pub mod files;
 mod frame;
 mod instrument;
+mod isolated;
 mod simulate;
 mod source;
 mod watch;

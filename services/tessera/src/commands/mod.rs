@@ -6,6 +6,7 @@ mod info;
 mod live;
 mod provision;
 mod publish;
+mod read_file;
 mod segment;
 mod topology;
 mod up;
@@ -26,6 +27,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&cache, &args),
         Command::Eval(args) => eval::run(&cache, &args),
         Command::Info(args) => info::run(&args),
+        Command::ReadFile(args) => read_file::run(&args),
         Command::Provision(args) => provision::run(&cache, &args),
         Command::Up(args) => up::run(&cache, &args),
         Command::Publish(args) => publish::run(&args),
