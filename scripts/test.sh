@@ -107,10 +107,10 @@ if (($# == 0)); then
     export TESSERA_SERVICE_BINARIES="${TESSERA_SERVICE_BINARIES:-$target_dir/debug}"
 fi
 phase "cargo test (every test binary; times in $BINARIES_TSV)"
-cargo test --workspace "${TARGETS[@]}" "$@" 2>&1 | python3 -u scripts/test_timings.py "$BINARIES_TSV"
+cargo test --workspace "${TARGETS[@]}" --no-fail-fast "$@" 2>&1 | python3 -u scripts/test_timings.py "$BINARIES_TSV"
 
 phase "cargo test --doc"
-cargo test --workspace --doc "$@" 2>&1 | python3 -u scripts/test_timings.py "$BINARIES_TSV"
+cargo test --workspace --doc --no-fail-fast "$@" 2>&1 | python3 -u scripts/test_timings.py "$BINARIES_TSV"
 
 if [[ "${TESSERA_SKIP_DEPLOY:-0}" == 1 ]]; then
     phase "SKIPPED deployment checks: TESSERA_SKIP_DEPLOY=1 (scripts/check_deploy.sh did not run)"

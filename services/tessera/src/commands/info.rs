@@ -155,7 +155,7 @@ mod tests {
             "x.dm4: DM4, 1 signal(s)",
             "HAADF — Image, u16, shape [2, 3] (segmented by default)",
             "0.5 nm per step",
-            "pixel size: 0.5 nm × 0.5 nm",
+            "pixel size: 500 pm × 500 pm",
             "voltage: 300 kV",
             "note: thumbnail skipped",
         ] {
