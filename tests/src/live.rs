@@ -400,7 +400,12 @@ pub fn service_command(
             &settings.telemetry.metrics_addr,
         )
         .stdout(std::process::Stdio::null());
-    // Every service ensures every consumer: they must agree on the ack waits.
+    // Every service ensures every consumer: they must agree on the ack waits (and every
+    // service checks the embedders' progress interval against theirs).
+    cmd.env(
+        "TESSERA__EMBEDDER__PROGRESS_INTERVAL_MS",
+        settings.embedder.progress_interval_ms.to_string(),
+    );
     let q = &settings.queues;
     for (key, secs) in [
         ("INGEST", q.ingest_ack_wait_secs),
@@ -437,10 +442,6 @@ pub fn service_command(
                     settings.model.threads.to_string(),
                 )
                 .env("TESSERA__EMBEDDER__PULL_BATCH", e.pull_batch.to_string())
-                .env(
-                    "TESSERA__EMBEDDER__PROGRESS_INTERVAL_MS",
-                    e.progress_interval_ms.to_string(),
-                )
                 .env(
                     "TESSERA__EMBEDDER__MAX_BATCH_CHIPS",
                     e.max_batch_chips.to_string(),

@@ -36,7 +36,7 @@ fn main() -> std::process::ExitCode {
 
 /// The error and its causes on one line, leaving out a cause whose text the message before
 /// it already includes (library errors often print their source inside their own message).
-fn describe(e: &anyhow::Error) -> String {
+pub(crate) fn describe(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
         let text = cause.to_string();

@@ -260,3 +260,26 @@ fn an_mrc_volume_is_segmented_slice_by_slice() {
         assert_calibrated(p, 1.14);
     }
 }
+
+/// A HyperSpy file (our own synthetic seed, `valid-emd-hyperspy.hspy`, with five bytes changed)
+/// on which Debian's libhdf5 1.10.8 crashes with SIGSEGV inside its string reading. The
+/// command reads HDF5 in a child process, so the crash is an error naming the file and the
+/// next file is still read.
+#[test]
+fn a_file_that_crashes_libhdf5_is_an_error_and_the_next_file_is_read() {
+    let crash = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hdf5-crashes-libhdf5.hspy");
+    let good = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus/read_instrument_file/valid-emd-velox.emd");
+    let o = tessera(&["info", crash.to_str().unwrap(), good.to_str().unwrap()]);
+    let t = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "exits with an error, not a signal: {t}"
+    );
+    assert!(
+        t.contains("hdf5-crashes-libhdf5.hspy") && t.contains("libhdf5 crashed on this file"),
+        "{t}"
+    );
+    assert!(t.contains("valid-emd-velox.emd: HDF5, 2 signal(s)"), "{t}");
+}

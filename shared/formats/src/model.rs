@@ -20,6 +20,7 @@ pub struct Acquisition {
     pub metadata: Metadata,
     /// What the reader skipped or assumed, one sentence each (e.g. "extended header of 160
     /// bytes (symmetry records) skipped").
+    #[serde(default)]
     pub notes: Vec<String>,
 }
 
@@ -41,6 +42,7 @@ pub struct Signal {
     #[serde(skip)]
     pub data: Vec<f32>,
     /// Per-signal metadata (detector settings and the like), as the file states them.
+    #[serde(default)]
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -188,6 +190,7 @@ impl PixelSize {
 
 /// Instrument and acquisition settings, where the file records them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Metadata {
     /// The microscope ("Titan", "Talos F200X", "TM3030Plus").
     #[serde(skip_serializing_if = "Option::is_none")]

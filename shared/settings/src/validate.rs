@@ -83,7 +83,9 @@ impl Settings {
                 secs >= MIN_ACK_WAIT_SECS,
                 key,
                 &format!(
-                    "is {secs} s; an ack wait under {MIN_ACK_WAIT_SECS} s redelivers messages                      still being worked on (progress acks go out every third of it); set at                      least {MIN_ACK_WAIT_SECS}"
+                    "is {secs} s; an ack wait under {MIN_ACK_WAIT_SECS} s redelivers messages \
+                     still being worked on (progress acks go out every third of it); set at \
+                     least {MIN_ACK_WAIT_SECS}"
                 ),
             )?;
         }

@@ -156,7 +156,7 @@ pub(crate) fn run(cache: &Cache, args: &EvalArgs) -> Result<ExitCode> {
                 sum_theirs += s.graphem.ari;
                 n += 1;
             }
-            Err(e) => eprintln!("{name}: error: {e:#}"),
+            Err(e) => eprintln!("{name}: error: {}", crate::describe(&e)),
         }
     }
     if n == 0 {

@@ -24,7 +24,7 @@ pub(crate) fn run(args: &InfoArgs) -> Result<ExitCode> {
             }
             Ok(a) => print!("{}", describe(&path.display().to_string(), &a)),
             Err(e) => {
-                eprintln!("{}: error: {e:#}", path.display());
+                eprintln!("{}: error: {}", path.display(), crate::describe(&e));
                 failed += 1;
             }
         }

@@ -52,7 +52,7 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
                 }
             }
             Err(e) => {
-                bar.suspend(|| eprintln!("{}: error: {e:#}", path.display()));
+                bar.suspend(|| eprintln!("{}: error: {}", path.display(), crate::describe(&e)));
                 failures.push(path);
             }
         }
