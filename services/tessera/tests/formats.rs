@@ -83,7 +83,8 @@ fn info_reads_every_listed_instrument_file() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains(": DM3, ") && t.contains("[1024, 1024]"), "{t}");
-    assert!(t.contains("pixel size:") && t.contains(" nm × "), "{t}");
+    // 0.0126953125 nm in the file: 12.695313 pm, printed to six decimals.
+    assert!(t.contains("pixel size: 12.695313 pm × 12.695313 pm"), "{t}");
 }
 
 /// Segments `rel` with the tiny model and `extra` flags; returns the report of each plane,
