@@ -82,9 +82,11 @@ fn expand(entry: &Value) -> Vec<Candidate> {
         }
         let params: SegmentParams = serde_json::from_value(value)
             .unwrap_or_else(|e| panic!("{name}: not valid parameters: {e}"));
-        params
-            .validate()
-            .unwrap_or_else(|e| panic!("{name} {}: {e}", label.join(" ")));
+        if let Err(e) = params.validate() {
+            // A sweep may cross into combinations that cannot work (a stride above the chip).
+            eprintln!("skipping {name} {}: {e}", label.join(" "));
+            continue;
+        }
         let name = if label.is_empty() {
             name.clone()
         } else {

@@ -11,7 +11,10 @@
 //! ```sh
 //! cargo run --release -p tessera-tests --example tune -- \
 //!     --settings tests/tuning/defaults.toml --sem ../shared/tuning/nasa-sem [--size 512] \
-//!     [--groups synthetic,textures,ebc,super] [--images]
+//!     [--groups synthetic,textures,ebc,super] [--images] [--dump DIR]
+//!
+//! `--images` adds a row per image; `--dump DIR` writes each label map (and the normalised
+//! image) under `DIR/<candidate>/`.
 //! ```
 
 // Test code: a panic with a line number is the failure report we want.
@@ -22,9 +25,13 @@ mod cases;
 mod embed;
 mod report;
 
-use std::{collections::HashMap, path::PathBuf, time::Instant};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    time::Instant,
+};
 
-use tessera_segment::{Prepared, SegmentParams, Timings, finish, prepare};
+use tessera_segment::{Prepared, SegmentParams, Timings, finish_image, prepare};
 use tessera_synth::partition_scores;
 
 use crate::{cases::Case, embed::Embedder, report::Outcome};
@@ -37,6 +44,7 @@ struct Args {
     embeddings: PathBuf,
     model: String,
     images: bool,
+    dump: Option<PathBuf>,
 }
 
 fn args() -> Args {
@@ -49,6 +57,7 @@ fn args() -> Args {
         embeddings: PathBuf::from(target).join("tune-embeddings"),
         model: "efficientnet-lite0".into(),
         images: false,
+        dump: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -61,6 +70,7 @@ fn args() -> Args {
             "--embeddings" => a.embeddings = value().into(),
             "--model" => a.model = value(),
             "--images" => a.images = true,
+            "--dump" => a.dump = Some(value().into()),
             other => panic!("unknown flag {other}; see the header of tests/examples/tune/main.rs"),
         }
     }
@@ -70,8 +80,8 @@ fn args() -> Args {
 /// The parameters that decide the chips (and so the embeddings).
 fn chip_key(p: &SegmentParams) -> String {
     format!(
-        "{} {:?} {} {}",
-        p.chip, p.stride, p.low_percentile, p.high_percentile
+        "{} {:?} {} {} {}",
+        p.chip, p.stride, p.low_percentile, p.high_percentile, p.flatten
     )
 }
 
@@ -98,10 +108,32 @@ fn embed_case(emb: &mut Embedder, case: &Case, p: &SegmentParams) -> Embedded {
     }
 }
 
-fn run(case: &Case, e: &Embedded, p: &SegmentParams) -> Outcome {
+fn run(case: &Case, e: &Embedded, p: &SegmentParams, dump: Option<&Path>) -> Outcome {
     let start = Instant::now();
-    let seg = finish(&e.prepared.grid, &e.rows, e.dim, p, Timings::default()).unwrap();
+    let seg = finish_image(
+        &e.prepared.grid,
+        Some(&e.prepared.normalized),
+        &e.rows,
+        e.dim,
+        p,
+        Timings::default(),
+    )
+    .unwrap();
     let ms = start.elapsed().as_secs_f64() * 1e3;
+    if let Some(dir) = dump {
+        // Label maps scaled for the eye, beside the image they came from.
+        let scale = 255 / seg.communities.len().max(1) as u32;
+        let labels: Vec<u8> = seg.labels.iter().map(|&l| (l * scale) as u8).collect();
+        let image: Vec<u8> = (e.prepared.normalized.pixels.iter())
+            .map(|v| (v * 255.0) as u8)
+            .collect();
+        let (w, h) = (seg.width, seg.height);
+        std::fs::create_dir_all(dir).unwrap();
+        let png = tessera_imaging::encode_png_gray8(w, h, &labels).unwrap();
+        std::fs::write(dir.join(format!("{}.labels.png", case.name)), png).unwrap();
+        let png = tessera_imaging::encode_png_gray8(w, h, &image).unwrap();
+        std::fs::write(dir.join(format!("{}.png", case.name)), png).unwrap();
+    }
     Outcome {
         scores: partition_scores(&case.truth, &seg.labels, case.ignore).unwrap(),
         communities: seg.communities.len(),
@@ -120,6 +152,11 @@ fn parity_of(p: &SegmentParams) -> SegmentParams {
 }
 
 fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
     let a = args();
     let mut all = cases::synthetic(a.size);
     all.extend(cases::textures(a.size));
@@ -158,7 +195,7 @@ fn main() {
             }
             let g = parity_of(&c.params);
             if let std::collections::hash_map::Entry::Vacant(v) = parity.entry((i, g.chip)) {
-                v.insert(run(case, &embedded[&(i, chip_key(&g))], &g));
+                v.insert(run(case, &embedded[&(i, chip_key(&g))], &g, None));
             }
         }
     }
@@ -168,7 +205,16 @@ fn main() {
         let outcomes: Vec<Outcome> = all
             .iter()
             .enumerate()
-            .map(|(i, case)| run(case, &embedded[&(i, chip_key(&c.params))], &c.params))
+            .map(|(i, case)| {
+                let _span = tracing::info_span!("image", name = %case.name).entered();
+                let dump = a.dump.as_ref().map(|d| d.join(&c.name));
+                run(
+                    case,
+                    &embedded[&(i, chip_key(&c.params))],
+                    &c.params,
+                    dump.as_deref(),
+                )
+            })
             .collect();
         println!("\n== {}", c.name);
         report::group_header();
