@@ -296,9 +296,8 @@ mod tests {
         assert_eq!(d, vec![-1.0, -2.0, 1.0, 2.0]);
     }
 
-    #[test]
-    fn two_clear_groups_become_two_communities() {
-        // 20 chips near one direction, 20 near another, in 8 dimensions.
+    /// 20 chips near one direction, 20 near another, in 8 dimensions.
+    fn two_groups() -> Vec<f32> {
         let mut e = Vec::new();
         for i in 0..40 {
             let mut row = vec![0.1f32; 8];
@@ -306,14 +305,44 @@ mod tests {
             row[2 + i % 5] += 0.3;
             e.extend(row);
         }
-        let p = cluster(
-            &e,
-            40,
-            8,
-            &SegmentParams::default(),
-            &mut Timings::default(),
-        )
-        .unwrap();
+        e
+    }
+
+    /// Graph-only parameters: no image statistics, one fixed cut.
+    fn graph_only() -> SegmentParams {
+        SegmentParams {
+            intensity_weight: 0.0,
+            split: crate::Split::Fixed,
+            ..SegmentParams::default()
+        }
+    }
+
+    #[test]
+    fn a_forced_count_is_met() {
+        for want in [1, 2, 3] {
+            let p = SegmentParams {
+                communities: Some(want),
+                ..graph_only()
+            };
+            let got = cluster(&two_groups(), 40, 8, &p, &mut Timings::default()).unwrap();
+            assert_eq!(got.n_communities, want);
+        }
+    }
+
+    #[test]
+    fn weighing_intensity_without_the_image_is_an_error_that_says_so() {
+        let p = SegmentParams {
+            split: crate::Split::Fixed,
+            ..SegmentParams::default()
+        };
+        let err = cluster(&two_groups(), 40, 8, &p, &mut Timings::default()).unwrap_err();
+        assert!(err.to_string().contains("intensity_weight"), "{err}");
+    }
+
+    #[test]
+    fn two_clear_groups_become_two_communities() {
+        let e = two_groups();
+        let p = cluster(&e, 40, 8, &graph_only(), &mut Timings::default()).unwrap();
         assert_eq!(p.n_communities, 2);
         assert!(p.labels[..20].iter().all(|&l| l == p.labels[0]));
         assert!(p.labels[20..].iter().all(|&l| l == p.labels[20]));

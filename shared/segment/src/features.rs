@@ -41,18 +41,22 @@ pub fn intensity_stats(image: &Raster, grid: &ChipGrid) -> Vec<f32> {
     const BINS: usize = 64;
     let sums = Integral::new(image.width, image.height, &image.pixels);
     let chip = grid.chip();
-    let area = (chip * chip) as f64;
+    let step = if chip >= 32 { 2 } else { 1 };
+    let area = (chip.div_ceil(step) * chip.div_ceil(step)) as f64;
     let mut out = Vec::with_capacity(grid.len() * INTENSITY.len());
     let mut hist = [0u32; BINS];
     for &(x, y) in grid.positions() {
         let (x, y) = (x as usize, y as usize);
         let (mean, std) = sums.mean_std(x, y, chip);
+        // Quantiles from every other pixel of every other row: a quarter of the work, and
+        // the chip is smooth enough at that step for 64 bins.
         hist.fill(0);
         for row in image.pixels[y * image.width..]
             .chunks(image.width)
             .take(chip)
+            .step_by(step)
         {
-            for &v in &row[x..x + chip] {
+            for &v in row[x..x + chip].iter().step_by(step) {
                 hist[((v.clamp(0.0, 1.0) * BINS as f32) as usize).min(BINS - 1)] += 1;
             }
         }

@@ -12,8 +12,8 @@
 //! Refining every pixel, not only boundary pixels, was measured and rejected: the
 //! brightness of a textured phase (a porous coating, a texture mosaic) then splits it.
 //!
-//! Cost: one pass per community to share out the votes, a blur, and a few passes over the
-//! boundary pixels.
+//! Cost: the votes are shared out once per cell of the chip lattice (runs of pixels covered
+//! by the same chips), then a blur and a few passes over the boundary pixels.
 
 use tessera_imaging::{ChipGrid, Raster};
 
@@ -47,20 +47,47 @@ pub fn refine_labels(
     if k < 2 || labels.len() != n {
         return labels;
     }
-    let shares = vote_shares(grid, chip_labels, chip_weights, k);
     let strength = f64::from(strength.clamp(0.0, 1.0));
     let floor = strength / k as f64;
-    // Boundary pixels and the log of their floored priors, k per pixel.
+    // Boundary pixels and, per boundary pixel, the index of its cell's floored log priors.
     let mut edge: Vec<u32> = Vec::new();
+    let mut edge_cell: Vec<u32> = Vec::new();
     let mut log_prior: Vec<f32> = Vec::new();
-    for i in 0..n {
-        if (0..k).any(|c| shares[c * n + i] >= UNANIMOUS) {
-            continue;
+    let (xcells, ycells) = (
+        cells(grid.col_starts(), grid.chip(), w),
+        cells(grid.row_starts(), grid.chip(), h),
+    );
+    let cols = grid.cols();
+    let mut share = vec![0f64; k];
+    for yc in &ycells {
+        for xc in &xcells {
+            share.fill(0.0);
+            for r in yc.chips.clone() {
+                for c in xc.chips.clone() {
+                    let i = r * cols + c;
+                    let l = chip_labels[i] as usize;
+                    if l < k {
+                        share[l] += chip_weights.map_or(1.0, |ws| f64::from(ws[i]));
+                    }
+                }
+            }
+            let total: f64 = share.iter().sum();
+            if total <= 0.0 || share.iter().any(|&v| v >= f64::from(UNANIMOUS) * total) {
+                continue;
+            }
+            let cell = (log_prior.len() / k) as u32;
+            log_prior.extend(
+                share
+                    .iter()
+                    .map(|&v| ((1.0 - strength) * v / total + floor).ln() as f32),
+            );
+            for y in yc.start..yc.end {
+                for x in xc.start..xc.end {
+                    edge.push((y * w + x) as u32);
+                    edge_cell.push(cell);
+                }
+            }
         }
-        edge.push(i as u32);
-        log_prior.extend(
-            (0..k).map(|c| ((1.0 - strength) * f64::from(shares[c * n + i]) + floor).ln() as f32),
-        );
     }
     tracing::debug!(
         boundary = edge.len(),
@@ -88,9 +115,10 @@ pub fn refine_labels(
             hist[labels[i as usize] as usize * BINS + bins[i as usize] as usize] += 1.0;
         }
         let model = log_density(&hist, k);
-        for (e, &i) in edge.iter().enumerate() {
+        for (&i, &cell) in edge.iter().zip(&edge_cell) {
             let b = bins[i as usize] as usize;
-            let prior = &log_prior[e * k..(e + 1) * k];
+            let cell = cell as usize;
+            let prior = &log_prior[cell * k..(cell + 1) * k];
             let mut best = (f32::NEG_INFINITY, 0u32);
             for (c, &p) in prior.iter().enumerate() {
                 let score = p + model[c * BINS + b];
@@ -124,52 +152,36 @@ fn log_density(hist: &[f64], k: usize) -> Vec<f32> {
     out
 }
 
-/// Each community's share of the (weighted) chip votes at every pixel, `k` planes.
-fn vote_shares(grid: &ChipGrid, labels: &[u32], weights: Option<&[f32]>, k: usize) -> Vec<f32> {
-    let (w, h, s) = (grid.width(), grid.height(), grid.chip());
-    let stride = w + 1;
-    let mut diff = vec![0f32; k * stride * (h + 1)];
-    for (i, &(x, y)) in grid.positions().iter().enumerate() {
-        let l = labels[i] as usize;
-        if l >= k {
-            continue;
-        }
-        let wt = weights.map_or(1.0, |ws| ws[i]);
-        let (x, y) = (x as usize, y as usize);
-        let d = &mut diff[l * stride * (h + 1)..(l + 1) * stride * (h + 1)];
-        d[y * stride + x] += wt;
-        d[y * stride + x + s] -= wt;
-        d[(y + s) * stride + x] -= wt;
-        d[(y + s) * stride + x + s] += wt;
-    }
-    let mut out = vec![0f32; k * w * h];
-    let mut total = vec![0f32; w * h];
-    for c in 0..k {
-        let d = &mut diff[c * stride * (h + 1)..(c + 1) * stride * (h + 1)];
-        for y in 0..=h {
-            for x in 1..=w {
-                d[y * stride + x] += d[y * stride + x - 1];
+/// A run of pixels along one axis over which the same chips cover the image.
+struct Cell {
+    start: usize,
+    end: usize,
+    /// The chips (column or row indices) that cover it.
+    chips: std::ops::Range<usize>,
+}
+
+/// The cells of one axis: chip starts and ends cut `0..size` into runs covered by the same
+/// chips.
+fn cells(starts: &[u32], chip: usize, size: usize) -> Vec<Cell> {
+    let mut cuts: Vec<usize> = starts
+        .iter()
+        .flat_map(|&s| [s as usize, (s as usize + chip).min(size)])
+        .chain([0, size])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.windows(2)
+        .map(|p| {
+            let (start, end) = (p[0], p[1]);
+            let first = starts.partition_point(|&s| s as usize + chip <= start);
+            let last = starts.partition_point(|&s| (s as usize) < end);
+            Cell {
+                start,
+                end,
+                chips: first..last,
             }
-        }
-        for y in 1..=h {
-            for x in 0..=w {
-                d[y * stride + x] += d[(y - 1) * stride + x];
-            }
-        }
-        for y in 0..h {
-            for x in 0..w {
-                let v = d[y * stride + x];
-                out[c * w * h + y * w + x] = v;
-                total[y * w + x] += v;
-            }
-        }
-    }
-    for c in 0..k {
-        for (o, &t) in out[c * w * h..(c + 1) * w * h].iter_mut().zip(&total) {
-            *o = if t > 0.0 { *o / t } else { 1.0 / k as f32 };
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 /// The image blurred by three box passes per axis approximating a Gaussian of `sigma` px.

@@ -80,8 +80,36 @@ pub fn split(
         return detect(params.resolution, params.seed);
     }
     let (lo, hi) = params.sweep;
-    let mut cuts = Vec::with_capacity(RESOLUTIONS.len());
-    for &r in RESOLUTIONS.iter().filter(|&&r| r >= lo && r <= hi) {
+    let sweep: Vec<f64> = (RESOLUTIONS.iter().copied())
+        .filter(|&r| r >= lo && r <= hi)
+        .collect();
+    if params.split == Split::Coherent {
+        // The finest coherent cut: walk down from the highest resolution and stop at the
+        // first one (the same cut as scoring them all, for a fraction of the runs).
+        let GridShape { cols, rows, .. } = shape.ok_or_else(|| {
+            SegmentError::Params("split = coherent needs the chip grid's shape".into())
+        })?;
+        let min = f64::from(params.coherence);
+        let mut seen: Vec<((Cut, f64), f64)> = Vec::new();
+        for &r in sweep.iter().rev() {
+            let (cut, q) = detect(r, params.seed)?;
+            let score = coherence(&cut.labels, cols, rows);
+            if cut.count >= 2 && score >= min {
+                return Ok((cut, q));
+            }
+            seen.push(((cut, q), score));
+        }
+        seen.reverse();
+        let only: Vec<Cut> = seen.iter().map(|((c, _), _)| c.clone()).collect();
+        let scores: Vec<f64> = seen.iter().map(|(_, s)| *s).collect();
+        if only.is_empty() {
+            return detect(params.resolution, params.seed);
+        }
+        let pick = finest_coherent(&only, &scores, min);
+        return Ok(seen.swap_remove(pick).0);
+    }
+    let mut cuts = Vec::with_capacity(sweep.len());
+    for &r in &sweep {
         cuts.push(detect(r, params.seed)?);
     }
     if cuts.is_empty() {
@@ -93,20 +121,9 @@ pub fn split(
         "community counts over the resolution sweep"
     );
     let pick = match params.split {
-        Split::Fixed => unreachable!("handled above"),
         Split::Plateau => plateau(&only),
         Split::Neighbours => neighbours(&only),
-        Split::Coherent => {
-            let GridShape { cols, rows, .. } = shape.ok_or_else(|| {
-                SegmentError::Params("split = coherent needs the chip grid's shape".into())
-            })?;
-            let scores: Vec<f64> = only
-                .iter()
-                .map(|c| coherence(&c.labels, cols, rows))
-                .collect();
-            tracing::debug!(?scores, "coherence over the resolution sweep");
-            finest_coherent(&only, &scores, f64::from(params.coherence))
-        }
+        Split::Fixed | Split::Coherent => unreachable!("handled above"),
         Split::Seeds => {
             let mut best = (f64::NEG_INFINITY, 0);
             for (i, c) in only.iter().enumerate() {
@@ -132,7 +149,7 @@ pub fn split(
 /// the cut of two or more communities with the best score; else the first cut.
 pub fn finest_coherent(cuts: &[Cut], scores: &[f64], min: f64) -> usize {
     let multi = || (0..cuts.len()).filter(|&i| cuts[i].count >= 2);
-    if let Some(i) = multi().filter(|&i| scores[i] >= min).last() {
+    if let Some(i) = multi().rfind(|&i| scores[i] >= min) {
         return i;
     }
     multi()
@@ -260,6 +277,39 @@ mod tests {
         assert_eq!(cuts[plateau(&cuts)].count, 3);
         let cuts: Vec<Cut> = [1, 1, 1].map(cut).to_vec();
         assert_eq!(plateau(&cuts), 1);
+    }
+
+    #[test]
+    fn regions_are_coherent_and_speckle_is_not() {
+        // A 4 × 4 grid: left and right halves, against a checkerboard.
+        let halves: Vec<u32> = (0..16).map(|i| u32::from(i % 4 >= 2)).collect();
+        let checker: Vec<u32> = (0..16).map(|i| ((i % 4 + i / 4) % 2) as u32).collect();
+        assert!(coherence(&halves, 4, 4) > 0.6);
+        assert_eq!(coherence(&checker, 4, 4), 0.0);
+        let cuts = vec![
+            Cut {
+                resolution: 0.1,
+                labels: vec![0; 16],
+                count: 1,
+            },
+            Cut {
+                resolution: 0.3,
+                labels: halves.clone(),
+                count: 2,
+            },
+            Cut {
+                resolution: 1.0,
+                labels: checker.clone(),
+                count: 2,
+            },
+        ];
+        let scores = [1.0, coherence(&halves, 4, 4), 0.0];
+        assert_eq!(finest_coherent(&cuts, &scores, 0.6), 1);
+        assert_eq!(
+            finest_coherent(&cuts, &scores, 0.99),
+            1,
+            "else the most coherent split"
+        );
     }
 
     #[test]

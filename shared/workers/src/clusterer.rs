@@ -12,8 +12,10 @@
 //! is parked, held unacknowledged like the others, and placed when a frame finishes: a burst
 //! of frames waits, it is never retried into the dead-letter queue.
 //!
-//! The stages are `tessera_segment::finish` and the same label painting as `tessera
-//! segment`, so the label map equals the command's, under the run's stable ids.
+//! The stages are `tessera_segment::finish_image` and the same label painting as `tessera
+//! segment`, so the label map equals the command's, under the run's stable ids. Parameters
+//! that need the image (chip intensity statistics, boundary refinement) read the frame's 8-bit
+//! preview back from `tessera_frames`, the form `finish_image` uses in both places.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};

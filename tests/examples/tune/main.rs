@@ -11,10 +11,11 @@
 //! ```sh
 //! cargo run --release -p tessera-tests --example tune -- \
 //!     --settings tests/tuning/defaults.toml --sem ../shared/tuning/nasa-sem [--size 512] \
-//!     [--groups synthetic,textures,ebc,super] [--images] [--dump DIR]
+//!     [--groups synthetic,textures,ebc,super] [--images] [--dump DIR] [--stability]
 //!
 //! `--images` adds a row per image; `--dump DIR` writes each label map (and the normalised
-//! image) under `DIR/<candidate>/`.
+//! image) under `DIR/<candidate>/`; `--stability` also measures, for the first candidate, the
+//! ARI between five seeds and under a half-chip shift of the grid.
 //! ```
 
 // Test code: a panic with a line number is the failure report we want.
@@ -24,6 +25,7 @@ mod candidates;
 mod cases;
 mod embed;
 mod report;
+mod stability;
 
 use std::{
     collections::HashMap,
@@ -45,6 +47,7 @@ struct Args {
     model: String,
     images: bool,
     dump: Option<PathBuf>,
+    stability: bool,
 }
 
 fn args() -> Args {
@@ -58,6 +61,7 @@ fn args() -> Args {
         model: "efficientnet-lite0".into(),
         images: false,
         dump: None,
+        stability: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +75,7 @@ fn args() -> Args {
             "--model" => a.model = value(),
             "--images" => a.images = true,
             "--dump" => a.dump = Some(value().into()),
+            "--stability" => a.stability = true,
             other => panic!("unknown flag {other}; see the header of tests/examples/tune/main.rs"),
         }
     }
@@ -276,5 +281,10 @@ fn main() {
             s.single,
             per.iter().map(|v| format!("{v:>9.3}")).collect::<String>()
         );
+    }
+    if a.stability
+        && let Some(c) = candidates.first()
+    {
+        stability::report(&mut emb, &all, &groups, &c.params);
     }
 }
