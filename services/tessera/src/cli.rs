@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tessera_segment::{Algorithm, GraphKind, SegmentParams};
+use tessera_segment::{Algorithm, GraphKind, SegmentParams, Split};
 
 /// Unsupervised segmentation of electron micrographs: chips, CNN embeddings, a similarity
 /// graph and community detection.
@@ -180,6 +180,20 @@ pub(crate) enum GraphArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SplitArg {
+    /// One cut at --resolution.
+    Fixed,
+    /// The finest cut of a resolution sweep whose communities are all spatial regions.
+    Coherent,
+    /// The community count that holds over the most resolutions of the sweep.
+    Plateau,
+    /// The cut most like the cuts at the neighbouring resolutions.
+    Neighbours,
+    /// The cut most stable across seeds.
+    Seeds,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AlgorithmArg {
     /// Leiden (connected communities).
     Leiden,
@@ -203,9 +217,30 @@ pub(crate) struct ParamArgs {
     /// Neighbours per chip in the k-NN graph.
     #[arg(long)]
     pub k: Option<usize>,
-    /// Modularity resolution (lower: fewer, larger communities).
+    /// Modularity resolution (lower: fewer, larger communities); alone, it fixes the split.
     #[arg(long)]
     pub resolution: Option<f64>,
+    /// Force this many communities.
+    #[arg(long)]
+    pub communities: Option<usize>,
+    /// How the number of communities is chosen per image [default: coherent].
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
+    /// With --split coherent: the share of grid neighbours every community must keep.
+    #[arg(long)]
+    pub coherence: Option<f32>,
+    /// Weight of the chip intensity statistics beside the CNN features (0: off).
+    #[arg(long)]
+    pub intensity_weight: Option<f32>,
+    /// Weight of each chip's neighbourhood mean feature (0: off).
+    #[arg(long)]
+    pub context: Option<f32>,
+    /// How much brightness may overrule the chips along boundaries, 0 to 1 (0: off).
+    #[arg(long)]
+    pub refine: Option<f32>,
+    /// Flatten slow illumination gradients over this fraction of the longer side (0: off).
+    #[arg(long)]
+    pub flatten: Option<f32>,
     /// Graph kind.
     #[arg(long, value_enum)]
     pub graph: Option<GraphArg>,
@@ -264,6 +299,34 @@ impl ParamArgs {
         }
         if let Some(r) = self.resolution {
             p.resolution = r;
+            p.split = Split::Fixed;
+        }
+        if let Some(split) = self.split {
+            p.split = match split {
+                SplitArg::Fixed => Split::Fixed,
+                SplitArg::Coherent => Split::Coherent,
+                SplitArg::Plateau => Split::Plateau,
+                SplitArg::Neighbours => Split::Neighbours,
+                SplitArg::Seeds => Split::Seeds,
+            };
+        }
+        if let Some(n) = self.communities {
+            p.communities = Some(n);
+        }
+        if let Some(c) = self.coherence {
+            p.coherence = c;
+        }
+        if let Some(w) = self.intensity_weight {
+            p.intensity_weight = w;
+        }
+        if let Some(w) = self.context {
+            p.context = w;
+        }
+        if let Some(r) = self.refine {
+            p.refine = r;
+        }
+        if let Some(f) = self.flatten {
+            p.flatten = f;
         }
         if let Some(c) = self.pca {
             p.pca = (c > 0).then_some(c);

@@ -10,7 +10,7 @@ use tessera_formats::units::readable_area;
 use tessera_formats::{Acquisition, Metadata, PixelSize, Signal};
 use tessera_imaging::{LegendEntry, ScaleBar, encode_labels_tiff, render_overlay_with_scale};
 use tessera_pipeline::results::{hex_color, legend_entry};
-use tessera_segment::{Prepared, SegmentParams, Segmentation, Timings};
+use tessera_segment::{FeatureBlock, Prepared, SegmentParams, Segmentation, Timings};
 
 /// Where a segmented plane came from: the file, its format, the signal and its calibration.
 #[derive(Debug, Serialize)]
@@ -113,7 +113,11 @@ pub(crate) struct Report<'a> {
     pub chips: usize,
     pub grid: GridInfo,
     pub modularity: f64,
+    /// The resolution of the cut (chosen per image unless the split is fixed).
+    pub resolution: f64,
     pub similarity_cutoff: Option<f32>,
+    /// The feature blocks the graph was built on, each with its weight.
+    pub feature_blocks: &'a [FeatureBlock],
     pub communities: Vec<CommunityReport>,
     pub timings_ms: Timings,
     pub outputs: Outputs,
@@ -253,7 +257,9 @@ pub(crate) fn write(
             rows: prepared.grid.rows(),
         },
         modularity: seg.partition.modularity,
+        resolution: seg.partition.resolution,
         similarity_cutoff: seg.partition.cutoff,
+        feature_blocks: &seg.partition.blocks,
         communities: seg
             .communities
             .iter()

@@ -14,7 +14,7 @@
 //! - `leiden`, `louvain`: community detection ([`leiden()`], [`louvain()`]); they share
 //!   `moving` (local moving, aggregation); `refine` is Leiden's refinement.
 //! - `quality`: [`modularity`].
-//! - `merge`: [`merge_small_communities`], [`merge_close_communities`].
+//! - `merge`: [`merge_small_communities`], [`merge_close_communities`], [`merge_to_count`].
 //! - `labels`: [`Partition`], [`canonical_labels`].
 //! - `tiles`, `linalg`, `rng`, `order`: internal kernels (blocked all-pairs dot products,
 //!   Jacobi eigensolver, seeded RNG, locality renumbering).
@@ -43,7 +43,7 @@ pub use knn::{Knn, knn_cosine};
 pub use labels::{Partition, canonical_labels};
 pub use leiden::{LeidenConfig, leiden};
 pub use louvain::{LouvainConfig, louvain};
-pub use merge::{merge_close_communities, merge_small_communities};
+pub use merge::{merge_close_communities, merge_small_communities, merge_to_count};
 pub use normalize::l2_normalize_rows;
 pub use pca::pca;
 pub use quality::modularity;

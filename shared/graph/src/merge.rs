@@ -92,8 +92,34 @@ pub fn merge_close_communities(
             expected: "a cosine similarity in [-1, 1]",
         });
     }
+    merge_closest(labels, data, n, dim, |best, _| {
+        best >= f64::from(min_cosine)
+    })
+}
+
+/// Agglomerative merging as in [`merge_close_communities`], but until exactly `count`
+/// communities are left (or fewer were there to begin with). Returns canonical labels.
+pub fn merge_to_count(
+    labels: &[u32],
+    data: &[f32],
+    n: usize,
+    dim: usize,
+    count: usize,
+) -> Result<Vec<u32>, GraphError> {
+    merge_closest(labels, data, n, dim, |_, alive| alive > count.max(1))
+}
+
+/// Merges the closest pair of communities while `go(best cosine, communities alive)` holds.
+fn merge_closest(
+    labels: &[u32],
+    data: &[f32],
+    n: usize,
+    dim: usize,
+    go: impl Fn(f64, usize) -> bool,
+) -> Result<Vec<u32>, GraphError> {
     let mut cs = Communities::new(labels, data, n, dim)?;
     let c = cs.sizes.len();
+    let mut alive = c;
     let mut sim = vec![f64::NEG_INFINITY; c * c];
     for a in 0..c {
         for b in a + 1..c {
@@ -110,10 +136,11 @@ pub fn merge_close_communities(
             }
         }
         let (s, a, b) = best;
-        if s.is_nan() || s < f64::from(min_cosine) {
+        if alive < 2 || s.is_nan() || !go(s, alive) {
             break;
         }
         cs.merge(b, a);
+        alive -= 1;
         for x in 0..c {
             let (lo, hi) = (x.min(b), x.max(b));
             sim[lo * c + hi] = f64::NEG_INFINITY;

@@ -2,7 +2,8 @@
 mod common;
 
 use tessera_graph::{
-    Cutoff, Graph, GraphError, merge_close_communities, merge_small_communities, threshold_graph,
+    Cutoff, Graph, GraphError, merge_close_communities, merge_small_communities, merge_to_count,
+    threshold_graph,
 };
 
 /// Unit vectors at the given angles (degrees).
@@ -96,4 +97,30 @@ fn close_communities_merge_agglomeratively() {
         vec![0; 4]
     );
     assert!(merge_close_communities(&[0; 4], &data, 4, 2, f32::NAN).is_err());
+}
+
+#[test]
+fn merging_to_a_count_joins_the_closest_first() {
+    // Four singletons at 0, 10, 50 and 90 degrees: 0 and 10 go first, then 50 and 90.
+    let data = circle(&[0.0, 10.0, 50.0, 90.0]);
+    let three = merge_to_count(&[0, 1, 2, 3], &data, 4, 2, 3).unwrap();
+    assert_eq!(three[0], three[1]);
+    assert_eq!(
+        three
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        3
+    );
+    let two = merge_to_count(&[0, 1, 2, 3], &data, 4, 2, 2).unwrap();
+    assert_eq!(
+        (two[0] == two[1], two[2] == two[3], two[0] != two[2]),
+        (true, true, true)
+    );
+    let many = merge_to_count(&[0, 1, 2, 3], &data, 4, 2, 9).unwrap();
+    assert_eq!(
+        many,
+        vec![0, 1, 2, 3],
+        "fewer communities than asked: nothing to merge"
+    );
 }

@@ -4,8 +4,8 @@
 //! of ingest every message carries [`resolved_wire`]: every field set, the stride resolved
 //! for the frame, so no later service depends on its own defaults.
 
-use tessera_protocol::{AlgorithmWire, GraphWire, Preset, WireParams};
-use tessera_segment::{Algorithm, GraphKind, SegmentParams};
+use tessera_protocol::{AlgorithmWire, GraphWire, Preset, SplitWire, WireParams};
+use tessera_segment::{Algorithm, GraphKind, SegmentParams, Split};
 
 use crate::PipelineError;
 
@@ -72,6 +72,30 @@ pub fn resolve(wire: &WireParams) -> Result<SegmentParams, PipelineError> {
     if let Some(v) = wire.confidence_vote {
         p.confidence_vote = v;
     }
+    if let Some(v) = wire.split {
+        p.split = match v {
+            SplitWire::Fixed => Split::Fixed,
+            SplitWire::Coherent => Split::Coherent,
+            SplitWire::Plateau => Split::Plateau,
+            SplitWire::Neighbours => Split::Neighbours,
+            SplitWire::Seeds => Split::Seeds,
+        };
+    }
+    if let Some(v) = wire.communities {
+        p.communities = Some(v as usize);
+    }
+    for (field, value) in [
+        (&mut p.coherence, wire.coherence),
+        (&mut p.intensity_weight, wire.intensity_weight),
+        (&mut p.context, wire.context),
+        (&mut p.refine, wire.refine),
+        (&mut p.refine_sigma, wire.refine_sigma),
+        (&mut p.flatten, wire.flatten),
+    ] {
+        if let Some(v) = value {
+            *field = v;
+        }
+    }
     p.validate()
         .map_err(|e| PipelineError::Params(e.to_string()))?;
     Ok(p)
@@ -103,6 +127,20 @@ pub fn resolved_wire(params: &SegmentParams, stride: usize, model: &str) -> Wire
         min_community: Some(params.min_community as u32),
         merge_similarity: params.merge_similarity,
         confidence_vote: Some(params.confidence_vote),
+        split: Some(match params.split {
+            Split::Fixed => SplitWire::Fixed,
+            Split::Coherent => SplitWire::Coherent,
+            Split::Plateau => SplitWire::Plateau,
+            Split::Neighbours => SplitWire::Neighbours,
+            Split::Seeds => SplitWire::Seeds,
+        }),
+        communities: params.communities.map(|v| v as u32),
+        coherence: Some(params.coherence),
+        intensity_weight: Some(params.intensity_weight),
+        context: Some(params.context),
+        refine: Some(params.refine),
+        refine_sigma: Some(params.refine_sigma),
+        flatten: Some(params.flatten),
         model: Some(model.to_string()),
     }
 }

@@ -65,7 +65,7 @@ pub use messages::{
     MIN_SUPPORTED_VERSION, Message, MessageKind, PROTOCOL_VERSION,
     frame::{Dtype, Frame, ObjectRef, Pixels, samples_to_f32},
     ops::{DeadLetter, Reject, ServiceStatus},
-    params::{AlgorithmWire, GraphWire, Preset, WireParams},
+    params::{AlgorithmWire, GraphWire, Preset, SplitWire, WireParams},
     result::FrameResult,
     run::{RunStart, RunStop, StopReason},
     segmented::{CommunityWire, Segmented},

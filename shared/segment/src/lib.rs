@@ -12,6 +12,11 @@
 //! - [`params`]: the parameters, their defaults and the GraphEM parity preset.
 //! - [`stages`]: the four stages and [`segment`], which runs them all.
 //! - [`cluster`]: embeddings to chip communities.
+//! - [`selection`]: how many communities: a resolution sweep and a criterion, or a forced
+//!   count.
+//! - [`features`]: what stands beside the CNN embedding (chip intensity statistics, the
+//!   neighbourhood mean), and how the blocks are weighed.
+//! - [`pixels`]: per-pixel refinement of the painted communities by local brightness.
 //! - [`confidence`]: how sure each chip is of its community (pixel-vote weights).
 //! - [`summary`]: per-community statistics.
 //! - [`timing`]: per-stage wall-clock times.
@@ -19,7 +24,10 @@
 
 pub mod cluster;
 pub mod confidence;
+pub mod features;
 pub mod params;
+pub mod pixels;
+pub mod selection;
 pub mod stages;
 pub mod summary;
 pub mod timing;
@@ -27,9 +35,13 @@ pub mod tracking;
 
 mod assignment;
 
-pub use cluster::{ChipPartition, cluster};
+pub use cluster::{ChipPartition, ChipStats, GridShape, cluster, cluster_with};
+pub use features::FeatureBlock;
 pub use params::{Algorithm, GraphKind, SegmentParams};
-pub use stages::{ChipEncoder, Prepared, Segmentation, finish, prepare, segment};
+pub use selection::Split;
+pub use stages::{
+    ChipEncoder, Prepared, Segmentation, finish, finish_image, prepare, preview8, segment,
+};
 pub use summary::Community;
 pub use timing::Timings;
 pub use tracking::{RunTracks, Track, TrackingParams, community_directions};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::SegmentError;
+use crate::{SegmentError, selection::Split};
 
 /// The automatic stride halves (down to a quarter chip) until an image has this many chips.
 pub const AUTO_STRIDE_MIN_CHIPS: usize = 500;
@@ -45,6 +45,9 @@ pub struct SegmentParams {
     pub low_percentile: f32,
     /// Upper clipping percentile of the intensity normalisation.
     pub high_percentile: f32,
+    /// Flatten slow illumination or charging gradients before normalising: subtract the image
+    /// blurred over this fraction of its longer side (0: off).
+    pub flatten: f32,
     /// Subtract the image's mean embedding before comparing chips. CNN features after ReLU
     /// are all positive, so raw cosines crowd near 1; centring spreads them.
     pub center: bool,
@@ -54,8 +57,18 @@ pub struct SegmentParams {
     pub graph: GraphKind,
     /// The community detection.
     pub algorithm: Algorithm,
-    /// Modularity resolution: lower finds fewer, larger communities.
+    /// Modularity resolution: lower finds fewer, larger communities. Used as is when `split`
+    /// is `fixed`.
     pub resolution: f64,
+    /// How the number of communities is decided (see [`crate::selection`]).
+    pub split: Split,
+    /// The range of [`crate::selection::RESOLUTIONS`] a per-image split sweeps.
+    pub sweep: (f64, f64),
+    /// Force this many communities (`None`: decided by `split`).
+    pub communities: Option<usize>,
+    /// With `split = coherent`: the share of its chips' grid neighbours every community must
+    /// keep.
+    pub coherence: f32,
     /// Seed of the community detection.
     pub seed: u64,
     /// Communities with fewer chips are merged into their most similar neighbour.
@@ -65,6 +78,17 @@ pub struct SegmentParams {
     /// Weight each chip's pixel vote by its confidence (see [`crate::confidence`]) rather
     /// than counting every chip once.
     pub confidence_vote: bool,
+    /// Weight of the chip intensity statistics against the CNN embedding (0: not used; see
+    /// [`crate::features`]).
+    pub intensity_weight: f32,
+    /// Weight of each chip's context: the mean feature of the chips within one chip side of
+    /// it (0: not used; see [`crate::features::context_mean`]).
+    pub context: f32,
+    /// How much local brightness may overrule the chip votes at pixels where the covering
+    /// chips disagree, `0..=1` (0: no per-pixel refinement; see [`crate::pixels`]).
+    pub refine: f32,
+    /// Smoothing of the brightness the refinement compares, in pixels.
+    pub refine_sigma: f32,
 }
 
 impl Default for SegmentParams {
@@ -74,15 +98,24 @@ impl Default for SegmentParams {
             stride: None,
             low_percentile: 0.5,
             high_percentile: 99.5,
+            flatten: 0.0,
             center: true,
             pca: None,
             graph: GraphKind::Knn { k: 30 },
             algorithm: Algorithm::Leiden,
             resolution: 0.1,
+            split: Split::Coherent,
+            communities: None,
+            sweep: (0.02, 1.5),
+            coherence: 0.8,
             seed: 42,
             min_community: 3,
             merge_similarity: None,
             confidence_vote: true,
+            intensity_weight: 0.5,
+            context: 0.0,
+            refine: 0.5,
+            refine_sigma: 2.0,
         }
     }
 }
@@ -100,8 +133,19 @@ impl SegmentParams {
             confidence_vote: false,
             pca: None,
             merge_similarity: None,
+            intensity_weight: 0.0,
+            context: 0.0,
+            refine: 0.0,
+            flatten: 0.0,
+            split: Split::Fixed,
+            communities: None,
             ..SegmentParams::default()
         }
+    }
+
+    /// Whether the clustering needs the normalised image besides the embeddings.
+    pub fn needs_image(&self) -> bool {
+        self.intensity_weight > 0.0 || self.refine > 0.0
     }
 
     /// The stride for a `width × height` image: the one set, or else the largest of `chip`,
@@ -163,8 +207,28 @@ impl SegmentParams {
         if !(self.resolution.is_finite() && self.resolution > 0.0) {
             return bad(format!("resolution {} must be positive", self.resolution));
         }
+        if !(0.0..=1.0).contains(&self.flatten) {
+            return bad(format!("flatten {} must be in 0..=1", self.flatten));
+        }
+        if !(0.0..=1.0).contains(&self.refine) {
+            return bad(format!("refine {} must be in 0..=1", self.refine));
+        }
+        if !(self.refine_sigma.is_finite() && self.refine_sigma >= 0.0) {
+            return bad(format!("refine_sigma {} must be >= 0", self.refine_sigma));
+        }
+        if self.communities == Some(0) {
+            return bad("communities must be at least 1 (or leave it unset)".into());
+        }
         if self.pca == Some(0) {
             return bad("pca components must be at least 1 (or leave PCA off)".into());
+        }
+        for (name, w) in [
+            ("intensity_weight", self.intensity_weight),
+            ("context", self.context),
+        ] {
+            if !(w.is_finite() && w >= 0.0) {
+                return bad(format!("{name} {w} must be a finite weight >= 0"));
+            }
         }
         if let Some(s) = self.merge_similarity
             && !(-1.0..=1.0).contains(&s)

@@ -3,8 +3,10 @@
 use tessera_imaging::{self as imaging, ChipGrid, Normalization, Raster};
 
 use crate::{
-    ChipPartition, Community, SegmentError, SegmentParams, Timings, cluster,
+    ChipPartition, ChipStats, Community, GridShape, SegmentError, SegmentParams, Timings,
+    cluster_with,
     confidence::{chip_confidence, community_centroids},
+    features, pixels,
     summary::summarize,
 };
 
@@ -67,6 +69,13 @@ pub fn prepare(
         low_percentile: params.low_percentile,
         high_percentile: params.high_percentile,
     };
+    let flat;
+    let raster = if params.flatten > 0.0 {
+        flat = timings.time("flatten", || flatten(raster, params.flatten));
+        &flat
+    } else {
+        raster
+    };
     let normalized = timings.time("normalize", || imaging::normalize(raster, &normalization))?;
     let stride = params.stride_for(normalized.width, normalized.height);
     let grid = ChipGrid::new(normalized.width, normalized.height, params.chip, stride)?;
@@ -78,15 +87,83 @@ pub fn prepare(
     })
 }
 
+/// `image` quantised as its 8-bit preview: `round(255 · v) / 255`, NaN as 0.
+pub fn preview8(image: &Raster) -> Raster {
+    let pixels = image
+        .pixels
+        .iter()
+        .map(|&v| {
+            let q = if v.is_nan() {
+                0
+            } else {
+                (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
+            };
+            f32::from(q) / 255.0
+        })
+        .collect();
+    Raster {
+        width: image.width,
+        height: image.height,
+        pixels,
+    }
+}
+
+/// `raster` less its blur over `fraction` of its longer side, plus its mean.
+fn flatten(raster: &Raster, fraction: f32) -> Raster {
+    let (w, h) = (raster.width, raster.height);
+    let sigma = fraction * w.max(h) as f32;
+    let slow = pixels::smooth(&raster.pixels, w, h, sigma);
+    let mean = raster.pixels.iter().map(|&v| f64::from(v)).sum::<f64>() / (w * h).max(1) as f64;
+    Raster {
+        width: w,
+        height: h,
+        pixels: (raster.pixels.iter().zip(&slow))
+            .map(|(v, s)| v - s + mean as f32)
+            .collect(),
+    }
+}
+
 /// Stages 3 and 4: clusters the chip embeddings and paints the communities onto the pixels.
+/// Parameters that need the image ([`SegmentParams::needs_image`]) need [`finish_image`].
 pub fn finish(
     grid: &ChipGrid,
     embeddings: &[f32],
     dim: usize,
     params: &SegmentParams,
+    timings: Timings,
+) -> Result<Segmentation, SegmentError> {
+    finish_image(grid, None, embeddings, dim, params, timings)
+}
+
+/// [`finish`] with the normalised image (`Prepared::normalized`), from which the chip
+/// statistics are measured and the boundaries refined when the parameters ask for them.
+///
+/// The image is used as its 8-bit preview (`round(255 · v) / 255`, the form in which the live
+/// pipeline stores it), so that the live clusterer, which reads the preview back, gives
+/// exactly the labels of `tessera segment`.
+pub fn finish_image(
+    grid: &ChipGrid,
+    image: Option<&Raster>,
+    embeddings: &[f32],
+    dim: usize,
+    params: &SegmentParams,
     mut timings: Timings,
 ) -> Result<Segmentation, SegmentError> {
-    let partition = cluster(embeddings, grid.len(), dim, params, &mut timings)?;
+    let preview = image.filter(|_| params.needs_image()).map(preview8);
+    let image = preview.as_ref();
+    let mut stats = ChipStats {
+        shape: Some(GridShape {
+            cols: grid.cols(),
+            rows: grid.rows(),
+            steps_per_chip: (grid.chip() / grid.stride()).max(1),
+        }),
+        ..ChipStats::default()
+    };
+    if let Some(img) = image {
+        stats.intensity = (params.intensity_weight > 0.0)
+            .then(|| timings.time("intensity", || features::intensity_stats(img, grid)));
+    }
+    let partition = cluster_with(embeddings, grid.len(), dim, &stats, params, &mut timings)?;
     // One set of centroids serves the confidence votes and the community summaries.
     let centroids = timings.time("centroids", || {
         community_centroids(
@@ -106,7 +183,7 @@ pub fn finish(
             )
         })
     });
-    let labels = timings.time("paint", || match &chip_weights {
+    let mut labels = timings.time("paint", || match &chip_weights {
         Some(weights) => imaging::paint_labels_weighted(
             grid,
             &partition.labels,
@@ -115,6 +192,20 @@ pub fn finish(
         ),
         None => imaging::paint_labels(grid, &partition.labels, partition.n_communities),
     })?;
+    if let (Some(img), true) = (image, params.refine > 0.0) {
+        labels = timings.time("refine", || {
+            pixels::refine_labels(
+                grid,
+                img,
+                &labels,
+                &partition.labels,
+                chip_weights.as_deref(),
+                partition.n_communities,
+                params.refine,
+                params.refine_sigma,
+            )
+        });
+    }
     let (width, height) = (grid.width(), grid.height());
     let communities = timings.time("summary", || {
         summarize(
@@ -150,6 +241,13 @@ pub fn segment(
             encoder.embed_chips(&prepared.chips, prepared.grid.chip())
         })
         .map_err(SegmentError::Embedding)?;
-    let seg = finish(&prepared.grid, &embeddings, encoder.dim(), params, timings)?;
+    let seg = finish_image(
+        &prepared.grid,
+        Some(&prepared.normalized),
+        &embeddings,
+        encoder.dim(),
+        params,
+        timings,
+    )?;
     Ok((prepared, seg))
 }

@@ -12,8 +12,10 @@
 //! is parked, held unacknowledged like the others, and placed when a frame finishes: a burst
 //! of frames waits, it is never retried into the dead-letter queue.
 //!
-//! The stages are `tessera_segment::finish` and the same label painting as `tessera
-//! segment`, so the label map equals the command's, under the run's stable ids.
+//! The stages are `tessera_segment::finish_image` and the same label painting as `tessera
+//! segment`, so the label map equals the command's, under the run's stable ids. Parameters
+//! that need the image (chip intensity statistics, boundary refinement) read the frame's 8-bit
+//! preview back from `tessera_frames`, the form `finish_image` uses in both places.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -370,6 +372,54 @@ async fn finish_frame(ctx: &Context, tracks: &mut HashMap<RunId, RunTracks>, fra
     }
 }
 
+/// The normalised frame, read back from its 8-bit preview, when `params` need the image
+/// (chip intensity statistics, boundary refinement): `finish_image` uses that same preview, so
+/// the labels equal `tessera segment`'s. Without a stored preview, the image-based steps are
+/// left out, with a warning.
+async fn frame_image(
+    ctx: &Context,
+    a: &tessera_pipeline::FrameAssembly,
+    mut params: tessera_segment::SegmentParams,
+    what: &str,
+) -> Result<
+    (
+        Option<tessera_imaging::Raster>,
+        tessera_segment::SegmentParams,
+    ),
+    Failure,
+> {
+    if !params.needs_image() {
+        return Ok((None, params));
+    }
+    let (w, h) = (a.grid.width as usize, a.grid.height as usize);
+    let Some(o) = &a.meta.normalized else {
+        tracing::warn!("{what}: no stored preview, so no intensity statistics or refinement");
+        params.intensity_weight = 0.0;
+        params.refine = 0.0;
+        return Ok((None, params));
+    };
+    let bytes = match ctx.bus.get_object(&o.bucket, &o.name).await {
+        Ok(b) => b,
+        Err(e) if e.is_transient() => return Err(e.into()),
+        Err(e) => {
+            return Err(Failure::Reject(format!(
+                "{what}: the frame preview {}/{} cannot be read: {e}",
+                o.bucket, o.name
+            )));
+        }
+    };
+    if bytes.len() != w * h {
+        return Err(Failure::Reject(format!(
+            "{what}: the frame preview has {} bytes, not {w} × {h}",
+            bytes.len()
+        )));
+    }
+    let pixels = bytes.iter().map(|&b| f32::from(b) / 255.0).collect();
+    let raster = tessera_imaging::Raster::new(w, h, pixels)
+        .map_err(|e| Failure::Reject(format!("{what}: {e}")))?;
+    Ok((Some(raster), params))
+}
+
 async fn segment_and_publish(
     ctx: &Context,
     tracks: &mut HashMap<RunId, RunTracks>,
@@ -389,10 +439,18 @@ async fn segment_and_publish(
     .map_err(|e| reject(&e))?;
     let embeddings = a.embeddings().to_vec();
     let dim = a.dim;
+    let (image, params) = frame_image(ctx, a, params, &what).await?;
     let span = Span::current();
     let (seg, embeddings) = tokio::task::spawn_blocking(move || {
         let _in_frame = span.enter();
-        let seg = tessera_segment::finish(&grid, &embeddings, dim, &params, Timings::default());
+        let seg = tessera_segment::finish_image(
+            &grid,
+            image.as_ref(),
+            &embeddings,
+            dim,
+            &params,
+            Timings::default(),
+        );
         (seg, embeddings)
     })
     .await

@@ -58,24 +58,82 @@ pub(crate) fn score(
 /// Prints the table header that [`print_row`] fills.
 pub(crate) fn print_header() {
     println!(
-        "{:<28} {:>7} {:>7} {:>7} {:>5} | {:>11} {:>5} | {:>8}",
-        "image", "ARI", "NMI", "mIoU", "comm", "GraphEM ARI", "comm", "ms"
+        "{:<28} {:>7} {:>7} {:>7} {:>5} {:>7} | {:>11} {:>5} | {:>8}",
+        "image", "ARI", "NMI", "mIoU", "comm", "classes", "GraphEM ARI", "comm", "ms"
     );
 }
 
 /// Prints one row of scores.
 pub(crate) fn print_row(name: &str, s: &Scored) {
     println!(
-        "{:<28} {:>7.3} {:>7.3} {:>7.3} {:>5} | {:>11.3} {:>5} | {:>8.0}",
+        "{:<28} {:>7.3} {:>7.3} {:>7.3} {:>5} {:>7} | {:>11.3} {:>5} | {:>8.0}",
         name,
         s.ours.ari,
         s.ours.nmi,
         s.ours.mean_iou,
         s.ours_communities,
+        s.ours.classes,
         s.graphem.ari,
         s.graphem_communities,
         s.ours_ms
     );
+}
+
+/// Sums over scored images, for the closing lines of `eval` and `demo`.
+#[derive(Default)]
+pub(crate) struct Totals {
+    n: usize,
+    ours: [f64; 3],
+    theirs: [f64; 3],
+    within_one: [usize; 2],
+    single: [usize; 2],
+}
+
+impl Totals {
+    pub(crate) fn add(&mut self, s: &Scored) {
+        self.n += 1;
+        for (sum, p) in [(&mut self.ours, &s.ours), (&mut self.theirs, &s.graphem)] {
+            sum[0] += p.ari;
+            sum[1] += p.nmi;
+            sum[2] += p.mean_iou;
+        }
+        for (i, c) in [s.ours_communities, s.graphem_communities]
+            .into_iter()
+            .enumerate()
+        {
+            self.within_one[i] += usize::from(c.abs_diff(s.ours.classes) <= 1);
+            self.single[i] += usize::from(c == 1);
+        }
+    }
+
+    pub(crate) fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Mean ARI of ours and of GraphEM parity.
+    pub(crate) fn mean_ari(&self) -> (f64, f64) {
+        let n = self.n.max(1) as f64;
+        (self.ours[0] / n, self.theirs[0] / n)
+    }
+
+    pub(crate) fn print(&self) {
+        let n = self.n.max(1) as f64;
+        for (name, sum, i) in [
+            ("tessera", &self.ours, 0),
+            ("GraphEM parity", &self.theirs, 1),
+        ] {
+            println!(
+                "{name}: mean ARI {:.3}, NMI {:.3}, mIoU {:.3}; communities within one of the \
+                 classes on {}/{}, a single community on {}",
+                sum[0] / n,
+                sum[1] / n,
+                sum[2] / n,
+                self.within_one[i],
+                self.n,
+                self.single[i]
+            );
+        }
+    }
 }
 
 /// Finds the mask of `image` in `masks`: the same stem, or the stem with `_mask`, any
@@ -130,7 +188,7 @@ pub(crate) fn run(cache: &Cache, args: &EvalArgs) -> Result<ExitCode> {
     let Loaded { mut encoder, .. } = load_encoder(cache, &args.model, params.chip)?;
     let images = expand(&args.images)?;
     print_header();
-    let (mut sum_ours, mut sum_theirs, mut n) = (0.0, 0.0, 0usize);
+    let mut totals = Totals::default();
     // Masks may sit beside their images: they are not images to score.
     let is_mask = |p: &Path| {
         p.file_stem()
@@ -152,20 +210,19 @@ pub(crate) fn run(cache: &Cache, args: &EvalArgs) -> Result<ExitCode> {
         match result {
             Ok(s) => {
                 print_row(&name, &s);
-                sum_ours += s.ours.ari;
-                sum_theirs += s.graphem.ari;
-                n += 1;
+                totals.add(&s);
             }
             Err(e) => eprintln!("{name}: error: {}", crate::describe(&e)),
         }
     }
-    if n == 0 {
+    if totals.n() == 0 {
         bail!("no image could be scored");
     }
+    let (ours, theirs) = totals.mean_ari();
     println!(
-        "mean ARI over {n} images: tessera {:.3}, GraphEM parity {:.3}",
-        sum_ours / n as f64,
-        sum_theirs / n as f64
+        "mean ARI over {} images: tessera {ours:.3}, GraphEM parity {theirs:.3}",
+        totals.n()
     );
+    totals.print();
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,10 @@ pub const MAX_CHIP: u32 = 1024;
 pub const MAX_K: u32 = 1000;
 /// Most principal components.
 pub const MAX_PCA: u32 = 4096;
+/// Most communities a run may force.
+pub const MAX_COMMUNITIES: u32 = 1000;
+/// Largest weight of a feature block.
+pub const MAX_WEIGHT: f32 = 100.0;
 
 /// Which preset the other fields override.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +49,22 @@ pub enum AlgorithmWire {
     Leiden,
     /// Louvain.
     Louvain,
+}
+
+/// How the number of communities is chosen (`tessera_segment::Split`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitWire {
+    /// One cut at [`WireParams::resolution`].
+    Fixed,
+    /// The finest spatially coherent cut of a resolution sweep.
+    Coherent,
+    /// The longest plateau of the community count.
+    Plateau,
+    /// The cut most like its neighbouring resolutions'.
+    Neighbours,
+    /// The cut most stable across seeds.
+    Seeds,
 }
 
 /// Segmentation parameters; `None` everywhere means "the service's defaults".
@@ -96,6 +116,30 @@ pub struct WireParams {
     /// Weight each chip's pixel vote by its confidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence_vote: Option<bool>,
+    /// How the number of communities is chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitWire>,
+    /// Force this many communities, `1..=`[`MAX_COMMUNITIES`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub communities: Option<u32>,
+    /// With the coherent split: the share of grid neighbours each community keeps, `0..=1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coherence: Option<f32>,
+    /// Weight of the chip intensity statistics, `0..=`[`MAX_WEIGHT`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intensity_weight: Option<f32>,
+    /// Weight of each chip's neighbourhood mean, `0..=`[`MAX_WEIGHT`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<f32>,
+    /// How much brightness may overrule the chips along boundaries, `0..=1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refine: Option<f32>,
+    /// Smoothing of the brightness the refinement compares, pixels, `0..=64`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refine_sigma: Option<f32>,
+    /// Flatten slow gradients over this fraction of the longer side, `0..=1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flatten: Option<f32>,
     /// The embedding model's name (as in its manifest).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -144,6 +188,21 @@ impl WireParams {
         }
         if let Some(s) = self.merge_similarity {
             c.within(&f("merge_similarity"), s.into(), -1.0, 1.0)?;
+        }
+        if let Some(n) = self.communities {
+            c.int_within(&f("communities"), n.into(), 1, MAX_COMMUNITIES.into())?;
+        }
+        for (name, value, max) in [
+            ("coherence", self.coherence, 1.0),
+            ("intensity_weight", self.intensity_weight, MAX_WEIGHT),
+            ("context", self.context, MAX_WEIGHT),
+            ("refine", self.refine, 1.0),
+            ("refine_sigma", self.refine_sigma, 64.0),
+            ("flatten", self.flatten, 1.0),
+        ] {
+            if let Some(v) = value {
+                c.within(&f(name), v.into(), 0.0, max.into())?;
+            }
         }
         if let Some(model) = &self.model {
             c.text(&f("model"), model, 128, false)?;

@@ -2,7 +2,7 @@
 //!
 //! # Where the label map travels
 //! The painted per-pixel label map is 2 bytes per pixel (8 MiB for a 2048² frame), too big
-//! for a message, so the clusterer, which paints it with the same `tessera_segment::finish`
+//! for a message, so the clusterer, which paints it with the same `tessera_segment::finish_image`
 //! as `tessera segment`, stores it in the object store and sends [`Segmented::labels`]. The
 //! message itself carries each chip's community and vote weight with the grid (4–8 bytes a
 //! chip) for consumers that want the chip-level result.

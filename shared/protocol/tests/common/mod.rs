@@ -59,6 +59,7 @@ pub(crate) fn resolved_params() -> WireParams {
         merge_similarity: Some(0.9),
         confidence_vote: Some(true),
         model: Some("efficientnet-lite0".into()),
+        ..Default::default()
     }
 }
 

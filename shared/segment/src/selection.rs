@@ -1,0 +1,321 @@
+//! How far to split: the number of communities, chosen per image rather than fixed by one
+//! global resolution.
+//!
+//! The graph is cut at every resolution of [`RESOLUTIONS`] (each cut merged and numbered as
+//! usual), and a criterion picks one cut ([`Split`]):
+//! - `plateau`: the community count that holds over the most consecutive resolutions (a count
+//!   of 1 only when nothing else holds); the cut in the middle of that run.
+//! - `neighbours`: the cut that agrees best (chip ARI) with the cuts at the resolutions just
+//!   below and above it.
+//! - `seeds`: the cut whose partition changes least when the seed changes (mean chip ARI
+//!   against two other seeds).
+//!
+//! All are deterministic for a seed. `communities = N` instead takes the first cut with at
+//! least N communities and merges the closest centroids until N are left.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{GridShape, SegmentError, SegmentParams};
+
+/// The resolutions tried, low (few communities) to high.
+pub const RESOLUTIONS: [f64; 12] = [
+    0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5,
+];
+
+/// How the number of communities is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// One cut at `resolution`.
+    #[default]
+    Fixed,
+    /// The longest plateau of the community count over [`RESOLUTIONS`].
+    Plateau,
+    /// The cut most like its neighbours on [`RESOLUTIONS`].
+    Neighbours,
+    /// The cut most stable across seeds.
+    Seeds,
+    /// The finest cut whose every community is a spatial region rather than speckle: each
+    /// keeps at least `coherence` of its chips' grid neighbours.
+    Coherent,
+}
+
+/// One cut: its resolution, labels (canonical) and community count.
+#[derive(Debug, Clone)]
+pub struct Cut {
+    /// The resolution it was made at.
+    pub resolution: f64,
+    /// Canonical labels.
+    pub labels: Vec<u32>,
+    /// Number of communities.
+    pub count: usize,
+}
+
+/// Cuts the graph as `params` say. `detect(resolution, seed)` makes one cut (with its
+/// modularity); `merge_to(labels, count)` merges a cut down to `count` communities.
+pub fn split(
+    params: &SegmentParams,
+    shape: Option<GridShape>,
+    detect: &dyn Fn(f64, u64) -> Result<(Cut, f64), SegmentError>,
+    merge_to: impl Fn(&[u32], usize) -> Result<Vec<u32>, SegmentError>,
+) -> Result<(Cut, f64), SegmentError> {
+    if let Some(want) = params.communities {
+        let mut last = None;
+        for &r in RESOLUTIONS.iter().chain(&[3.0, 10.0]) {
+            let (cut, q) = detect(r, params.seed)?;
+            let enough = cut.count >= want;
+            last = Some((cut, q));
+            if enough {
+                break;
+            }
+        }
+        let (mut cut, q) = last.expect("RESOLUTIONS is not empty");
+        if cut.count > want {
+            cut.labels = merge_to(&cut.labels, want)?;
+            cut.count = want;
+        }
+        return Ok((cut, q));
+    }
+    if params.split == Split::Fixed {
+        return detect(params.resolution, params.seed);
+    }
+    let (lo, hi) = params.sweep;
+    let sweep: Vec<f64> = (RESOLUTIONS.iter().copied())
+        .filter(|&r| r >= lo && r <= hi)
+        .collect();
+    if params.split == Split::Coherent {
+        // The finest coherent cut: walk down from the highest resolution and stop at the
+        // first one (the same cut as scoring them all, for a fraction of the runs).
+        let GridShape { cols, rows, .. } = shape.ok_or_else(|| {
+            SegmentError::Params("split = coherent needs the chip grid's shape".into())
+        })?;
+        let min = f64::from(params.coherence);
+        let mut seen: Vec<((Cut, f64), f64)> = Vec::new();
+        for &r in sweep.iter().rev() {
+            let (cut, q) = detect(r, params.seed)?;
+            let score = coherence(&cut.labels, cols, rows);
+            if cut.count >= 2 && score >= min {
+                return Ok((cut, q));
+            }
+            seen.push(((cut, q), score));
+        }
+        seen.reverse();
+        let only: Vec<Cut> = seen.iter().map(|((c, _), _)| c.clone()).collect();
+        let scores: Vec<f64> = seen.iter().map(|(_, s)| *s).collect();
+        if only.is_empty() {
+            return detect(params.resolution, params.seed);
+        }
+        let pick = finest_coherent(&only, &scores, min);
+        return Ok(seen.swap_remove(pick).0);
+    }
+    let mut cuts = Vec::with_capacity(sweep.len());
+    for &r in &sweep {
+        cuts.push(detect(r, params.seed)?);
+    }
+    if cuts.is_empty() {
+        return detect(params.resolution, params.seed);
+    }
+    let only: Vec<Cut> = cuts.iter().map(|(c, _)| c.clone()).collect();
+    tracing::debug!(
+        counts = ?only.iter().map(|c| c.count).collect::<Vec<_>>(),
+        "community counts over the resolution sweep"
+    );
+    let pick = match params.split {
+        Split::Plateau => plateau(&only),
+        Split::Neighbours => neighbours(&only),
+        Split::Fixed | Split::Coherent => unreachable!("handled above"),
+        Split::Seeds => {
+            let mut best = (f64::NEG_INFINITY, 0);
+            for (i, c) in only.iter().enumerate() {
+                if c.count < 2 {
+                    continue;
+                }
+                let mut sum = 0.0;
+                for s in 1..=2 {
+                    let (other, _) = detect(c.resolution, params.seed.wrapping_add(s))?;
+                    sum += chip_ari(&c.labels, &other.labels);
+                }
+                if sum > best.0 {
+                    best = (sum, i);
+                }
+            }
+            best.1
+        }
+    };
+    Ok(cuts.swap_remove(pick))
+}
+
+/// Index of the finest cut (of two or more communities) whose `scores` reach `min`; else
+/// the cut of two or more communities with the best score; else the first cut.
+pub fn finest_coherent(cuts: &[Cut], scores: &[f64], min: f64) -> usize {
+    let multi = || (0..cuts.len()).filter(|&i| cuts[i].count >= 2);
+    if let Some(i) = multi().rfind(|&i| scores[i] >= min) {
+        return i;
+    }
+    multi()
+        .max_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)))
+        .unwrap_or(0)
+}
+
+/// The least coherent community's share of grid-neighbour pairs (4-neighbourhood on a
+/// `cols × rows` chip grid) that stay inside it. A single community scores 1.
+pub fn coherence(labels: &[u32], cols: usize, rows: usize) -> f64 {
+    let k = labels.iter().max().map_or(0, |m| *m as usize + 1);
+    let (mut inside, mut all) = (vec![0u64; k], vec![0u64; k]);
+    let mut pair = |a: u32, b: u32| {
+        for l in [a, b] {
+            all[l as usize] += 1;
+            if a == b {
+                inside[l as usize] += 1;
+            }
+        }
+    };
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            if c + 1 < cols {
+                pair(labels[i], labels[i + 1]);
+            }
+            if r + 1 < rows {
+                pair(labels[i], labels[i + cols]);
+            }
+        }
+    }
+    (0..k)
+        .filter(|&l| all[l] > 0)
+        .map(|l| inside[l] as f64 / all[l] as f64)
+        .fold(1.0, f64::min)
+}
+
+/// Index of the cut `plateau` picks among `cuts` (ordered by resolution).
+pub fn plateau(cuts: &[Cut]) -> usize {
+    let mut best: Option<(usize, usize, usize)> = None; // (length, start, count)
+    let mut start = 0;
+    for i in 1..=cuts.len() {
+        if i == cuts.len() || cuts[i].count != cuts[start].count {
+            let len = i - start;
+            let count = cuts[start].count;
+            let better = match best {
+                None => true,
+                Some((bl, _, bc)) => (count > 1 && bc == 1) || (len > bl && (count > 1 || bc == 1)),
+            };
+            if better {
+                best = Some((len, start, count));
+            }
+            start = i;
+        }
+    }
+    best.map_or(0, |(len, start, _)| start + (len - 1) / 2)
+}
+
+/// Index of the cut `neighbours` picks: the best mean chip ARI with the adjacent cuts, among
+/// cuts of two or more communities (the first cut if there are none).
+pub fn neighbours(cuts: &[Cut]) -> usize {
+    let mut best = (f64::NEG_INFINITY, 0);
+    for i in 0..cuts.len() {
+        if cuts[i].count < 2 {
+            continue;
+        }
+        let mut sum = 0.0;
+        let mut k = 0;
+        for j in [i.wrapping_sub(1), i + 1] {
+            if let Some(c) = cuts.get(j) {
+                sum += chip_ari(&cuts[i].labels, &c.labels);
+                k += 1;
+            }
+        }
+        let score = if k > 0 { sum / k as f64 } else { 0.0 };
+        if score > best.0 {
+            best = (score, i);
+        }
+    }
+    best.1
+}
+
+/// Adjusted Rand index between two labelings of the same chips.
+pub fn chip_ari(a: &[u32], b: &[u32]) -> f64 {
+    let ka = a.iter().max().map_or(0, |m| *m as usize + 1);
+    let kb = b.iter().max().map_or(0, |m| *m as usize + 1);
+    let mut table = vec![0f64; ka * kb];
+    let (mut rows, mut cols) = (vec![0f64; ka], vec![0f64; kb]);
+    for (&x, &y) in a.iter().zip(b) {
+        table[x as usize * kb + y as usize] += 1.0;
+        rows[x as usize] += 1.0;
+        cols[y as usize] += 1.0;
+    }
+    let pairs = |v: f64| v * (v - 1.0) / 2.0;
+    let n = a.len().min(b.len()) as f64;
+    let index: f64 = table.iter().map(|&v| pairs(v)).sum();
+    let (ra, cb) = (
+        rows.iter().map(|&v| pairs(v)).sum::<f64>(),
+        cols.iter().map(|&v| pairs(v)).sum::<f64>(),
+    );
+    let expected = ra * cb / pairs(n).max(1.0);
+    let max = (ra + cb) / 2.0;
+    if (max - expected).abs() < 1e-12 {
+        1.0
+    } else {
+        (index - expected) / (max - expected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(count: usize) -> Cut {
+        Cut {
+            resolution: 0.0,
+            labels: (0..12).map(|i| (i % count) as u32).collect(),
+            count,
+        }
+    }
+
+    #[test]
+    fn the_longest_run_of_two_or_more_wins() {
+        let cuts: Vec<Cut> = [1, 1, 1, 1, 2, 2, 3, 3, 3, 5].map(cut).to_vec();
+        assert_eq!(cuts[plateau(&cuts)].count, 3);
+        let cuts: Vec<Cut> = [1, 1, 1].map(cut).to_vec();
+        assert_eq!(plateau(&cuts), 1);
+    }
+
+    #[test]
+    fn regions_are_coherent_and_speckle_is_not() {
+        // A 4 × 4 grid: left and right halves, against a checkerboard.
+        let halves: Vec<u32> = (0..16).map(|i| u32::from(i % 4 >= 2)).collect();
+        let checker: Vec<u32> = (0..16).map(|i| ((i % 4 + i / 4) % 2) as u32).collect();
+        assert!(coherence(&halves, 4, 4) > 0.6);
+        assert_eq!(coherence(&checker, 4, 4), 0.0);
+        let cuts = vec![
+            Cut {
+                resolution: 0.1,
+                labels: vec![0; 16],
+                count: 1,
+            },
+            Cut {
+                resolution: 0.3,
+                labels: halves.clone(),
+                count: 2,
+            },
+            Cut {
+                resolution: 1.0,
+                labels: checker.clone(),
+                count: 2,
+            },
+        ];
+        let scores = [1.0, coherence(&halves, 4, 4), 0.0];
+        assert_eq!(finest_coherent(&cuts, &scores, 0.6), 1);
+        assert_eq!(
+            finest_coherent(&cuts, &scores, 0.99),
+            1,
+            "else the most coherent split"
+        );
+    }
+
+    #[test]
+    fn chip_ari_is_one_for_relabelled_partitions_and_near_zero_for_unrelated_ones() {
+        let a = [0, 0, 1, 1, 2, 2];
+        assert!((chip_ari(&a, &[2, 2, 0, 0, 1, 1]) - 1.0).abs() < 1e-12);
+        assert!(chip_ari(&a, &[0, 1, 0, 1, 0, 1]) < 0.1);
+    }
+}
