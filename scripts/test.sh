@@ -21,6 +21,9 @@ cd "$(dirname "$0")/.."
 
 export TESSERA_CACHE="${TESSERA_CACHE:-$HOME/.cache/tessera}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# No incremental compilation: the run builds each crate once, from scratch in CI, where the
+# incremental caches are only overhead (set CARGO_INCREMENTAL=1 to keep them while iterating).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 BUDGET_MIN="${TESSERA_CI_BUDGET_MIN:-45}"
 TIMINGS_DIR="${TESSERA_TIMINGS_DIR:-target/test-timings}"
 mkdir -p "$TIMINGS_DIR"

@@ -410,6 +410,8 @@ async fn a_restarted_clusterer_loses_no_frame_and_finishes_none_twice() {
     let nats = nats();
     let mut settings = settings(&nats, None, "tiny");
     settings.ingest.batch_chips = 16;
+    // The stopped clusterer's unacknowledged batches come back after this wait (30 s by default).
+    settings.queues.clusterer_ack_wait_secs = 6;
     let others = Services::start(
         &settings,
         &[Service::Ingest, Service::Embedder, Service::Publisher],
