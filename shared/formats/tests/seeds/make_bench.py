@@ -29,12 +29,17 @@ def pixels(side, big_endian=False):
 
 
 def dm(side, v4):
-    w = make_dm.Writer(v4=v4, little=True)
-    raw = pixels(side)
-    # The writer packs value by value; hand it the samples as bytes instead.
-    values = w.values
-    w.values = lambda code, vs: vs if isinstance(vs, bytes) else values(code, vs)
-    return make_dm.haadf(w, dims=(side, side), data=raw)
+    return make_dm.haadf(Samples(v4=v4, little=True), dims=(side, side), data=pixels(side))
+
+
+class Samples(make_dm.Writer):
+    """The seeds' writer, taking an image's u16 samples as bytes (it packs value by value)."""
+
+    def array(self, name, code, vs):
+        if not isinstance(vs, bytes):
+            return super().array(name, code, vs)
+        assert code == 4, "u16 samples only"
+        return self.entry(21, name, self.data([20, code, len(vs) // 2], vs))
 
 
 def mrc(side):
