@@ -32,7 +32,8 @@ fn main() -> anyhow::Result<()> {
     let runs: usize = std::env::var("RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(11);
+        .unwrap_or(11)
+        .max(1);
     let paths: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
     anyhow::ensure!(
         !paths.is_empty(),
@@ -72,14 +73,15 @@ fn main() -> anyhow::Result<()> {
             std::hint::black_box(plain_pass(&bytes, values.min(bytes.len() / 2)));
             plain.push(t.elapsed());
         }
-        let (m, p) = (median(times.clone()), median(plain));
+        let fastest = times.iter().min().copied().unwrap_or_default();
+        let (m, p) = (median(times), median(plain));
         println!(
             "{:<28} {:>14} {:>5} {:>6.1} ms {:>6.1} ms {:>6.1} ms {:>5.1}×",
             name,
             shape,
             dtype,
             m.as_secs_f64() * 1e3,
-            times.iter().min().unwrap().as_secs_f64() * 1e3,
+            fastest.as_secs_f64() * 1e3,
             p.as_secs_f64() * 1e3,
             m.as_secs_f64() / p.as_secs_f64()
         );
