@@ -149,3 +149,45 @@ fn axis_starts(size: usize, chip: usize, stride: usize) -> Vec<u32> {
     }
     starts
 }
+
+/// A run of pixels `[start, end)` along one axis covered by the same chips: `chips` indexes
+/// that axis's chip starts ([`ChipGrid::col_starts`] or [`ChipGrid::row_starts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChipRun {
+    /// First pixel of the run.
+    pub start: usize,
+    /// One past its last pixel.
+    pub end: usize,
+    /// The chips that cover it, as indices into the axis's chip starts.
+    pub chips: std::ops::Range<usize>,
+}
+
+/// Cuts `[0, size)` at every chip start and end (ends clipped to `size`) into runs over which
+/// the covering chips are the same; `starts` ascending, chips `chip` px wide.
+pub fn chip_runs(starts: &[u32], chip: usize, size: usize) -> Vec<ChipRun> {
+    let mut cuts: Vec<usize> = starts
+        .iter()
+        .flat_map(|&s| [s as usize, (s as usize + chip).min(size)])
+        .chain([0, size])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut first = 0usize; // first chip whose end is beyond the run's start
+    let mut past = 0usize; // one past the last chip starting at or before the run's start
+    cuts.windows(2)
+        .map(|w| {
+            let (a, b) = (w[0], w[1]);
+            while first < starts.len() && starts[first] as usize + chip <= a {
+                first += 1;
+            }
+            while past < starts.len() && starts[past] as usize <= a {
+                past += 1;
+            }
+            ChipRun {
+                start: a,
+                end: b,
+                chips: first..past,
+            }
+        })
+        .collect()
+}

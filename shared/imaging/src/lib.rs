@@ -48,7 +48,7 @@ pub use encode::{
 };
 pub use error::ImagingError;
 pub use format::{ImageFormat, sniff};
-pub use grid::ChipGrid;
+pub use grid::{ChipGrid, ChipRun, chip_runs};
 pub use labels_tiff::{NO_LABEL_U16, decode_labels_tiff, encode_labels_tiff};
 pub use normalize::{Normalization, normalize, normalize_in_place, percentiles};
 pub use overlay::{LegendEntry, render_overlay, render_overlay_with_scale};

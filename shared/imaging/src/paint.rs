@@ -11,11 +11,11 @@
 //! is covered once, and this is a plain block fill.
 //!
 //! # Cost
-//! Chip starts and ends cut each axis into segments over which the set of covering chips is
+//! Chip starts and ends cut each axis into runs ([`chip_runs`]) over which the set of covering chips is
 //! constant, so the vote runs once per cell of that lattice (4 cells per chip for
 //! `stride = chip / 2`), not once per pixel; only tied cells are resolved pixel by pixel.
 
-use crate::{ChipGrid, ImagingError};
+use crate::{ChipGrid, ChipRun, ImagingError, chip_runs};
 
 /// The label value meaning "no label" (a hidden community); never coloured.
 pub const NO_LABEL: u32 = u32::MAX;
@@ -83,8 +83,8 @@ fn paint(
         )));
     }
     let (width, height, chip) = (grid.width(), grid.height(), grid.chip());
-    let xsegs = segments(grid.col_starts(), chip, width);
-    let ysegs = segments(grid.row_starts(), chip, height);
+    let xsegs = chip_runs(grid.col_starts(), chip, width);
+    let ysegs = chip_runs(grid.row_starts(), chip, height);
     let cols = grid.cols();
     let mut out = vec![NO_LABEL; width * height];
     let mut row_buf = vec![NO_LABEL; width];
@@ -132,50 +132,13 @@ fn paint(
     Ok(out)
 }
 
-/// A run of pixels `[start, end)` along one axis covered by the same chips `chips`
-/// (indices into that axis's chip starts).
-struct Segment {
-    start: usize,
-    end: usize,
-    chips: std::ops::Range<usize>,
-}
-
-/// Cuts `[0, size)` at every chip start and end; `starts` ascending and covering the axis.
-fn segments(starts: &[u32], chip: usize, size: usize) -> Vec<Segment> {
-    let mut cuts: Vec<usize> = starts
-        .iter()
-        .flat_map(|&s| [s as usize, s as usize + chip])
-        .chain([0, size])
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    let mut first = 0usize; // first chip whose end is beyond the segment start
-    let mut past = 0usize; // one past the last chip starting at or before the segment start
-    cuts.windows(2)
-        .map(|w| {
-            let (a, b) = (w[0], w[1]);
-            while first < starts.len() && starts[first] as usize + chip <= a {
-                first += 1;
-            }
-            while past < starts.len() && starts[past] as usize <= a {
-                past += 1;
-            }
-            Segment {
-                start: a,
-                end: b,
-                chips: first..past,
-            }
-        })
-        .collect()
-}
-
 /// Among the covering chips whose label is in `winners`, the label of the one whose centre is
 /// nearest pixel `(x, y)`; equal distances go to the lower label.
 fn nearest_winner(
     grid: &ChipGrid,
     chip_labels: &[u32],
-    ys: &Segment,
-    xs: &Segment,
+    ys: &ChipRun,
+    xs: &ChipRun,
     winners: &[u32],
     x: usize,
     y: usize,

@@ -15,7 +15,7 @@
 //! Cost: the votes are shared out once per cell of the chip lattice (runs of pixels covered
 //! by the same chips), then a blur and a few passes over the boundary pixels.
 
-use tessera_imaging::{ChipGrid, Raster};
+use tessera_imaging::{ChipGrid, Raster, chip_runs};
 
 /// Refitting rounds of the brightness models.
 pub const ROUNDS: usize = 3;
@@ -54,8 +54,8 @@ pub fn refine_labels(
     let mut edge_cell: Vec<u32> = Vec::new();
     let mut log_prior: Vec<f32> = Vec::new();
     let (xcells, ycells) = (
-        cells(grid.col_starts(), grid.chip(), w),
-        cells(grid.row_starts(), grid.chip(), h),
+        chip_runs(grid.col_starts(), grid.chip(), w),
+        chip_runs(grid.row_starts(), grid.chip(), h),
     );
     let cols = grid.cols();
     let mut share = vec![0f64; k];
@@ -150,38 +150,6 @@ fn log_density(hist: &[f64], k: usize) -> Vec<f32> {
         }
     }
     out
-}
-
-/// A run of pixels along one axis over which the same chips cover the image.
-struct Cell {
-    start: usize,
-    end: usize,
-    /// The chips (column or row indices) that cover it.
-    chips: std::ops::Range<usize>,
-}
-
-/// The cells of one axis: chip starts and ends cut `0..size` into runs covered by the same
-/// chips.
-fn cells(starts: &[u32], chip: usize, size: usize) -> Vec<Cell> {
-    let mut cuts: Vec<usize> = starts
-        .iter()
-        .flat_map(|&s| [s as usize, (s as usize + chip).min(size)])
-        .chain([0, size])
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    cuts.windows(2)
-        .map(|p| {
-            let (start, end) = (p[0], p[1]);
-            let first = starts.partition_point(|&s| s as usize + chip <= start);
-            let last = starts.partition_point(|&s| (s as usize) < end);
-            Cell {
-                start,
-                end,
-                chips: first..last,
-            }
-        })
-        .collect()
 }
 
 /// The image blurred by three box passes per axis approximating a Gaussian of `sigma` px.
