@@ -72,9 +72,14 @@ pub(crate) struct TopologyArgs {
 pub(crate) struct UpArgs {
     #[command(flatten)]
     pub live: LiveArgs,
-    /// Redis URL for the embedding cache (overrides cache.url; default: an in-process cache).
+    /// Redis URL for the embedding cache (overrides cache.url). Default: a redis-server
+    /// started here when one is installed, else an in-process cache.
     #[arg(long)]
     pub redis: Option<String>,
+    /// Folder for the data of the servers started here (NATS store, Redis snapshot), kept
+    /// across restarts [default: $TESSERA_DATA, else ~/.local/share/tessera].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Embedder copies to run in this process.
     #[arg(long, default_value_t = 1)]
     pub embedders: usize,
@@ -122,9 +127,14 @@ pub(crate) struct PublishArgs {
     /// Imaging modality recorded with the run (e.g. STEM, SEM, TEM).
     #[arg(long, default_value = "STEM")]
     pub modality: String,
-    /// Wait for every result and print it.
+    /// Wait until every frame sent has a result or a reject, print each as it comes, then a
+    /// summary.
     #[arg(long)]
     pub wait: bool,
+    /// With --wait: give up this many seconds after the last frame was sent, naming the
+    /// frames still missing and what they were last seen doing.
+    #[arg(long, default_value_t = 300, requires = "wait")]
+    pub timeout: u64,
     #[command(flatten)]
     pub params: ParamArgs,
 }

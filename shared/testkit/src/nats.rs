@@ -8,8 +8,7 @@
 //! can restart the server mid-run on a file store.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,8 +21,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many fresh port pairs a first start tries when a chosen port is taken.
 const PORT_ATTEMPTS: usize = 3;
-/// The oldest server with JetStream KV as async-nats 0.51 speaks it.
-const MIN_VERSION: (u32, u32) = (2, 10);
 /// Log lines quoted in a start-up error.
 const TAIL_LINES: usize = 30;
 
@@ -329,60 +326,20 @@ fn quote(s: &str) -> String {
 
 /// `nats-server --version` ("nats-server: v2.15.1") must say 2.10 or newer.
 fn check_version(binary: &Path) -> Result<String, TestkitError> {
-    let out = Command::new(binary)
-        .arg("--version")
-        .output()
-        .map_err(|source| io(&format!("running {} --version", binary.display()), source))?;
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let version = text.rsplit('v').next().unwrap_or_default().to_string();
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
-    let (major, minor) = match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(a), Some(b)) => (a, b),
-        _ => {
-            return Err(TestkitError::NotReady(format!(
-                "{} --version printed {text:?}, not a nats-server version",
-                binary.display()
-            )));
-        }
-    };
-    if (major, minor) < MIN_VERSION {
-        return Err(TestkitError::NotReady(format!(
-            "{} is nats-server {version}, but JetStream KV needs 2.10 or newer (Debian ships \
-             2.9); run `python3 scripts/provision.py --only servers` and set TESSERA_CACHE, or \
-             set TESSERA_NATS_SERVER to a newer binary",
-            binary.display()
-        )));
-    }
-    Ok(version)
+    tessera_servers::nats_version(binary).map_err(|e| TestkitError::NotReady(e.to_string()))
 }
 
 /// `GET /healthz` on the monitoring port answers 200: the server is up and JetStream is
 /// enabled and current.
 fn healthz(monitor_port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], monitor_port));
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    if s.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut buf = [0u8; 64];
-    let mut n = 0;
-    while n < 12 {
-        match s.read(&mut buf[n..]) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n += k,
-        }
-    }
-    let head = String::from_utf8_lossy(&buf[..n]);
-    head.starts_with("HTTP/1.") && head.get(9..12) == Some("200")
+    tessera_servers::http_ok(monitor_port, "/healthz")
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+    use std::net::TcpStream;
+
     use super::*;
 
     fn server() -> Option<NatsServer> {

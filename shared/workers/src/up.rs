@@ -175,30 +175,36 @@ pub async fn connect(settings: &Settings) -> Result<Bus, WorkerError> {
     Ok(Bus::connect(&settings.bus).await?)
 }
 
-/// Cancels `shutdown` on Ctrl-C or SIGTERM (what Kubernetes sends), so services finish the
-/// message in hand and stop; unsettled messages are redelivered to another copy.
+/// Cancels `shutdown` on Ctrl-C (SIGINT) or SIGTERM (what Kubernetes sends), so services
+/// finish the message in hand and stop; unsettled messages are redelivered to another copy.
+/// The handlers are in place when this returns (also in a process started in the background,
+/// where the shell ignores Ctrl-C for it). Call it inside the runtime.
 pub fn cancel_on_signal(shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                        let _ = ctrl_c.await;
-                        shutdown.cancel();
-                        return;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
                     }
-                };
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
+                    tracing::info!("shutting down");
+                    shutdown.cancel();
+                });
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "cannot listen for SIGINT and SIGTERM; Ctrl-C kills");
             }
         }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
         shutdown.cancel();
     });

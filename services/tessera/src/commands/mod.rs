@@ -4,6 +4,7 @@ mod demo;
 mod eval;
 mod info;
 mod live;
+mod local_servers;
 mod provision;
 mod publish;
 mod read_file;

@@ -1,6 +1,8 @@
 //! `tessera publish`: an instrument simulator. Publishes a run start, then each image (or
 //! synthetic dose-series frame) at the given rate, large frames through the object store,
-//! then the run stop; with `--wait`, prints every result as it arrives.
+//! then the run stop. A file it cannot read is reported and skipped. With `--wait`, prints
+//! every result and reject as it arrives, then a summary. Ctrl-C or SIGTERM stops the run
+//! as aborted.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,11 +11,13 @@ use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use tessera_bus::Bus;
 use tessera_instrument::{
-    DoseSeries, FrameSource, Instrument, ResultFilter, files, format_result, now_ms, simulate,
-    watch,
+    DoseSeries, FrameSource, Instrument, InstrumentError, Progress, RunEvent, RunEventStream,
+    RunOutcome, SimulationSummary, describe_missing, files, format_result, now_ms, simulate,
+    watch_run,
 };
-use tessera_protocol::{InstrumentId, PROTOCOL_VERSION, RunId, RunStart};
+use tessera_protocol::{InstrumentId, PROTOCOL_VERSION, RunId, RunStart, RunStop, StopReason};
 use tessera_segment::SegmentParams;
+use tessera_workers::{CancellationToken, up};
 
 use crate::cli::PublishArgs;
 use crate::commands::live::{block_on, settings};
@@ -51,28 +55,52 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
         params: wire_params(&params),
         metadata: Default::default(),
     };
-    let frames = source.len();
     block_on(async move {
         let bus = Bus::connect(&settings.bus)
             .await
             .with_context(|| format!("connecting to {}", settings.bus.display_url()))?;
         tessera_workers::up::ensure_topology(&bus, &settings).await?;
-        let mut results = if args.wait {
-            Some(watch(&bus, ResultFilter::Run(instrument.clone(), run.clone())).await?)
+        let events = if args.wait {
+            Some(watch_run(&bus, &instrument, &run).await?)
         } else {
             None
         };
+        let interrupted = CancellationToken::new();
+        up::cancel_on_signal(interrupted.clone());
         let inst = Instrument::new(bus.clone(), instrument, settings.protocol_limits());
         eprintln!("publishing run {run}: {}", source.describe());
-        let summary = simulate(&inst, start, &source, args.rate, |i, p| {
-            let via = if p.via_object_store {
-                "object store"
-            } else {
-                "inline"
-            };
-            eprintln!("frame {i}: {} bytes, {via}", p.bytes);
-        })
-        .await?;
+        let published = std::cell::Cell::new(0);
+        let names = std::cell::RefCell::new(Vec::new());
+        let publishing = simulate(&inst, start, &source, args.rate, |p| match p {
+            Progress::Published {
+                index,
+                seq,
+                published: p,
+            } => {
+                names.borrow_mut().push(source.name(index));
+                let via = if p.via_object_store {
+                    "object store"
+                } else {
+                    "inline"
+                };
+                eprintln!("frame {seq}: {} bytes, {via}", p.bytes);
+                published.set(seq + 1);
+            }
+            Progress::Skipped(s) => eprintln!("skipped {}: {}", s.name, s.reason),
+        });
+        let mut session = Session {
+            events,
+            outcome: RunOutcome::default(),
+            names: &names,
+            files: source.is_files(),
+        };
+        let summary = tokio::select! {
+            s = session.publish(publishing) => s?,
+            _ = interrupted.cancelled() => {
+                abort(&inst, &run, published.get()).await;
+                bail!("interrupted: run {run} stopped as aborted after {} frames", published.get());
+            }
+        };
         println!(
             "run {}: {} frames ({} duplicates), {} bytes, {} via the object store, {:.2} frames/s",
             summary.run,
@@ -82,26 +110,156 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
             summary.via_object_store,
             summary.frames_per_second()
         );
-        if let Some(results) = results.as_mut() {
-            let mut seen = 0;
-            while seen < frames {
-                match tokio::time::timeout(Duration::from_secs(600), results.next()).await {
-                    Ok(Some(Ok(r))) => {
-                        println!("{}", format_result(&r));
-                        seen += 1;
-                    }
-                    Ok(Some(Err(e))) => eprintln!("warning: {e}"),
-                    Ok(None) => bail!("the connection closed before every result arrived"),
-                    Err(_) => bail!(
-                        "no result for 10 minutes ({seen} of {frames} arrived); are the \
-                         services running (tessera up)?"
-                    ),
-                }
+        let waited = if session.events.is_some() {
+            let timeout = Duration::from_secs(args.timeout);
+            tokio::select! {
+                r = session.wait(&bus, &summary, timeout) => Some(r?),
+                _ = interrupted.cancelled() => bail!(
+                    "interrupted while waiting for run {run}'s results (the run was sent whole)"
+                ),
             }
+        } else {
+            None
+        };
+        report(&summary, waited.as_ref())
+    })
+}
+
+/// The summary's last words: the skipped files and rejected frames, and the exit status
+/// (2 when any file was skipped or frame rejected).
+fn report(summary: &SimulationSummary, outcome: Option<&RunOutcome>) -> Result<ExitCode> {
+    let skipped = summary.skipped.len() as u64;
+    if let Some(o) = outcome {
+        let ms = |p| {
+            o.latency_percentile(p)
+                .map_or("-".into(), |v| format!("{v:.0} ms"))
+        };
+        println!(
+            "summary: {} sent, {} segmented, {} rejected, {skipped} skipped; latency p50 {}, \
+             p99 {}",
+            summary.frames,
+            o.segmented(),
+            o.rejected(),
+            ms(50.0),
+            ms(99.0)
+        );
+    } else if skipped > 0 {
+        println!("summary: {} sent, {skipped} skipped", summary.frames);
+    }
+    let rejected = outcome.map_or(0, RunOutcome::rejected);
+    if skipped > 0 || rejected > 0 {
+        eprintln!(
+            "not every frame made it: {skipped} file(s) could not be read (above, each with \
+             why), {rejected} frame(s) were rejected by the services (above, each with why)"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A run being published, and its events when waiting for them.
+struct Session<'a> {
+    events: Option<RunEventStream>,
+    outcome: RunOutcome,
+    /// What each frame sent was (its file), by frame number.
+    names: &'a std::cell::RefCell<Vec<String>>,
+    /// Whether the frames are files (then a reject names the file).
+    files: bool,
+}
+
+impl Session<'_> {
+    /// Runs `publishing` while printing the events that arrive meanwhile.
+    async fn publish(
+        &mut self,
+        publishing: impl Future<Output = Result<SimulationSummary, InstrumentError>>,
+    ) -> Result<SimulationSummary> {
+        let Some(mut events) = self.events.take() else {
+            return Ok(publishing.await?);
+        };
+        tokio::pin!(publishing);
+        let summary = loop {
+            let event = tokio::select! {
+                summary = &mut publishing => break summary,
+                event = events.next() => event,
+            };
+            self.on_event(event)?;
+        };
+        self.events = Some(events);
+        Ok(summary?)
+    }
+
+    /// Prints events until every frame sent has one, or `timeout` passes without that.
+    async fn wait(
+        &mut self,
+        bus: &Bus,
+        summary: &SimulationSummary,
+        timeout: Duration,
+    ) -> Result<RunOutcome> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.outcome.is_complete(summary.frames) {
+            let Some(events) = self.events.as_mut() else {
+                break;
+            };
+            let Ok(event) = tokio::time::timeout_at(deadline, events.next()).await else {
+                let missing = self.outcome.missing(summary.frames);
+                let lines = describe_missing(bus, &summary.run, &missing).await;
+                bail!(
+                    "{} of {} frames of run {} have neither a result nor a reject after {} s \
+                     (--timeout):\n  {}\nAre the services running (tessera up)? Their logs say \
+                     more.",
+                    missing.len(),
+                    summary.frames,
+                    summary.run,
+                    timeout.as_secs(),
+                    lines.join("\n  ")
+                );
+            };
+            self.on_event(event)?;
+        }
+        Ok(std::mem::take(&mut self.outcome))
+    }
+
+    /// Prints and counts one event; the end of the stream is an error.
+    fn on_event(&mut self, event: Option<Result<RunEvent, InstrumentError>>) -> Result<()> {
+        match event {
+            Some(Ok(e)) => {
+                match &e {
+                    RunEvent::Result(r) => println!("{}", format_result(r)),
+                    RunEvent::Rejected(r) => match r.seq {
+                        Some(seq) => {
+                            let file = self
+                                .names
+                                .borrow()
+                                .get(seq as usize)
+                                .filter(|_| self.files)
+                                .map(|n| format!(" ({n})"))
+                                .unwrap_or_default();
+                            println!("frame {seq}{file} rejected by {}: {}", r.service, r.reason)
+                        }
+                        None => println!("run rejected by {}: {}", r.service, r.reason),
+                    },
+                }
+                self.outcome.record(&e);
+            }
+            Some(Err(e)) => eprintln!("warning: {e}"),
+            None => bail!("the connection to NATS closed before every result arrived"),
         }
         Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Stops `run` as aborted after `frames` frames; a failure to do so is only reported.
+async fn abort(inst: &Instrument, run: &RunId, frames: u64) {
+    let stop = RunStop {
+        version: PROTOCOL_VERSION,
+        run: run.clone(),
+        reason: StopReason::Abort,
+        frames,
+        message: "interrupted (Ctrl-C or SIGTERM)".into(),
+    };
+    if let Err(e) = inst.stop_run(&stop).await {
+        eprintln!("warning: could not send the run's stop: {e}");
+    }
 }
 
 /// The run's parameters as they travel: every flag the user gave, automatic stride left

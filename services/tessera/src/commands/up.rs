@@ -1,4 +1,5 @@
-//! `tessera up`: the four live services and the dashboard in this process, for a single box.
+//! `tessera up`: the four live services and the dashboard in this process, for a single box,
+//! with the servers it needs started here when none is configured (`local_servers.rs`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use tessera_workers::{CancellationToken, up};
 
 use crate::cli::UpArgs;
 use crate::commands::live::{block_on, settings};
+use crate::commands::local_servers::{LocalServers, data_dir};
 
 /// The name `--only` takes for the dashboard.
 const DASHBOARD: &str = "dashboard";
@@ -28,20 +30,40 @@ pub(crate) fn run(cache: &Cache, args: &UpArgs) -> Result<ExitCode> {
     }
     let (services, dashboard) = services(args)?;
     tessera_telemetry::init(&settings.telemetry, "tessera-up")?;
+    let data = data_dir(args.data.as_deref());
+    let servers = LocalServers::start(cache, &data, &mut settings, args.live.nats.is_some())?;
+    settings.validate()?;
     let mut names: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
     if dashboard {
         names.push(DASHBOARD);
     }
-    eprintln!(
-        "tessera up: {} against {} (Ctrl-C to stop)",
-        names.join(", "),
-        settings.bus.display_url()
-    );
+    println!("tessera up: {}", names.join(", "));
+    let mut lines = servers.lines.clone();
     if dashboard && !settings.dashboard.bind.ends_with(":0") {
-        let url = format!("http://{}/", settings.dashboard.bind);
-        eprintln!("tessera up: dashboard at {url}");
+        lines.push((
+            "dashboard".into(),
+            format!("http://{}/", settings.dashboard.bind),
+        ));
     }
-    block_on(async move {
+    let metrics = settings.telemetry.metrics_addr.trim();
+    if !metrics.is_empty() && !services.is_empty() {
+        let served: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
+        lines.push((
+            "metrics".into(),
+            format!(
+                "http://{metrics}/metrics ({}; also /healthz, /readyz)",
+                served.join(", ")
+            ),
+        ));
+    }
+    lines.push(("data".into(), data.display().to_string()));
+    for (what, text) in &lines {
+        println!("  {what:<11} {text}");
+    }
+    println!(
+        "Ctrl-C stops it. Publish from another terminal: tessera publish --synthetic 20 --wait"
+    );
+    let served = block_on(async move {
         let bus = up::connect(&settings).await?;
         let shutdown = CancellationToken::new();
         up::cancel_on_signal(shutdown.clone());
@@ -70,7 +92,9 @@ pub(crate) fn run(cache: &Cache, args: &UpArgs) -> Result<ExitCode> {
         let (a, b) = tokio::join!(workers, board);
         up::flush_traces().await;
         a.and(b)
-    })?;
+    });
+    servers.stop();
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

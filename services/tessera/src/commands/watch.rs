@@ -1,4 +1,5 @@
-//! `tessera watch`: prints results as they arrive.
+//! `tessera watch`: prints results as they arrive, until `--count` results, or Ctrl-C or
+//! SIGTERM (also when started in the background, where a shell ignores Ctrl-C for it).
 
 use std::process::ExitCode;
 
@@ -7,6 +8,7 @@ use futures::StreamExt;
 use tessera_bus::Bus;
 use tessera_instrument::{ResultFilter, format_result, watch};
 use tessera_protocol::{InstrumentId, RunId};
+use tessera_workers::{CancellationToken, up};
 
 use crate::cli::WatchArgs;
 use crate::commands::live::{block_on, settings};
@@ -23,9 +25,18 @@ pub(crate) fn run(args: &WatchArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("connecting to {}", settings.bus.display_url()))?;
         let mut results = watch(&bus, filter.clone()).await?;
+        let stop = CancellationToken::new();
+        up::cancel_on_signal(stop.clone());
         eprintln!("watching {} (Ctrl-C to stop)", filter.subject());
         let mut seen = 0;
-        while let Some(item) = results.next().await {
+        loop {
+            let item = tokio::select! {
+                item = results.next() => item,
+                _ = stop.cancelled() => break,
+            };
+            let Some(item) = item else {
+                anyhow::bail!("the connection to NATS closed");
+            };
             match item {
                 Ok(r) if args.json => println!("{}", serde_json::to_string(&json(&r))?),
                 Ok(r) => println!("{}", format_result(&r)),
