@@ -165,14 +165,32 @@ impl DoseSeries {
         self.count
     }
 
+    /// The exact truth of frame `index`, row by row: 0 where the crystal is, 1 where the
+    /// disorder is.
+    pub fn truth(&self, index: u64) -> Vec<u32> {
+        let side = self.size as usize;
+        let x0 = self.window(index);
+        (0..side)
+            .flat_map(|y| {
+                let row = y * self.scene.width + x0..y * self.scene.width + x0 + side;
+                self.scene.truth[row].iter().map(|&t| u32::from(t != 0))
+            })
+            .collect()
+    }
+
+    /// The left edge of frame `index`'s window in the scene.
+    fn window(&self, index: u64) -> usize {
+        let travel = self.scene.width - self.size as usize;
+        match self.count {
+            0 | 1 => travel / 2,
+            n => ((index as f64 / (n - 1) as f64 * travel as f64).round() as usize).min(travel),
+        }
+    }
+
     /// Frame `index`: the window, with noise, as `u16`.
     fn frame(&self, index: u64) -> Result<FrameData, InstrumentError> {
         let side = self.size as usize;
-        let travel = self.scene.width - side;
-        let x0 = match self.count {
-            0 | 1 => travel / 2,
-            n => ((index as f64 / (n - 1) as f64 * travel as f64).round() as usize).min(travel),
-        };
+        let x0 = self.window(index);
         let mut pixels = Vec::with_capacity(side * side);
         let mut disordered = 0usize;
         for y in 0..side {

@@ -7,7 +7,7 @@ use tessera_graph::{self as graph, Cutoff, Graph, LeidenConfig, LouvainConfig};
 use crate::{
     Algorithm, GraphKind, SegmentError, SegmentParams, Timings,
     features::{FeatureBlock, INTENSITY, concat_rows, context_mean, scale_block},
-    selection::{self, Cut},
+    selection::{self, Cut, Split},
 };
 
 /// Statistics measured on the image under the chip grid, `n × columns` each (see
@@ -88,6 +88,7 @@ pub fn cluster_with(
                 .into(),
         ));
     }
+    let raw_dim = dim;
     let (features, dim, blocks) =
         timings.time("features", || features(embeddings, n, dim, stats, params))?;
     if n == 1 {
@@ -168,8 +169,17 @@ pub fn cluster_with(
         })
     })?;
     let Cut {
-        labels, resolution, ..
+        mut labels,
+        resolution,
+        ..
     } = cut;
+    if let (Split::Coherent, None, Some(g)) = (params.split, params.communities, stats.shape)
+        && selection::coherence(&labels, g.cols, g.rows) < f64::from(params.coherence)
+        && selection::least_distinct(&labels, embeddings, raw_dim) < f64::from(params.min_distinct)
+    {
+        // No cut was coherent, and the best of them splits nothing real: one phase.
+        labels = vec![0; n];
+    }
     let n_communities = labels.iter().max().map_or(0, |m| *m as usize + 1);
     Ok(ChipPartition {
         labels,

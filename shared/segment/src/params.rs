@@ -75,6 +75,11 @@ pub struct SegmentParams {
     pub min_community: usize,
     /// Communities whose centroids are at least this cosine-similar are merged (`None`: never).
     pub merge_similarity: Option<f32>,
+    /// With `split = coherent`, when no cut of the sweep is coherent: the least cosine
+    /// distance between two communities' mean CNN embeddings for the most coherent cut to
+    /// stand; under it the image is one community (one phase, cut into speckle by noise).
+    /// See [`crate::selection::least_distinct`].
+    pub min_distinct: f32,
     /// Weight each chip's pixel vote by its confidence (see [`crate::confidence`]) rather
     /// than counting every chip once.
     pub confidence_vote: bool,
@@ -111,6 +116,7 @@ impl Default for SegmentParams {
             seed: 42,
             min_community: 3,
             merge_similarity: None,
+            min_distinct: 0.12,
             confidence_vote: true,
             intensity_weight: 0.5,
             context: 0.0,
@@ -229,6 +235,12 @@ impl SegmentParams {
             if !(w.is_finite() && w >= 0.0) {
                 return bad(format!("{name} {w} must be a finite weight >= 0"));
             }
+        }
+        if !(self.min_distinct.is_finite() && (0.0..=2.0).contains(&self.min_distinct)) {
+            return bad(format!(
+                "min_distinct {} must be a cosine distance in [0, 2] (0: keep every split)",
+                self.min_distinct
+            ));
         }
         if let Some(s) = self.merge_similarity
             && !(-1.0..=1.0).contains(&s)

@@ -76,6 +76,60 @@ pub(crate) fn synthetic(size: usize) -> Vec<Case> {
         .collect()
 }
 
+/// Frames with one phase only, as at the ends of a dose series (`tessera publish
+/// --synthetic`): the crystal end and the disordered end of an order–disorder scene three
+/// frames wide, for two lattices. Every pixel is one class, so the right answer is one
+/// community; a split shows as a second community (and an ARI of 0).
+pub(crate) fn uniform(size: usize) -> Vec<Case> {
+    use LatticeKind::{Hexagonal, Perovskite};
+    use NoiseLevel::{Low, Medium};
+    let scenes = [
+        ("perov-low", Perovskite, Low, 10.0),
+        ("hex-med", Hexagonal, Medium, 8.0),
+    ];
+    let mut out = Vec::new();
+    for (i, (name, lattice, noise, spacing)) in scenes.into_iter().enumerate() {
+        let (wide, truth) = scene(&SceneConfig {
+            width: 3 * size,
+            height: size,
+            seed: 200 + i as u64,
+            kind: SceneKind::OrderDisorder,
+            lattice,
+            noise,
+            spacing_px: spacing,
+            ..SceneConfig::default()
+        });
+        for (end, x0) in [("crystal", 0), ("disorder", 2 * size)] {
+            let crop = |v: &[f32]| -> Vec<f32> {
+                (0..size)
+                    .flat_map(|y| v[y * 3 * size + x0..y * 3 * size + x0 + size].to_vec())
+                    .collect()
+            };
+            let pixels = crop(&wide.pixels);
+            let t: Vec<f32> = truth.iter().map(|&t| t as f32).collect();
+            let mut truth: Vec<u32> = crop(&t).iter().map(|&t| t as u32).collect();
+            // One class: the scene's front may reach into an end; what it covers is unscored.
+            let major = u32::from(truth.iter().filter(|&&t| t != 0).count() * 2 > truth.len());
+            truth
+                .iter_mut()
+                .for_each(|t| *t = if *t == major { 0 } else { 1 });
+            let raster = Raster {
+                width: size,
+                height: size,
+                pixels,
+            };
+            out.push(case(
+                "uniform",
+                &format!("{end}-{name}"),
+                raster,
+                truth,
+                Some(1),
+            ));
+        }
+    }
+    out
+}
+
 /// Mosaics of three real textures (brick, grass, gravel), `size` pixels square.
 pub(crate) fn textures(size: usize) -> Vec<Case> {
     let full = Normalization {

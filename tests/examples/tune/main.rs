@@ -1,6 +1,7 @@
 //! The tuning harness: every labelled set at once, many settings from one embedding pass.
 //!
-//! Groups: `synthetic` (seven STEM-like scenes), `textures` (two mosaics of real textures)
+//! Groups: `synthetic` (seven STEM-like scenes), `textures` (two mosaics of real textures),
+//! `uniform` (four one-phase frames, where the right answer is one community)
 //! and the groups of a folder of real labelled micrographs (`--sem`, default
 //! `$TESSERA_TUNING_SEM`; for NASA's SEM set these are `ebc` and `super`). Candidate settings
 //! come from a TOML file (see `candidates.rs` and `tests/tuning/`); each is measured on every
@@ -165,6 +166,7 @@ fn main() {
     let a = args();
     let mut all = cases::synthetic(a.size);
     all.extend(cases::textures(a.size));
+    all.extend(cases::uniform(a.size));
     if let Some(dir) = &a.sem {
         all.extend(cases::folder(dir));
     }
