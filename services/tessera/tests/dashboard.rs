@@ -1,11 +1,15 @@
 //! The dashboard in headless Chromium, against `tessera up` (the four services and the
 //! dashboard) on a real nats-server, while `tessera publish` sends a run: the run appears
 //! in the runs list, the run page shows the frame, its overlay and the legend, and the plot
-//! gains a point as each frame is segmented. Screenshots go to the test artifacts
-//! (`target/test-artifacts/`).
+//! gains a point as each frame is segmented, and the page tells the run's state. Then two
+//! more runs, one with rejected frames and one that failed, on the same services
+//! (`dashboard/story.rs`). Screenshots go to the test artifacts (`target/test-artifacts/`).
 
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
+
+#[path = "dashboard/story.rs"]
+mod story;
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -104,10 +108,12 @@ async fn the_dashboard_follows_a_run_live_in_headless_chromium() {
             .unwrap(),
     );
 
-    // The run appears in the runs list (polled), and a click opens it.
+    // The run appears in the runs list (polled), live, and a click opens it.
     let row = format!("#runs tr[data-run='{RUN}']");
     browser.wait_for_element(&row, WAIT).await.unwrap();
     assert!(browser.text(&row).await.unwrap().contains("Fe-Cr"));
+    let phase = format!("document.querySelector(\"{row} [data-phase]\").dataset.phase");
+    assert_eq!(browser.eval(&phase).await.unwrap(), "live");
     browser
         .client()
         .find(tessera_testkit::browser::fantoccini::Locator::Css(
@@ -127,6 +133,10 @@ async fn the_dashboard_follows_a_run_live_in_headless_chromium() {
     let plotted = "Number(document.getElementById('plot').dataset.frames || 0)";
     let first = browser.eval(plotted).await.unwrap().as_u64().unwrap();
     let mut seen = vec![first];
+    // While frames arrive the run is live, and so is the header; never live once stopped.
+    let live = "[document.getElementById('run-state').dataset.phase, \
+        document.getElementById('status').textContent]";
+    let mut phases = Vec::new();
     for k in (first + 1).max(1)..=FRAMES {
         browser
             .wait_until(&format!("{plotted} >= {k}"), WAIT)
@@ -138,7 +148,11 @@ async fn the_dashboard_follows_a_run_live_in_headless_chromium() {
         let run: serde_json::Value = serde_json::from_slice(&run).unwrap();
         assert!(now <= run["frames_segmented"].as_u64().unwrap(), "{run}");
         seen.push(now);
+        let shown = browser.eval(live).await.unwrap();
+        assert_eq!(shown[0] == "live", shown[1] == "live", "{shown}");
+        phases.push(shown[0].clone());
     }
+    assert!(phases.contains(&"live".into()), "{phases:?}");
     assert_eq!(*seen.last().unwrap(), FRAMES, "{seen:?}");
     assert!(
         seen.windows(2).filter(|w| w[1] > w[0]).count() >= 3,
@@ -250,13 +264,41 @@ async fn the_dashboard_follows_a_run_live_in_headless_chromium() {
         .unwrap();
     browser
         .wait_until(
-            "document.getElementById('run-meta').dataset.state === 'stopped'",
+            "document.getElementById('run-meta').dataset.state === 'finished'",
             WAIT,
         )
         .await
         .unwrap();
     browser.wait_until(images_loaded, WAIT).await.unwrap();
+    assert!(
+        browser
+            .text("#status")
+            .await
+            .unwrap()
+            .starts_with("run over")
+    );
+    let says_live = browser
+        .eval("/\\blive\\b/i.test(document.body.innerText)")
+        .await
+        .unwrap();
+    assert_eq!(
+        says_live, false,
+        "nothing on a stopped run's page says live"
+    );
+    assert!(
+        browser
+            .text("#run-meta")
+            .await
+            .unwrap()
+            .contains("0 rejected")
+    );
+    story::check_plot(&browser, true).await;
+    story::check_timings(&browser).await;
     browser.screenshot("dashboard-run-finished").await.unwrap();
+    story::check_first_paint(&browser, addr, RUN).await;
+
+    story::publish_other_runs(&url, addr).await;
+    story::check_rejects_and_states(&browser, &base, RUN).await;
     browser.close().await;
 
     // Exports: the fraction table, the label map and the images.

@@ -38,7 +38,27 @@ impl Bus {
         filter: &str,
         max: usize,
     ) -> Result<Vec<StoredMessage>, BusError> {
+        self.replay_from(stream, filter, 0, max).await
+    }
+
+    /// Like [`Bus::replay`], from stream sequence `first_seq` on (0 or 1: from the start).
+    /// With [`Bus::stream_state`]'s `last_seq`, this reads a stream's newest messages
+    /// without reading it all.
+    pub async fn replay_from(
+        &self,
+        stream: &str,
+        filter: &str,
+        first_seq: u64,
+        max: usize,
+    ) -> Result<Vec<StoredMessage>, BusError> {
         let op = || format!("replaying {filter} from stream {stream}");
+        let deliver_policy = if first_seq <= 1 {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::ByStartSequence {
+                start_sequence: first_seq,
+            }
+        };
         let s = self
             .js
             .get_stream(stream)
@@ -47,7 +67,7 @@ impl Bus {
         let mut consumer = s
             .create_consumer(pull::OrderedConfig {
                 filter_subject: filter.to_string(),
-                deliver_policy: DeliverPolicy::All,
+                deliver_policy,
                 ..Default::default()
             })
             .await

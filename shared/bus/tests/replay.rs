@@ -47,6 +47,23 @@ async fn replay_returns_matching_messages_oldest_first_and_nothing_else() {
         let capped = bus.replay("LOG", "log.>", 2).await.unwrap();
         assert_eq!(capped.len(), 2);
         assert_eq!(capped[0].payload.as_ref(), b"0");
+        // From a sequence on: the newest messages, without the older ones.
+        let last = bus.stream_state("LOG").await.unwrap().last_seq;
+        let newest = bus.replay_from("LOG", "log.>", last - 1, 10).await.unwrap();
+        let bodies: Vec<_> = newest.iter().map(|m| m.payload.as_ref().to_vec()).collect();
+        assert_eq!(bodies, [b"2".to_vec(), b"3".to_vec()]);
+        let filtered = bus
+            .replay_from("LOG", "log.x.*", last - 1, 10)
+            .await
+            .unwrap();
+        assert_eq!(filtered.len(), 1);
+        assert_eq!(filtered[0].stream_seq, last);
+        assert!(
+            bus.replay_from("LOG", "log.x.b", last - 1, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // Nothing durable is left behind.
         assert_eq!(bus.stream_state("LOG").await.unwrap().messages, 4);
         let err = bus.replay("NOPE", "x", 10).await.unwrap_err();

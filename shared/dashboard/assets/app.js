@@ -1,6 +1,8 @@
 // Tessera dashboard: the runs list and a live run view. Plain JavaScript and SVG, no
 // libraries, nothing loaded from the internet. Data comes from the dashboard's own API:
 // /api/runs (polled) and /api/runs/<run>/events (server-sent events: run, frame, ready).
+// A run's page also carries the run and its latest result (#initial-state), drawn before
+// the first paint.
 "use strict";
 
 const TOKEN_KEY = "tessera-token";
@@ -67,6 +69,19 @@ function length(nm) {
   if (nm < 1e6) return (nm / 1e3).toPrecision(3) + " µm";
   return (nm / 1e6).toPrecision(3) + " mm";
 }
+/** Where a run stands (the server's `phase`): its label and what it means. */
+const PHASES = {
+  live: ["live", "Started and not stopped: frames may still arrive."],
+  finished: ["finished", "Stopped as planned; no frame was refused."],
+  finished_with_rejects: ["finished with rejects", "Stopped as planned, but some frames were refused; see Rejected."],
+  aborted: ["aborted", "Stopped early by someone; frames already accepted are still processed."],
+  failed: ["failed", "The acquisition failed; frames already accepted are still processed."],
+};
+/** A badge for run summary `s`'s phase. */
+function phaseBadge(s, attrs = {}) {
+  const [label, meaning] = PHASES[s.phase] || [s.phase, ""];
+  return el("span", { ...attrs, class: "badge " + s.phase, "data-phase": s.phase, title: meaning }, [label]);
+}
 const runPath = (run) => "/runs/" + encodeURIComponent(run);
 const apiRun = (run) => "/api/runs/" + encodeURIComponent(run);
 
@@ -82,9 +97,10 @@ async function refreshRuns() {
         el("td", {}, [r.instrument]),
         el("td", {}, [r.sample || "—"]),
         el("td", {}, [r.modality || "—"]),
-        el("td", {}, [el("span", { class: "badge " + r.state }, [r.state])]),
+        el("td", {}, [phaseBadge(r)]),
         el("td", { class: "num" }, [String(r.frames_accepted)]),
         el("td", { class: "num" }, [String(r.frames_segmented)]),
+        el("td", { class: "num rejected" }, [String(r.rejected)]),
         el("td", {}, [fmtTime(r.started_at_ms)]),
       ]);
       row.addEventListener("click", () => { location.href = withToken(runPath(r.run)); });
@@ -109,6 +125,7 @@ function runsView() {
 const view = {
   run: null,
   summary: null,
+  connected: null,   // the event stream: null while connecting, then true or false
   frames: new Map(), // seq -> FrameResult
   seqs: [],          // sorted
   current: null,     // seq shown
@@ -165,86 +182,40 @@ function showFrame(seq) {
     ]);
   }));
 
-  const timings = r.timings || [];
-  const longest = Math.max(1, ...timings.map(([, ms]) => ms));
-  $("timings").tBodies[0].replaceChildren(...timings.map(([stage, ms]) => {
-    const bar = el("span", { class: "bar" });
-    bar.style.width = Math.max(2, 160 * ms / longest) + "px";
-    const name = stage === "publish_to_result" ? "end to end" : stage.replaceAll("_", " ");
-    return el("tr", { class: "timing-row", "data-stage": stage }, [
-      el("td", {}, [name]), el("td", { class: "num" }, [ms.toFixed(1) + " ms"]), el("td", {}, [bar]),
-    ]);
-  }));
+  drawTimings(r.timings || []);
 
   $("dl-labels").href = frameUrl(seq, "labels.tiff");
   $("dl-overlay").href = frameUrl(seq, "overlay.png");
   drawPlot();
 }
 
-/** The plot: every community's area fraction against dose (when every frame has one) or
- *  frame number, in the community's own colour, with a cursor at the frame shown. */
-function drawPlot() {
-  const svg = $("plot");
-  const frames = view.seqs.map((s) => view.frames.get(s));
-  const byDose = frames.length > 0 && frames.every((r) => typeof r.dose === "number");
-  $("plot-title").textContent = "Area fraction by " + (byDose ? "dose" : "frame");
-  const xOf = (r) => (byDose ? r.dose : r.seq);
-  const W = 640, H = 280, L = 46, R = 12, T = 12, B = 34;
-  const xs = frames.map(xOf);
-  let x0 = Math.min(...xs), x1 = Math.max(...xs);
-  if (!frames.length) { x0 = 0; x1 = 1; }
-  if (x1 === x0) { x0 -= 1; x1 += 1; }
-  const px = (x) => L + (W - L - R) * (x - x0) / (x1 - x0);
-  const py = (f) => T + (H - T - B) * (1 - f);
-  const children = [];
-  for (let i = 0; i <= 4; i++) {
-    const f = i / 4, y = py(f);
-    children.push(el("line", { class: "grid", x1: L, x2: W - R, y1: y, y2: y }, [], SVG));
-    children.push(el("text", { x: L - 6, y: y + 4, "text-anchor": "end" }, [pct(f).replace(".0", "")], SVG));
-  }
-  for (let i = 0; i <= 5; i++) {
-    const x = x0 + (x1 - x0) * i / 5;
-    const label = Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-2 && x !== 0) ? x.toExponential(1) : String(+x.toFixed(2));
-    children.push(el("text", { x: px(x), y: H - B + 16, "text-anchor": "middle" }, [label], SVG));
-  }
-  children.push(el("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" }, [byDose ? "dose" : "frame"], SVG));
-  children.push(el("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }, [], SVG));
-  children.push(el("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }, [], SVG));
-
-  // One series per community id; its colour is the one it has in the newest frame.
-  const colour = new Map();
-  for (const r of frames) for (const c of r.communities) colour.set(c.id, c.color);
-  for (const [id, color] of colour) {
-    const pts = frames.map((r) => {
-      const c = r.communities.find((k) => k.id === id);
-      return [xOf(r), c ? c.area_fraction : 0, r.seq];
-    });
-    const series = el("g", { class: "series", "data-id": id }, [], SVG);
-    series.append(el("polyline", {
-      points: pts.map(([x, f]) => px(x).toFixed(1) + "," + py(f).toFixed(1)).join(" "),
-      fill: "none", stroke: color, "stroke-width": 2,
-    }, [], SVG));
-    for (const [x, f, seq] of pts) {
-      series.append(el("circle", { cx: px(x).toFixed(1), cy: py(f).toFixed(1), r: 3, fill: color, class: "point" },
-        [el("title", {}, ["#" + id + " frame " + seq + ": " + pct(f)], SVG)], SVG));
-    }
-    children.push(series);
-  }
-  const cur = view.frames.get(view.current);
-  if (cur) {
-    const x = px(xOf(cur));
-    children.push(el("line", { class: "cursor", x1: x, x2: x, y1: T, y2: H - B }, [], SVG));
-  }
-  svg.replaceChildren(...children);
-  svg.dataset.frames = String(frames.length);
-  svg.dataset.communities = String(colour.size);
-}
-
 function showRun(s) {
   view.summary = s;
-  $("run-meta").textContent = [s.instrument, s.sample, s.modality, s.state,
-    s.frames_accepted + " accepted", s.frames_segmented + " segmented"].filter(Boolean).join(" · ");
-  $("run-meta").dataset.state = s.state;
+  $("run-state").replaceWith(phaseBadge(s, { id: "run-state" }));
+  $("run-meta").textContent = [s.instrument, s.sample, s.modality, s.frames_accepted + " accepted",
+    s.frames_segmented + " segmented", s.rejected + " rejected"].filter(Boolean).join(" · ");
+  $("run-meta").dataset.state = s.phase;
+  $("run-meta").dataset.rejected = String(s.rejected);
+  const rejects = s.rejects || [];
+  $("rejects-view").hidden = rejects.length === 0 && !s.rejects_problem;
+  $("rejects-title").textContent = "Rejected: " + s.rejected + (s.rejected === 1 ? " frame" : " frames");
+  $("rejects-problem").textContent = s.rejects_problem || "";
+  $("rejects").tBodies[0].replaceChildren(...rejects.map((r) => el("tr", { class: "reject-row", "data-seq": r.seq ?? "" }, [
+    el("td", { class: "num" }, [r.seq === null || r.seq === undefined ? "—" : String(r.seq)]),
+    el("td", {}, [r.service]),
+    el("td", { class: "reason", title: r.subject }, [r.reason]),
+    el("td", {}, [fmtTime(r.at_ms)]),
+  ])));
+  showConnection();
+}
+
+/** The header's status: "live" only while the run is live and its stream connected. */
+function showConnection() {
+  const phase = view.summary ? view.summary.phase : "live";
+  if (view.connected === false) setStatus("reconnecting…", "down");
+  else if (phase !== "live") setStatus("run over · " + (PHASES[phase] || [phase])[0], "over");
+  else if (view.connected) setStatus("live", "live");
+  else setStatus("connecting…", "");
 }
 
 function stepTo(index) {
@@ -284,13 +255,20 @@ function runView(run) {
   });
   drawPlot();
 
+  // What the server put in the page: drawn now, before the first paint.
+  const initial = JSON.parse($("initial-state").textContent || "null");
+  if (initial && initial.run) showRun(initial.run);
+  if (initial && initial.latest) addFrame(initial.latest);
+  $("stage").dataset.firstPaint = view.current === null ? "" : String(view.current);
+  showConnection();
+
   const events = new EventSource(withToken(apiRun(run) + "/events"));
   events.addEventListener("run", (e) => showRun(JSON.parse(e.data)));
   events.addEventListener("frame", (e) => addFrame(JSON.parse(e.data)));
-  events.addEventListener("ready", () => setStatus("live", "live"));
+  events.addEventListener("ready", () => { view.connected = true; showConnection(); });
   events.addEventListener("problem", (e) => setStatus(e.data, "down"));
-  events.onerror = () => setStatus("reconnecting…", "down");
-  events.onopen = () => setStatus("live", "live");
+  events.onerror = () => { view.connected = false; showConnection(); };
+  events.onopen = () => { view.connected = true; showConnection(); };
 }
 
 // ---- start -----------------------------------------------------------------------------

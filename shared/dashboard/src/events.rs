@@ -16,7 +16,7 @@ use tessera_protocol::{RunId, subjects};
 use tokio::sync::mpsc;
 
 use crate::routes::Dashboard;
-use crate::runs::{decode_result, read_frames, read_run};
+use crate::runs::{decode_result, read_frames};
 
 /// How often the run record is re-read for changes (state, frame counts).
 const RUN_POLL: Duration = Duration::from_secs(1);
@@ -136,7 +136,7 @@ async fn send_run_if_changed(
     last: &mut Option<crate::runs::RunSummary>,
     tx: &mpsc::Sender<Event>,
 ) -> bool {
-    let event = match read_run(&dash.bus, run).await {
+    let event = match dash.run(run).await {
         Ok(Some(s)) if last.as_ref() != Some(&s) => {
             let json = serde_json::to_string(&s).unwrap_or_default();
             *last = Some(s);

@@ -1,9 +1,10 @@
 //! The browser dashboard: a read-only HTTP gateway over NATS, built on `tessera-bus`.
 //!
 //! It serves one page (HTML, JavaScript and CSS compiled into the binary; nothing comes from
-//! a CDN) and a small JSON API. A run page first reads everything the run has produced so
-//! far (KV `tessera_runs`, the RESULTS stream, the object stores) and then follows it live:
-//! results arrive by server-sent events fed from a NATS subscription.
+//! a CDN) and a small JSON API. A run page comes with the run and its latest result in it,
+//! then reads everything the run has produced so far (KV `tessera_runs`, the RESULTS and
+//! REJECTS streams, the object stores) and follows it live: results arrive by server-sent
+//! events fed from a NATS subscription.
 //!
 //! Only `GET` is served. With `dashboard.token` set, every request but `/healthz` must carry
 //! it (`Authorization: Bearer …` or `?token=…`); settings refuse a bind beyond loopback
@@ -11,11 +12,13 @@
 //!
 //! # Layout
 //! - `routes`: the router and [`serve`]; `auth`: the token and read-only guard.
-//! - `runs`: runs and their frames, read from KV and the RESULTS stream.
+//! - `runs`: runs, their state and their frames, read from KV and the RESULTS stream;
+//!   `rejects`: what services refused, from the REJECTS stream, by run and frame.
 //! - `events`: the live event stream of a run.
 //! - `files`: images, label maps and the fraction table (`export`) as downloads; `layer`:
 //!   the communities as an image to lay over the frame.
-//! - `assets`: the page itself; `error`: [`DashboardError`] and HTTP error replies.
+//! - `assets`: the page itself (a run's page carries the run and its latest result, so it
+//!   shows the frame at its first paint); `error`: [`DashboardError`] and HTTP error replies.
 
 mod assets;
 mod auth;
@@ -24,6 +27,7 @@ mod events;
 mod export;
 mod files;
 mod layer;
+mod rejects;
 mod routes;
 mod runs;
 

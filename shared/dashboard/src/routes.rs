@@ -2,11 +2,12 @@
 //!
 //! | path | what |
 //! | --- | --- |
-//! | `/`, `/runs/<run>` | the page (runs list, run view) |
+//! | `/` | the page (runs list) |
+//! | `/runs/<run>` | the page (run view), with the run and its latest result in it |
 //! | `/assets/<file>` | its script and style sheet |
 //! | `/healthz` | `ok` while NATS is connected (no token needed) |
 //! | `/api/runs` | every run, newest first (JSON) |
-//! | `/api/runs/<run>` | one run (JSON) |
+//! | `/api/runs/<run>` | one run, with its rejects (JSON) |
 //! | `/api/runs/<run>/frames` | the run's results so far (JSON) |
 //! | `/api/runs/<run>/events` | the run's results, live (server-sent events) |
 //! | `/api/runs/<run>/fractions.csv` | the fraction table |
@@ -29,7 +30,8 @@ use tokio::sync::watch;
 
 use crate::error::{ApiError, DashboardError};
 use crate::files::{FrameFile, fractions, frame_file};
-use crate::runs::{FrameLooks, list_runs, read_frames, read_run};
+use crate::rejects::{RejectCache, RejectIndex};
+use crate::runs::{FrameLooks, RunSummary, list_runs, read_frames, read_run};
 use crate::{assets, auth, events};
 
 /// What every request shares: the NATS connection, and what it remembers of the frames it has seen.
@@ -38,6 +40,8 @@ pub struct Dashboard {
     pub(crate) bus: Bus,
     pub(crate) max_history: usize,
     pub(crate) looks: Arc<FrameLooks>,
+    /// The newest rejects, read again when REJECTS grows.
+    rejects: Arc<RejectCache>,
     /// Turns true when the server stops, to end the live streams.
     pub(crate) closing: watch::Receiver<bool>,
     token: Option<Arc<str>>,
@@ -57,6 +61,7 @@ impl Dashboard {
                 bus,
                 max_history: settings.max_history_frames,
                 looks: Arc::default(),
+                rejects: Arc::default(),
                 closing,
                 token: settings.token().map(Arc::from),
             },
@@ -74,6 +79,21 @@ impl Dashboard {
         Ok(results)
     }
 
+    /// The newest rejects of every run; when REJECTS cannot be read, none, with the reason
+    /// (the runs still show, with ingest's counts).
+    pub(crate) async fn rejects(&self) -> Arc<RejectIndex> {
+        match self.rejects.current(&self.bus).await {
+            Ok(index) => index,
+            Err(e) => Arc::new(RejectIndex::unreadable(&e)),
+        }
+    }
+
+    /// The run with its rejects, or `None` when ingest never recorded it.
+    pub(crate) async fn run(&self, run: &RunId) -> Result<Option<RunSummary>, ApiError> {
+        let rejects = self.rejects().await;
+        read_run(&self.bus, run, &rejects).await
+    }
+
     /// Every route, behind the read-only and token guard.
     pub fn router(&self) -> Router {
         let api = Router::new()
@@ -85,7 +105,7 @@ impl Dashboard {
             .route("/api/runs/{run}/frames/{seq}/{file}", get(file));
         Router::new()
             .route("/", get(assets::page))
-            .route("/runs/{run}", get(assets::page))
+            .route("/runs/{run}", get(assets::run_page))
             .route("/assets/{name}", get(assets::asset))
             .route("/healthz", get(health))
             .merge(api)
@@ -137,7 +157,7 @@ pub async fn serve_on(
 }
 
 /// A run id from the path, or a 400 that says what is wrong with it.
-fn run_id(text: &str) -> Result<RunId, ApiError> {
+pub(crate) fn run_id(text: &str) -> Result<RunId, ApiError> {
     RunId::parse(text).map_err(|e| ApiError::bad_request(format!("not a run id: {e}")))
 }
 
@@ -150,7 +170,8 @@ async fn health(State(dash): State<Dashboard>) -> Response {
 }
 
 async fn runs(State(dash): State<Dashboard>) -> Result<Response, ApiError> {
-    Ok(Json(list_runs(&dash.bus).await?).into_response())
+    let rejects = dash.rejects().await;
+    Ok(Json(list_runs(&dash.bus, &rejects).await?).into_response())
 }
 
 async fn one_run(
@@ -158,7 +179,7 @@ async fn one_run(
     Path(run): Path<String>,
 ) -> Result<Response, ApiError> {
     let run = run_id(&run)?;
-    match read_run(&dash.bus, &run).await? {
+    match dash.run(&run).await? {
         Some(summary) => Ok(Json(summary).into_response()),
         None => Err(ApiError::not_found(format!(
             "no run {run} has been recorded; is the instrument publishing, and ingest running?"

@@ -133,7 +133,13 @@ async fn the_token_is_required_only_get_is_served_and_bad_paths_are_explained() 
     );
 
     // The page and its assets load nothing from the internet.
-    for path in ["/", "/runs/r1", "/assets/app.js", "/assets/style.css"] {
+    for path in [
+        "/",
+        "/runs/r1",
+        "/assets/app.js",
+        "/assets/charts.js",
+        "/assets/style.css",
+    ] {
         let (status, body) = get(addr, &q(path), &[]).await;
         assert_eq!(status, 200, "{path}");
         for external in [
