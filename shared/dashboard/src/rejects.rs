@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use tessera_bus::Bus;
-use tessera_protocol::{Limits, Reject, Route, RunId, decode, streams::REJECTS, subjects};
+use tessera_protocol::{Limits, Reject, RunId, decode, streams::REJECTS, subjects};
 
 use crate::error::ApiError;
 
@@ -129,34 +129,9 @@ impl RejectCache {
     }
 }
 
-/// The run (and frame) a reject is about: from the refused message's Msg-Id
-/// (`tessera_protocol::keys`: `acq:frame:<run>:<seq>`, `work:<run>:<seq>:<batch>`, …), else
-/// from its subject when that names the run (`tessera.work.<run>`, …).
+/// The run (and frame) a reject is about ([`Reject::about`]).
 pub(crate) fn attribute(r: &Reject) -> Option<(RunId, Option<u64>)> {
-    if let Some(found) = r.msg_id.as_deref().and_then(from_msg_id) {
-        return Some(found);
-    }
-    match Route::parse(&r.subject).ok()? {
-        Route::Work(run) | Route::Embedded(run) | Route::Segmented(run) => Some((run, None)),
-        Route::Results { run, .. } => Some((run, None)),
-        _ => None,
-    }
-}
-
-fn from_msg_id(id: &str) -> Option<(RunId, Option<u64>)> {
-    let parts: Vec<&str> = id.split(':').collect();
-    let (run, seq) = match parts.as_slice() {
-        ["acq", "start" | "stop", run] => (*run, None),
-        ["acq", "frame", run, seq] => (*run, Some(*seq)),
-        ["work" | "embedded", run, seq, _batch] => (*run, Some(*seq)),
-        ["segmented" | "result", run, seq] => (*run, Some(*seq)),
-        _ => return None,
-    };
-    let seq = match seq {
-        Some(s) => Some(s.parse().ok()?),
-        None => None,
-    };
-    Some((RunId::parse(run).ok()?, seq))
+    r.about()
 }
 
 #[cfg(test)]

@@ -83,10 +83,10 @@ pub async fn watch_run(
     Ok(futures::stream::select(results.boxed(), rejects.boxed()).boxed())
 }
 
-/// `Some(frame)` when `reject` refused a message of `run` (`Some(None)`: its start or stop).
+/// `Some(frame)` when `reject` refused a message of `run` (`Some(None)`: not of one frame).
 fn of_run(reject: &Reject, run: &RunId) -> Option<Option<u64>> {
-    let (of, seq) = keys::frame_of_msg_id(reject.msg_id.as_deref()?)?;
-    (of == run.as_str()).then_some(seq)
+    let (of, seq) = reject.about()?;
+    (&of == run).then_some(seq)
 }
 
 /// The tally of a run's events: which frames have an outcome, and the latencies.

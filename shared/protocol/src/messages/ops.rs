@@ -32,6 +32,27 @@ pub struct Reject {
 }
 
 impl Reject {
+    /// The run (and frame) the refused message belonged to: from its Msg-Id
+    /// ([`crate::keys::frame_of_msg_id`]), else from its subject when that names the run
+    /// (`tessera.work.<run>`, …, with no frame); `None` when neither says.
+    pub fn about(&self) -> Option<(crate::RunId, Option<u64>)> {
+        if let Some((run, seq)) = self
+            .msg_id
+            .as_deref()
+            .and_then(crate::keys::frame_of_msg_id)
+            && let Ok(run) = crate::RunId::parse(run)
+        {
+            return Some((run, seq));
+        }
+        match crate::Route::parse(&self.subject).ok()? {
+            crate::Route::Work(run)
+            | crate::Route::Embedded(run)
+            | crate::Route::Segmented(run) => Some((run, None)),
+            crate::Route::Results { run, .. } => Some((run, None)),
+            _ => None,
+        }
+    }
+
     fn check(&self, _limits: &Limits, c: Check) -> Result<(), ProtocolError> {
         c.text("subject", &self.subject, 1024, false)?;
         c.token("service", &self.service)?;
