@@ -18,13 +18,18 @@ fn main() -> std::process::ExitCode {
     {
         tessera_instrument::files::isolate_hdf5_with(me);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // `tessera up` logs as the services do, from [telemetry] (its command sets that up): a
+    // subscriber installed here first would keep its own filter and colours instead.
+    if !matches!(cli.command, cli::Command::Up(_)) {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_ansi(tessera_telemetry::ansi())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
