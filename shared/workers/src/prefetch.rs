@@ -38,13 +38,14 @@ struct Shared {
 #[derive(Default)]
 struct Waiting {
     items: VecDeque<Item>,
-    /// The pull stream ended, or the pump stopped.
+    /// The pull stream ended.
     ended: bool,
 }
 
 /// `deliveries`, with up to `ahead` messages taken ahead and kept alive every `every`. On
 /// `shutdown` the waiting messages are handed back (nak without delay), so another copy gets
-/// them at once. The returned stream ends after `deliveries` does.
+/// them at once, and the returned stream yields nothing more; it ends (`None`) only after
+/// `deliveries` does.
 pub(crate) fn prefetch(
     deliveries: Deliveries,
     ahead: usize,
@@ -120,12 +121,9 @@ async fn pump(
             }
         }
     }
-    let items: Vec<Item> = {
-        let mut w = shared.waiting.lock().await;
-        w.ended = true;
-        w.items.drain(..).collect()
-    };
-    shared.arrived.notify_one();
+    // The stream is not ended here: on shutdown the service loop stops by itself, and an end
+    // would read as a lost consumer. It stays empty, and pending.
+    let items: Vec<Item> = shared.waiting.lock().await.items.drain(..).collect();
     let mut handed = 0;
     for d in items.iter().flatten() {
         let _ = d.nak(None).await;
