@@ -8,8 +8,9 @@
 //! Killed services run as separate processes (the service binaries, built on first use by
 //! [`service_binary`]); the others run in the test process. Every test has a hard time
 //! limit, so a hang fails instead of blocking CI. A killed service's messages come back after
-//! its consumer's ack wait, so the tests shorten the ack waits (`queues.*_ack_wait_secs`, 30
-//! and 60 s by default) to a few seconds, and wait for events rather than for fixed times.
+//! its consumer's ack wait, so the tests shorten the clusterer's and the publisher's
+//! (`queues.*_ack_wait_secs`, 60 s by default) to a few seconds, keep the embedders' default
+//! (4 s, with progress acks every second), and wait for events rather than for fixed times.
 
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
@@ -55,15 +56,14 @@ async fn bounded(what: &str, body: impl Future<Output = ()>) {
 }
 
 /// Settings for `nats` (and `redis`) with many small chip batches per frame, and ack waits of
-/// a few seconds, so that a killed service's messages come back soon.
+/// a few seconds, so that a killed service's messages come back soon. The embedders' ack wait
+/// and progress acks are the defaults.
 fn fault_settings(nats: &NatsServer, redis: Option<&RedisServer>) -> Settings {
     let mut s = settings(nats, redis, MODEL);
     s.ingest.batch_chips = 16;
     s.model.threads = 1;
-    s.queues.embedder_ack_wait_secs = 4;
     s.queues.clusterer_ack_wait_secs = 6;
     s.queues.publisher_ack_wait_secs = 6;
-    s.embedder.progress_interval_ms = 1000;
     s
 }
 
@@ -165,6 +165,38 @@ fn redeliveries(nats: &NatsServer, stream: &str, durable: &str) -> u64 {
     deliveries.saturating_sub(last_seq)
 }
 
+/// How long after `since` the consumer `stream`/`durable` first delivers a message again,
+/// its redeliveries having been `before`; at most `within`.
+async fn redelivered_after(
+    nats: &NatsServer,
+    (stream, durable): (&str, &str),
+    before: u64,
+    since: Instant,
+    within: Duration,
+) -> Duration {
+    loop {
+        let now = tokio::task::block_in_place(|| redeliveries(nats, stream, durable));
+        if now > before {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < within,
+            "nothing of {stream}/{durable} delivered again within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The milliseconds from the instrument's publish to the result, as the publisher measured
+/// them (`publish_to_result`).
+fn latency_ms(r: &FrameResult) -> f64 {
+    r.timings
+        .iter()
+        .find(|(stage, _)| stage == "publish_to_result")
+        .map(|(_, ms)| *ms)
+        .unwrap_or_else(|| panic!("frame {}: no publish_to_result timing", r.seq))
+}
+
 /// Kills a service process at once (SIGKILL), as a crash would, and reaps it.
 fn crash(child: &mut ChildGuard) {
     child.0.kill().unwrap();
@@ -172,8 +204,11 @@ fn crash(child: &mut ChildGuard) {
 }
 
 /// (a) One embedder keeps working while another is killed with SIGKILL mid-batch, three
-/// times, in a 24-frame run: the killed copies' chip batches come back after the ack wait and
-/// every frame completes once.
+/// times, in a 24-frame run (8 frames a life, each finished before the next kill): the killed
+/// copies' chip batches are back in work within 5 s (the default ack wait, 4 s), every frame
+/// completes once and within 10 s of its publish, and
+/// nothing but the killed copies' batches is delivered twice (the steady embedder keeps what
+/// it took ahead alive).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedders_killed_mid_batch_lose_no_chip_and_finish_no_frame_twice() {
     // Built before the clock starts: a first build takes minutes.
@@ -200,12 +235,20 @@ async fn embedders_killed_mid_batch_lose_no_chip_and_finish_no_frame_twice() {
         const KILLS: usize = 3;
         let rasters = frames(N, 1000);
         let per = N / KILLS;
+        let mut got = HashMap::new();
         for life in 1..=KILLS {
             let chunk = (life - 1) * per..life * per;
+            while let Ok(Some(m)) =
+                tokio::time::timeout(Duration::from_millis(200), embedded.next()).await
+            {
+                let b: EmbeddingBatch = decode(&m.payload, &limits).unwrap();
+                *by_worker.entry(b.worker).or_default() += 1;
+            }
             for (seq, r) in rasters.iter().enumerate().take(chunk.end).skip(chunk.start) {
                 run.publish(seq as u64, r).await;
             }
-            // Wait until this copy has embedded a batch: it is at work, with more pulled.
+            // Wait until this copy has embedded a batch of this chunk (the earlier ones were
+            // counted): it is at work, with more taken ahead.
             let name = format!("embedder-b{life}");
             loop {
                 let m = tokio::time::timeout(Duration::from_secs(60), embedded.next())
@@ -218,12 +261,24 @@ async fn embedders_killed_mid_batch_lose_no_chip_and_finish_no_frame_twice() {
                     break;
                 }
             }
+            let work = (streams::WORK.name, EMBEDDER_CONSUMER.durable);
+            let before = tokio::task::block_in_place(|| redeliveries(&nats, work.0, work.1));
             crash(&mut victim);
-            eprintln!("killed {name}");
+            let killed = Instant::now();
             victim = embedder_process(&bin, &settings, &format!("embedder-b{}", life + 1));
+            let back =
+                redelivered_after(&nats, work, before, killed, Duration::from_secs(30)).await;
+            eprintln!("killed {name}: its batches back in work after {back:.1?}");
+            assert!(
+                back < Duration::from_secs(5),
+                "{name}'s chip batches came back after {back:?}, not within 5 s"
+            );
+            // The chunk's frames all finish before the next kill: each kill's redeliveries
+            // are its own, and no frame is held by two victims.
+            collect_more(&mut run.results, &mut got, chunk.end, RESULTS_WITHIN).await;
         }
         run.stop(N as u64).await;
-        let got = collect_once(&mut run.results, N, RESULTS_WITHIN, QUIET).await;
+        assert_no_more(&mut run.results, QUIET).await;
         assert_one_result_per_frame(&bus, &run, &got, N).await;
 
         while let Ok(Some(m)) =
@@ -238,9 +293,26 @@ async fn embedders_killed_mid_batch_lose_no_chip_and_finish_no_frame_twice() {
             by_worker.get("embedder-a").is_some_and(|&n| n > 0),
             "the steady embedder worked: {by_worker:?}"
         );
+        // A killed copy held at most what it took ahead and one model call's worth.
+        let e = &settings.embedder;
+        let held = e.pull_batch + e.max_batch_chips / settings.ingest.batch_chips as usize;
         assert!(
-            redelivered > 0,
-            "the killed embedders' batches were redelivered"
+            redelivered > 0 && redelivered <= (KILLS * held) as u64,
+            "{redelivered} batches redelivered: some, and only what {KILLS} killed copies \
+             held (at most {held} each)"
+        );
+        let mut latencies: Vec<(u64, f64)> = got.values().map(|r| (r.seq, latency_ms(r))).collect();
+        latencies.sort_by(|a, b| b.1.total_cmp(&a.1));
+        eprintln!(
+            "slowest frames (seq, ms from publish to result): {:?}",
+            &latencies[..5]
+        );
+        assert!(
+            latencies[0].1 < 10_000.0,
+            "frame {} took {:.0} ms from publish to result; a killed embedder's frames should \
+             take under 10 s",
+            latencies[0].0,
+            latencies[0].1
         );
         let lag = bus
             .consumer_lag(streams::WORK.name, EMBEDDER_CONSUMER.durable)

@@ -18,14 +18,18 @@ fn main() -> std::process::ExitCode {
     {
         tessera_instrument::files::isolate_hdf5_with(me);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(colour())
-        .init();
+    // `tessera up` logs as the services do, from [telemetry] (its command sets that up): a
+    // subscriber installed here first would keep its own filter and colours instead.
+    if !matches!(cli.command, cli::Command::Up(_)) {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_ansi(tessera_telemetry::ansi())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -33,12 +37,6 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// Whether log lines may carry colour codes: only on a terminal, and not with `NO_COLOR`.
-fn colour() -> bool {
-    use std::io::IsTerminal as _;
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// The error and its causes on one line, leaving out a cause whose text the message before

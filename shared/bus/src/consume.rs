@@ -7,7 +7,9 @@
 //! heartbeat is missed or a pull fails (pull requests are lost when the server goes away),
 //! this module drops the pull stream and opens a new one, retrying with a backoff while the
 //! server is away. Messages that were buffered in the dropped stream are redelivered after
-//! the consumer's ack wait, as for a crashed worker.
+//! the consumer's ack wait, as for a crashed worker. Every redelivered message is logged at
+//! `info` with its delivery count, so that a recovery (a crashed worker's messages coming
+//! back) shows in the logs.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -198,10 +200,12 @@ impl Bus {
             failures: 0,
             done: false,
             inner: None,
+            max_deliver: 0,
         };
-        let inner = state.open().await?;
+        let (inner, max_deliver) = state.open().await?;
         let state = PullState {
             inner: Some(inner),
+            max_deliver,
             ..state
         };
         Ok(Box::pin(futures::stream::unfold(state, PullState::step)))
@@ -303,10 +307,13 @@ struct PullState {
     /// The server's permission refusals: a pull this user may not make is refused with an
     /// asynchronous `-ERR` and would otherwise look like missed heartbeats forever.
     refusals: tokio::sync::broadcast::Receiver<String>,
+    /// The consumer's `max_deliver` (-1 or 0: no limit), for the redelivery log lines.
+    max_deliver: i64,
 }
 
 impl PullState {
-    async fn open(&self) -> Result<async_nats::jetstream::consumer::pull::Stream, BusError> {
+    /// Opens a pull stream on the consumer; with its `max_deliver`.
+    async fn open(&self) -> Result<(async_nats::jetstream::consumer::pull::Stream, i64), BusError> {
         let what = format!("consumer {}/{}", self.stream, self.durable);
         let consumer: PullConsumer = self
             .bus
@@ -323,6 +330,7 @@ impl PullState {
                 },
             )?;
         let heartbeat = self.options.heartbeat.min(self.options.expires / 2);
+        let max_deliver = consumer.cached_info().config.max_deliver;
         consumer
             .stream()
             .max_messages_per_batch(self.options.batch.max(1))
@@ -330,6 +338,7 @@ impl PullState {
             .heartbeat(heartbeat)
             .messages()
             .await
+            .map(|s| (s, max_deliver))
             .map_err(|e| BusError::classify(format!("pulling from {what}"), &e))
     }
 
@@ -340,9 +349,10 @@ impl PullState {
             }
             let Some(inner) = self.inner.as_mut() else {
                 match self.open().await {
-                    Ok(s) => {
+                    Ok((s, max_deliver)) => {
                         tracing::info!(stream = %self.stream, consumer = %self.durable, "pulling again");
                         self.inner = Some(s);
+                        self.max_deliver = max_deliver;
                         continue;
                     }
                     Err(e) => {
@@ -374,7 +384,11 @@ impl PullState {
             match next {
                 Some(Ok(message)) => {
                     self.failures = 0;
-                    return Some((delivery(message), self));
+                    let d = delivery(message);
+                    if let Ok(d) = &d {
+                        self.log_redelivery(d);
+                    }
+                    return Some((d, self));
                 }
                 Some(Err(e)) => {
                     let kind = e.kind();
@@ -407,6 +421,31 @@ impl PullState {
                 }
             }
         }
+    }
+}
+
+impl PullState {
+    /// An `info` line for a message delivered more than once: its holder before crashed, lost
+    /// its connection, let the ack wait run out or asked for a retry.
+    fn log_redelivery(&self, d: &Delivery) {
+        if d.delivered < 2 {
+            return;
+        }
+        let most = match self.max_deliver {
+            n if n > 0 => format!(" of at most {n}"),
+            _ => String::new(),
+        };
+        tracing::info!(
+            stream = %d.stream,
+            consumer = %self.durable,
+            seq = d.stream_seq,
+            subject = %d.subject,
+            msg_id = d.header(crate::MSG_ID_HEADER).unwrap_or(""),
+            delivery = d.delivered,
+            "message delivered again (delivery {}{most}): the copy that had it stopped, \
+             lost its connection, did not finish within the ack wait or asked for a retry",
+            d.delivered
+        );
     }
 }
 

@@ -34,8 +34,8 @@ use serde::Deserialize;
 pub use dashboard::DashboardSettings;
 pub use error::SettingsError;
 pub use sections::{
-    ClustererSettings, EmbedderSettings, IngestSettings, LimitSettings, LogFormat, ModelSettings,
-    PublisherSettings, QueueSettings, TelemetrySettings,
+    ClustererSettings, EMBEDDER_ACK_WAIT_SECS, EmbedderSettings, IngestSettings, LimitSettings,
+    LogFormat, ModelSettings, PublisherSettings, QueueSettings, TelemetrySettings,
 };
 pub use validate::MIN_ACK_WAIT_SECS;
 

@@ -115,10 +115,12 @@ pub struct EmbedderSettings {
     /// How long to wait for more messages before running a partial batch, in milliseconds.
     /// Default: 2.
     pub linger_ms: u64,
-    /// Messages asked for per pull. Default: 8.
+    /// Messages taken ahead of the model (kept alive with progress acks until their turn).
+    /// Default: 8.
     pub pull_batch: usize,
-    /// While a batch runs longer than this, in milliseconds, its messages are acked as in
-    /// progress at this interval, so the server does not redeliver them. Default: 5000.
+    /// How often every message an embedder holds (taken ahead or in the model) is acked as
+    /// in progress, in milliseconds, so that the server does not deliver it again; at most
+    /// half of `queues.embedder_ack_wait_secs`. Default: 1000.
     pub progress_interval_ms: u64,
 }
 
@@ -129,7 +131,7 @@ impl Default for EmbedderSettings {
             max_batch_chips: 512,
             linger_ms: 2,
             pull_batch: 8,
-            progress_interval_ms: 5000,
+            progress_interval_ms: 1000,
         }
     }
 }
@@ -205,7 +207,9 @@ pub struct QueueSettings {
     /// Seconds before a message ingest took but did not acknowledge (a crashed copy's) is
     /// delivered again. Default: 60.
     pub ingest_ack_wait_secs: u64,
-    /// The same for the embedders' chip batches. Default: 30.
+    /// The same for the embedders' chip batches, short so that a killed embedder's batches
+    /// go back to work soon: live embedders keep theirs alive with progress acks every
+    /// `embedder.progress_interval_ms`. Default: 4.
     pub embedder_ack_wait_secs: u64,
     /// The same for the clusterer's embedding batches (it sends progress acks for the
     /// frames it holds every third of this). Default: 60.
@@ -214,11 +218,14 @@ pub struct QueueSettings {
     pub publisher_ack_wait_secs: u64,
 }
 
+/// The default ack wait of the embedders' consumer on WORK, in seconds: shorter than the
+/// protocol's base spec (30 s), since embedders keep every message they hold alive.
+pub const EMBEDDER_ACK_WAIT_SECS: u64 = 4;
+
 impl Default for QueueSettings {
     fn default() -> Self {
         use tessera_protocol::streams::{
-            ACQ, CLUSTERER_CONSUMER, EMBEDDED, EMBEDDER_CONSUMER, INGEST_CONSUMER,
-            PUBLISHER_CONSUMER, SEGMENTED, WORK,
+            ACQ, CLUSTERER_CONSUMER, EMBEDDED, INGEST_CONSUMER, PUBLISHER_CONSUMER, SEGMENTED, WORK,
         };
         Self {
             acq_max_bytes: ACQ.max_bytes,
@@ -227,7 +234,7 @@ impl Default for QueueSettings {
             segmented_max_bytes: SEGMENTED.max_bytes,
             full_retry_ms: 1000,
             ingest_ack_wait_secs: INGEST_CONSUMER.ack_wait_secs,
-            embedder_ack_wait_secs: EMBEDDER_CONSUMER.ack_wait_secs,
+            embedder_ack_wait_secs: EMBEDDER_ACK_WAIT_SECS,
             clusterer_ack_wait_secs: CLUSTERER_CONSUMER.ack_wait_secs,
             publisher_ack_wait_secs: PUBLISHER_CONSUMER.ack_wait_secs,
         }

@@ -33,7 +33,7 @@ impl Settings {
         check(
             self.telemetry.status_interval_ms > 0,
             "telemetry.status_interval_ms",
-            "is 0; set a positive interval (default: 5000)",
+            "is 0; set a positive interval (default: 1000)",
         )?;
         let addr = self.telemetry.metrics_addr.trim();
         check(
@@ -91,11 +91,12 @@ impl Settings {
         }
         let progress = self.embedder.progress_interval_ms;
         check(
-            progress < q.embedder_ack_wait_secs.saturating_mul(1000),
+            progress.saturating_mul(2) <= q.embedder_ack_wait_secs.saturating_mul(1000),
             "embedder.progress_interval_ms",
             &format!(
-                "is {progress} ms, not less than queues.embedder_ack_wait_secs ({} s): a batch \
-                 still being embedded would be delivered again; lower it below the ack wait",
+                "is {progress} ms, more than half of queues.embedder_ack_wait_secs ({} s): a \
+                 batch an embedder holds could be delivered again to another; set it to at \
+                 most half the ack wait (default: 1000)",
                 q.embedder_ack_wait_secs
             ),
         )
@@ -224,7 +225,7 @@ impl Settings {
         check(
             e.progress_interval_ms > 0,
             "embedder.progress_interval_ms",
-            "is 0; set a positive interval (default: 5000)",
+            "is 0; set a positive interval (default: 1000)",
         )?;
         check(
             c.max_open_frames >= 1,
@@ -359,6 +360,14 @@ mod tests {
             refused(|s| s.queues.full_retry_ms = 0),
             "queues.full_retry_ms"
         );
+        // Progress acks at most every half ack wait: 2001 ms against the default 4 s.
+        assert_eq!(
+            refused(|s| s.embedder.progress_interval_ms = 2001),
+            "embedder.progress_interval_ms"
+        );
+        let mut s = Settings::default();
+        s.embedder.progress_interval_ms = 2000;
+        s.validate().unwrap();
         assert_eq!(
             refused(|s| s.embedder.pull_batch = 0),
             "embedder.pull_batch"

@@ -1,7 +1,8 @@
 //! Logging, metrics and the health endpoint of the Tessera services.
 //!
 //! [`init`] installs the process's `tracing` subscriber from `[telemetry]`: text or JSON
-//! lines on stderr, filtered by `RUST_LOG` or `telemetry.log`. [`Metrics`] is a small
+//! lines on stderr, filtered by `RUST_LOG` or `telemetry.log`, coloured only on a terminal
+//! without `NO_COLOR` ([`ansi`]). [`Metrics`] is a small
 //! registry of counters, gauges, histograms and labels, cheap enough to bump per message,
 //! whose [`snapshot`](Metrics::snapshot) fills the `detail` of a service's status message and
 //! which [`serve_metrics`] exposes to Prometheus with `/healthz` and `/readyz`.
@@ -14,7 +15,7 @@
 //!
 //! # Layout
 //!
-//! - `logging.rs`: [`init`] and [`TelemetryError`].
+//! - `logging.rs`: [`init`], [`ansi`] and [`TelemetryError`].
 //! - `metrics.rs`: [`Metrics`], [`Counter`], [`Gauge`], [`Histogram`].
 //! - `prometheus.rs`: [`render`], the text exposition format.
 //! - `serve.rs`: [`serve_metrics`], the HTTP endpoint, and [`probe`], its health check.
@@ -26,7 +27,7 @@ mod otel;
 mod prometheus;
 mod serve;
 
-pub use logging::{TelemetryError, init};
+pub use logging::{TelemetryError, ansi, init};
 pub use metrics::{Counter, Gauge, Histogram, HistogramSnapshot, Metrics, SECONDS, SIZES};
 pub use otel::{
     ENDPOINT_VAR, SERVICE_NAME_VAR, inject_context, link_from, set_parent_from, shutdown,

@@ -61,7 +61,7 @@ pub enum TelemetryError {
 
 /// Installs the global `tracing` subscriber for `service`: human-readable text or one JSON
 /// object per line (`settings.format`), on stderr, keeping what `RUST_LOG` selects when it
-/// is set and `settings.log` otherwise. The spans of Tessera's own crates are always kept,
+/// is set and `settings.log` otherwise. Text is coloured only where [`ansi`] allows. The spans of Tessera's own crates are always kept,
 /// whatever the filter, so that every line written inside a frame's span carries its run
 /// and frame.
 ///
@@ -90,14 +90,27 @@ pub fn init(settings: &TelemetrySettings, service: &str) -> Result<(), Telemetry
     };
     let endpoint = otel.as_ref().map(|(_, _, e)| e.clone());
     let otel = otel.map(|(tracer, filter, _)| (tracer, filter));
-    let ansi = std::io::stderr().is_terminal();
-    match subscriber(settings.format, fmt_filter, std::io::stderr, ansi, otel).try_init() {
+    match subscriber(settings.format, fmt_filter, std::io::stderr, ansi(), otel).try_init() {
         Ok(()) => {
             tracing::debug!(service, format = ?settings.format, otlp = ?endpoint, "logging started")
         }
         Err(_) => tracing::debug!(service, "logging already set up in this process; kept"),
     }
     Ok(())
+}
+
+/// Whether text logs on stderr may be coloured: only when stderr is a terminal (never in a
+/// file, a pipe or a container's log) and `NO_COLOR` is unset or empty (<https://no-color.org>).
+pub fn ansi() -> bool {
+    colours(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// [`ansi`]'s rule, for a terminal or not and a value of `NO_COLOR`.
+fn colours(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Keeps what `filter` keeps, and every span of Tessera's own crates.
@@ -274,6 +287,21 @@ mod tests {
             !text.contains("filtered out") && !text.contains('\u{1b}'),
             "{text}"
         );
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        let set = Some(std::ffi::OsStr::new("1"));
+        let empty = Some(std::ffi::OsStr::new(""));
+        assert!(colours(true, None));
+        assert!(colours(true, empty));
+        assert!(!colours(true, set));
+        assert!(!colours(false, None));
+        assert!(!colours(false, set));
+        // Under `cargo test` stderr is captured or redirected, not a terminal.
+        if !std::io::stderr().is_terminal() {
+            assert!(!ansi());
+        }
     }
 
     #[test]

@@ -539,7 +539,13 @@ async fn segment_and_publish(
     )
     .await?;
     save_progress(ctx, a, ProgressState::Done).await?;
-    tracing::debug!(run = %a.run, seq = a.seq, communities = n, workers = ?a.workers, "frame segmented");
+    tracing::info!(
+        target: crate::common::FRAMES,
+        communities = n,
+        embedders = a.workers.len(),
+        ms = frame.opened.elapsed().as_millis() as u64,
+        "frame segmented"
+    );
     Ok(())
 }
 

@@ -13,6 +13,11 @@ use tessera_protocol::{
 
 use crate::{Context, WorkerError};
 
+/// The target of the one `info` line each service writes per frame (the embedder: per model
+/// call), with its run, frame and milliseconds. `telemetry.log = "info,tessera::frames=warn"`
+/// turns them off and keeps the rest.
+pub(crate) const FRAMES: &str = "tessera::frames";
+
 /// Why a message could not be handled.
 #[derive(Debug)]
 pub(crate) enum Failure {

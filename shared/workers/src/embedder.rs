@@ -6,7 +6,13 @@
 //! chips) and embedded together in one model call. Each chip is first looked up in the
 //! embedding cache (Redis, pipelined; in-process when no Redis is configured), keyed by the
 //! model digest and the chip's content; only the misses reach the model, and they are written
-//! back. While the model runs, progress acks keep the messages from being redelivered.
+//! back.
+//!
+//! WORK's ack wait is short (`queues.embedder_ack_wait_secs`, 4 s), so that the batches of a
+//! killed embedder go back to work within seconds. Every message an embedder holds is kept
+//! alive meanwhile with progress acks every `embedder.progress_interval_ms`: the ones taken
+//! ahead ([`prefetch`](crate::prefetch), at most `embedder.pull_batch`) and the ones in the
+//! model call.
 
 use std::time::{Duration, Instant};
 
@@ -21,9 +27,10 @@ use tessera_protocol::{
 use tracing::{Instrument, Span};
 
 use crate::common::{
-    Failure, forward_headers, keep_alive, next_delivery, publish_downstream, pull, settle,
+    FRAMES, Failure, forward_headers, keep_alive, next_delivery, publish_downstream, pull, settle,
 };
 use crate::models::ModelSet;
+use crate::prefetch::prefetch;
 use crate::{Context, WorkerError};
 
 /// One decoded chip batch with its delivery.
@@ -46,14 +53,17 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
         cache = cache.backend(),
         "embedder ready"
     );
-    let pull_batch = ctx.settings.embedder.pull_batch;
-    let mut deliveries = pull(
+    // One message per pull request: the next is asked for only when there is room ahead.
+    let deliveries = pull(
         &ctx,
         Service::Embedder,
         &ctx.settings.queues.consumer(Service::Embedder),
-        pull_batch,
+        1,
     )
     .await?;
+    let every = progress_interval(&ctx);
+    let ahead = ctx.settings.embedder.pull_batch;
+    let mut deliveries = prefetch(deliveries, ahead, every, ctx.shutdown.clone());
     let linger = Duration::from_millis(ctx.settings.embedder.linger_ms);
     let max_chips = ctx.settings.embedder.max_batch_chips.max(1);
     loop {
@@ -117,47 +127,84 @@ async fn admit(ctx: &Context, models: &ModelSet, d: Delivery) -> Option<Job> {
     }
 }
 
+/// How often held messages are acked as in progress.
+fn progress_interval(ctx: &Context) -> Duration {
+    Duration::from_millis(ctx.settings.embedder.progress_interval_ms.max(100))
+}
+
 /// Embeds a group of jobs (looking up the cache first), publishes one embedding batch per
-/// job, and settles every delivery.
+/// job, and settles every delivery. The whole group is kept alive until then.
 async fn embed_group(
     ctx: &Context,
     cache: &EmbeddingCache,
     models: &mut ModelSet,
     mut group: Vec<Job>,
 ) {
+    let started = Instant::now();
     // Chips of different sides need different encoders: embed each side separately.
     group.sort_by_key(|j| j.batch.grid.chip);
-    while !group.is_empty() {
-        let chip = group[0].batch.grid.chip;
-        let end = group.partition_point(|j| j.batch.grid.chip == chip);
-        let jobs: Vec<Job> = group.drain(..end).collect();
-        let (deliveries, works): (Vec<Delivery>, Vec<Work>) = jobs
-            .into_iter()
-            .map(|j| {
-                let headers = forward_headers(&j.delivery);
-                (
-                    j.delivery,
-                    Work {
-                        batch: j.batch,
-                        chips: j.chips,
-                        headers,
-                    },
-                )
-            })
-            .unzip();
-        let span = batch_span(&works);
-        let every = Duration::from_millis(ctx.settings.embedder.progress_interval_ms.max(100));
-        async {
-            let alive = keep_alive(deliveries, every);
-            let outcomes = embed_side(ctx, cache, models, chip as usize, &works).await;
-            let deliveries = alive.stop().await;
-            for (d, outcome) in deliveries.iter().zip(outcomes) {
-                settle(ctx, Service::Embedder, &EMBEDDER_CONSUMER, d, outcome).await;
-            }
-        }
-        .instrument(span)
-        .await;
+    let (deliveries, works): (Vec<Delivery>, Vec<Work>) = group
+        .into_iter()
+        .map(|j| {
+            let headers = forward_headers(&j.delivery);
+            (
+                j.delivery,
+                Work {
+                    batch: j.batch,
+                    chips: j.chips,
+                    headers,
+                },
+            )
+        })
+        .unzip();
+    let alive = keep_alive(deliveries, progress_interval(ctx));
+    let mut outcomes = Vec::with_capacity(works.len());
+    let mut rest = &works[..];
+    while let Some(first) = rest.first() {
+        let chip = first.batch.grid.chip;
+        let (side, after) = rest.split_at(rest.partition_point(|w| w.batch.grid.chip == chip));
+        rest = after;
+        let span = batch_span(side);
+        let done = embed_side(ctx, cache, models, chip as usize, side)
+            .instrument(span.clone())
+            .await;
+        span.in_scope(|| log_embedded(side, &done, started));
+        outcomes.extend(done.into_iter().map(|(outcome, _)| outcome));
     }
+    let deliveries = alive.stop().await;
+    for (d, outcome) in deliveries.iter().zip(outcomes) {
+        settle(ctx, Service::Embedder, &EMBEDDER_CONSUMER, d, outcome).await;
+    }
+}
+
+/// The one line per model call at `info` (target [`FRAMES`]), inside the batch span (run and
+/// first frame): which frames (`run:frame` when runs are mixed), how many chips, cache hits,
+/// and the milliseconds since the group was formed.
+fn log_embedded(works: &[Work], done: &[(Result<(), Failure>, u32)], started: Instant) {
+    let mut frames: Vec<String> = Vec::new();
+    let one_run = works.iter().all(|w| w.batch.run == works[0].batch.run);
+    for w in works {
+        let f = if one_run {
+            w.batch.seq.to_string()
+        } else {
+            format!("{}:{}", w.batch.run, w.batch.seq)
+        };
+        if !frames.contains(&f) {
+            frames.push(f);
+        }
+    }
+    let chips: u32 = works.iter().map(|w| w.batch.n).sum();
+    let hits: u32 = done.iter().map(|(_, h)| h).sum();
+    let failed = done.iter().filter(|(o, _)| o.is_err()).count();
+    tracing::info!(
+        target: FRAMES,
+        frames = %frames.join(","),
+        chips,
+        cache_hits = hits,
+        failed,
+        ms = started.elapsed().as_millis() as u64,
+        "chips embedded"
+    );
 }
 
 /// The span of one model call over `works` (not empty): a child of the first message's
@@ -208,18 +255,19 @@ struct Work {
     headers: Vec<(String, String)>,
 }
 
-/// Embeds and publishes works whose chips all have side `chip`; one outcome per work.
+/// Embeds and publishes works whose chips all have side `chip`; one outcome per work, with
+/// its cache hits.
 async fn embed_side(
     ctx: &Context,
     cache: &EmbeddingCache,
     models: &mut ModelSet,
     chip: usize,
     works: &[Work],
-) -> Vec<Result<(), Failure>> {
+) -> Vec<(Result<(), Failure>, u32)> {
     let fail_all = |reason: String| {
         works
             .iter()
-            .map(|_| Err(Failure::Retry(reason.clone())))
+            .map(|_| (Err(Failure::Retry(reason.clone())), 0))
             .collect::<Vec<_>>()
     };
     let mut encoder = match models.take(chip) {
@@ -327,7 +375,7 @@ async fn embed_side(
             embed_ms: share,
             cache_ms: cache_ms * n as f64 / total_chips,
         };
-        outcomes.push(publish(ctx, work, &out).await);
+        outcomes.push((publish(ctx, work, &out).await, hits as u32));
     }
     outcomes
 }

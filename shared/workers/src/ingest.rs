@@ -245,6 +245,7 @@ async fn ingest_frame(
     frame: Frame,
     d: &Delivery,
 ) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
     let run = frame.run.clone();
     let what = format!("frame {} of run {run}", frame.seq);
     if *instrument != info.record.instrument {
@@ -350,7 +351,13 @@ async fn ingest_frame(
     ctx.metrics
         .counter("chip_batches")
         .add(batches.len() as u64);
-    tracing::debug!(%run, seq = frame.seq, chips = prepared.grid.len(), batches = batches.len(), "frame chipped");
+    tracing::info!(
+        target: crate::common::FRAMES,
+        chips = prepared.grid.len(),
+        batches = batches.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "frame chipped"
+    );
     Ok(())
 }
 

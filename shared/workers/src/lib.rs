@@ -11,7 +11,9 @@
 //!
 //! # Layout
 //! - `context`: [`Context`], [`WorkerError`], [`instance_name`].
-//! - `common`: settling deliveries, rejects, dead letters, status heartbeats.
+//! - `common`: settling deliveries, rejects, dead letters, status heartbeats, the per-frame
+//!   log lines (target `tessera::frames`).
+//! - `prefetch`: the messages an embedder takes ahead, kept alive until it starts on them.
 //! - `spans`: the span around each message (run and frame ids on every log line, trace
 //!   context through the message headers).
 //! - [`ingest`], [`embedder`], [`clusterer`], [`publisher`]: one service each.
@@ -23,6 +25,7 @@ mod context;
 pub mod embedder;
 pub mod ingest;
 mod models;
+mod prefetch;
 pub mod publisher;
 mod spans;
 pub mod up;

@@ -126,6 +126,17 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
             .observe_ms(*ms);
     }
     ctx.metrics.counter("frames").inc();
+    let latency = result
+        .timings
+        .iter()
+        .find(|(s, _)| s == "publish_to_result");
+    tracing::info!(
+        target: crate::common::FRAMES,
+        labels = result.n_labels,
+        ms = t.elapsed().as_millis() as u64,
+        since_published_ms = latency.map(|(_, ms)| *ms as u64),
+        "result published"
+    );
     Ok(())
 }
 
