@@ -331,9 +331,10 @@ async fn embedders_killed_mid_batch_lose_no_chip_and_finish_no_frame_twice() {
 }
 
 /// (b) A service process (`tessera-clusterer` or `tessera-publisher`) is killed with SIGKILL
-/// after the first results of a 12-frame run, and a new one started: every frame completes
-/// once. Returns the consumer's redeliveries.
-async fn kill_and_restart(service: Service, bin: &Path) -> u64 {
+/// after the first results of a 12-frame run, while it holds unacknowledged work (or after
+/// 10 s of waiting for that), and a new one started: every frame completes once. Returns
+/// the consumer's redeliveries and whether the killed process held work.
+async fn kill_and_restart(service: Service, bin: &Path) -> (u64, bool) {
     let nats = nats();
     let settings = fault_settings(&nats, None);
     let in_process: Vec<Service> = Services::ALL
@@ -344,16 +345,30 @@ async fn kill_and_restart(service: Service, bin: &Path) -> u64 {
     let mut process = service_process(bin, &settings, service, &format!("{service}-1"));
     let bus = Bus::connect(&settings.bus).await.unwrap();
     let mut run = Run::start(&bus, &settings, &format!("kill-{service}")).await;
+    let consumer = match service {
+        Service::Clusterer => &CLUSTERER_CONSUMER,
+        _ => &PUBLISHER_CONSUMER,
+    };
     const N: usize = 12;
+    const FIRST: usize = 4;
     let rasters = frames(N, 2000);
-    for (seq, r) in rasters.iter().enumerate() {
+    for (seq, r) in rasters.iter().enumerate().take(FIRST) {
+        run.publish(seq as u64, r).await;
+    }
+    let mut got = HashMap::new();
+    collect_more(&mut run.results, &mut got, 3, RESULTS_WITHIN).await;
+    // The rest only now, so that the process is at work on them when it is killed: had all
+    // twelve gone at once, it could have finished them all before the kill.
+    for (seq, r) in rasters.iter().enumerate().skip(FIRST) {
         run.publish(seq as u64, r).await;
     }
     run.stop(N as u64).await;
-    let mut got = HashMap::new();
-    collect_more(&mut run.results, &mut got, 3, RESULTS_WITHIN).await;
+    let holding = freeze_holding_work(&process, &bus, consumer.stream, consumer.durable).await;
     crash(&mut process);
-    eprintln!("killed {service}-1 after {} results", got.len());
+    eprintln!(
+        "killed {service}-1 after {} results, holding work: {holding}",
+        got.len()
+    );
     let _process = service_process(bin, &settings, service, &format!("{service}-2"));
     collect_more(&mut run.results, &mut got, N, RESULTS_WITHIN).await;
     assert_no_more(&mut run.results, QUIET).await;
@@ -361,11 +376,45 @@ async fn kill_and_restart(service: Service, bin: &Path) -> u64 {
     assert_labels(&bus, &got, &rasters, |seq| seq as usize).await;
     assert!(services.is_running());
     services.stop().await.unwrap();
-    let consumer = match service {
-        Service::Clusterer => &CLUSTERER_CONSUMER,
-        _ => &PUBLISHER_CONSUMER,
+    (
+        redeliveries(&nats, consumer.stream, consumer.durable),
+        holding,
+    )
+}
+
+/// Freezes `process` (SIGSTOP) at a moment when `durable` on `stream` has messages delivered
+/// to it and not acknowledged, as the server sees once the frozen process's last acks have
+/// landed; thaws it and tries again otherwise, for up to 10 s. The process is left frozen,
+/// holding that work, for the kill. Whether it was caught holding work.
+async fn freeze_holding_work(process: &ChildGuard, bus: &Bus, stream: &str, durable: &str) -> bool {
+    let pid = process.0.id().to_string();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {pid}");
     };
-    redeliveries(&nats, consumer.stream, consumer.durable)
+    let pending = || async {
+        bus.consumer_lag(stream, durable)
+            .await
+            .unwrap()
+            .num_ack_pending
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        if pending().await > 0 {
+            signal("-STOP");
+            // Acks it sent before it stopped are on their way; let them land.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if pending().await > 0 {
+                return true;
+            }
+            signal("-CONT");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    false
 }
 
 /// (b) The clusterer, killed while it holds open frames, and restarted.
@@ -373,8 +422,9 @@ async fn kill_and_restart(service: Service, bin: &Path) -> u64 {
 async fn a_killed_clusterer_process_loses_no_frame_and_finishes_none_twice() {
     let bin = service_binary("tessera-clusterer");
     bounded("clusterer killed and restarted", async {
-        let redelivered = kill_and_restart(Service::Clusterer, &bin).await;
+        let (redelivered, holding) = kill_and_restart(Service::Clusterer, &bin).await;
         eprintln!("{redelivered} embedding batches redelivered");
+        assert!(holding, "the clusterer was killed while it held batches");
         assert!(
             redelivered > 0,
             "the killed clusterer's held batches were redelivered"
@@ -388,7 +438,7 @@ async fn a_killed_clusterer_process_loses_no_frame_and_finishes_none_twice() {
 async fn a_killed_publisher_process_loses_no_frame_and_publishes_none_twice() {
     let bin = service_binary("tessera-publisher");
     bounded("publisher killed and restarted", async {
-        let redelivered = kill_and_restart(Service::Publisher, &bin).await;
+        let (redelivered, _) = kill_and_restart(Service::Publisher, &bin).await;
         eprintln!("{redelivered} segmentations redelivered");
     })
     .await;
