@@ -106,7 +106,7 @@ impl RejectCache {
             for m in stored {
                 match decode::<Reject>(&m.payload, &Limits::default()) {
                     Ok(r) => {
-                        if let Some((run, seq)) = attribute(&r) {
+                        if let Some((run, seq)) = r.about() {
                             index.by_run.entry(run).or_default().push(RunReject {
                                 seq,
                                 service: r.service,
@@ -127,11 +127,6 @@ impl RejectCache {
         }
         Ok(index)
     }
-}
-
-/// The run (and frame) a reject is about ([`Reject::about`]).
-pub(crate) fn attribute(r: &Reject) -> Option<(RunId, Option<u64>)> {
-    r.about()
 }
 
 #[cfg(test)]
@@ -157,7 +152,7 @@ mod tests {
     #[test]
     fn every_pipeline_msg_id_names_its_run_and_frame() {
         let run = RunId::new("run-7").unwrap();
-        let frame = |id: String| attribute(&reject("tessera.acq.tem-1.frame", Some(id)));
+        let frame = |id: String| reject("tessera.acq.tem-1.frame", Some(id)).about();
         let at = Some((run.clone(), Some(12)));
         assert_eq!(frame(keys::frame_msg_id(&run, 12)), at);
         assert_eq!(frame(keys::batch_msg_id(&run, 12, 3)), at);
@@ -172,10 +167,10 @@ mod tests {
     fn without_a_msg_id_the_subject_names_the_run_or_nothing() {
         let run = RunId::new("r1").unwrap();
         let work = reject(&subjects::work_subject(&run), None);
-        assert_eq!(attribute(&work), Some((run, None)));
-        assert_eq!(attribute(&reject("tessera.acq.tem-1.frame", None)), None);
+        assert_eq!(work.about(), Some((run, None)));
+        assert_eq!(reject("tessera.acq.tem-1.frame", None).about(), None);
         let odd = reject("tessera.acq.tem-1.frame", Some("made-up:id".into()));
-        assert_eq!(attribute(&odd), None);
+        assert_eq!(odd.about(), None);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - `process.rs`: [`Supervised`], a child process with a log file, a readiness wait and a
-//!   graceful stop; the probes ([`http_ok`], [`redis_pong`]) and [`free_port`].
+//!   graceful stop; the probes ([`http_ok`], [`redis_pong`]), [`free_port`], [`on_path`]
+//!   and [`tail`] (also what the test kit's guards use).
 //! - `nats.rs`: [`LocalNats`], [`nats_version`].
 //! - `redis.rs`: [`LocalRedis`], [`find_redis_server`].
 
@@ -19,7 +20,7 @@ mod redis;
 use std::path::PathBuf;
 
 pub use nats::{LocalNats, MIN_NATS_VERSION, nats_version};
-pub use process::{Supervised, free_port, http_ok, port_is_free, redis_pong};
+pub use process::{Supervised, free_port, http_ok, on_path, port_is_free, redis_pong, tail};
 pub use redis::{LocalRedis, find_redis_server};
 
 /// Why a server could not be started.

@@ -111,9 +111,10 @@ impl Supervised {
     }
 
     fn not_ready(&self, what: &str, extra_log: Option<&Path>) -> ServersError {
-        let mut text = tail(&self.log);
+        let mut text = tail(&self.log, TAIL_LINES);
         if let Some(extra) = extra_log {
-            text.push_str(&tail(extra));
+            text.push('\n');
+            text.push_str(&tail(extra, TAIL_LINES));
         }
         ServersError::NotReady(format!(
             "{} {what}; the end of its log ({}):\n{text}",
@@ -147,15 +148,25 @@ pub(crate) fn terminate(pid: u32) -> bool {
     }
 }
 
-fn tail(path: &Path) -> String {
+/// The last `n` lines of a file, or a note saying why there are none.
+pub fn tail(path: &Path, n: usize) -> String {
     let mut text = String::new();
-    if let Ok(mut f) = File::open(path) {
-        let _ = f.read_to_string(&mut text);
+    match File::open(path).and_then(|mut f| f.read_to_string(&mut text)) {
+        Ok(_) => {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(n)..].join("\n")
+        }
+        Err(e) => format!("(no log: {e})"),
     }
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
-    out.push('\n');
-    out
+}
+
+/// The first `binary` on the `PATH`.
+pub fn on_path(binary: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(binary))
+        .find(|p| p.is_file())
 }
 
 /// A loopback port that was free a moment ago.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::process::{Supervised, free_port, redis_pong};
+use crate::process::{Supervised, free_port, on_path, redis_pong};
 use crate::{ServersError, io, orphan};
 
 /// How long a started server has to answer `PING`.
@@ -19,11 +19,7 @@ pub fn find_redis_server() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TESSERA_REDIS_SERVER").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join("redis-server"))
-        .find(|p| p.is_file())
+    on_path("redis-server")
 }
 
 /// A redis-server this process started, stopped when dropped.

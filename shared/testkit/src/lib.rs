@@ -10,15 +10,14 @@
 //! tests, with polling waits and screenshots; `scripts/install-browser.sh` installs both.
 //!
 //! # Layout
-//! - this file: binary discovery and free ports.
+//! - this file: binary discovery and free ports (through `tessera_servers`, which `tessera
+//!   up` uses for the same).
 //! - `nats`: the nats-server guard (JetStream on).
 //! - `redis`: the redis-server guard.
 //! - `browser`: the chromedriver + headless Chromium guard.
 //! - `http`: one plain HTTP request to a local test server.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub mod redis;
 pub use redis::RedisServer;
@@ -75,28 +74,17 @@ pub fn find_binary(binary: &'static str, env: &'static str) -> Result<PathBuf, T
     {
         return Ok(p);
     }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join(binary))
-        .find(|p| p.is_file())
-        .ok_or(TestkitError::NotFound { binary, env })
+    tessera_servers::on_path(binary).ok_or(TestkitError::NotFound { binary, env })
 }
 
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> Result<u16, TestkitError> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| TestkitError::Io {
-            context: "binding a free loopback port".into(),
-            source,
-        })?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|source| TestkitError::Io {
-            context: "reading the bound port".into(),
-            source,
-        })
+    tessera_servers::free_port().map_err(|e| match e {
+        tessera_servers::ServersError::Io { context, source } => {
+            TestkitError::Io { context, source }
+        }
+        other => TestkitError::NotReady(other.to_string()),
+    })
 }
 
 /// A child process (a service binary under test) killed and reaped when dropped.
@@ -110,14 +98,4 @@ impl Drop for ChildGuard {
     }
 }
 
-/// The last `n` lines of a file, or a note saying why there are none.
-pub(crate) fn tail(path: &Path, n: usize) -> String {
-    let mut text = String::new();
-    match File::open(path).and_then(|mut f| f.read_to_string(&mut text)) {
-        Ok(_) => {
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(n)..].join("\n")
-        }
-        Err(e) => format!("(no log: {e})"),
-    }
-}
+pub(crate) use tessera_servers::tail;
