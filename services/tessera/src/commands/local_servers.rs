@@ -47,7 +47,6 @@ impl LocalServers {
             let binary = cache
                 .nats_server()
                 .context("finding nats-server (or pass --nats URL to use a server of your own)")?;
-            let taken = !port_is_free(NATS_PORT);
             let nats = LocalNats::start(&binary, &data.join("nats"), NATS_PORT)
                 .context("starting nats-server (or pass --nats URL to use a server of your own)")?;
             settings.bus.url = nats.url();
@@ -57,7 +56,7 @@ impl LocalServers {
                 nats.version(),
                 nats.pid().unwrap_or_default()
             );
-            if taken {
+            if nats.port() != NATS_PORT {
                 text.push_str(&format!(
                     "\n            127.0.0.1:{NATS_PORT} was taken (a NATS of your own? use it \
                      with --nats nats://127.0.0.1:{NATS_PORT}); publish to this one with \

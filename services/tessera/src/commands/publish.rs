@@ -69,7 +69,7 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
         up::cancel_on_signal(interrupted.clone());
         let inst = Instrument::new(bus.clone(), instrument, settings.protocol_limits());
         eprintln!("publishing run {run}: {}", source.describe());
-        let published = std::cell::Cell::new(0);
+        // What each published frame was, by frame number: their count is the frames sent.
         let names = std::cell::RefCell::new(Vec::new());
         let publishing = simulate(&inst, start, &source, args.rate, |p| match p {
             Progress::Published {
@@ -84,7 +84,6 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
                     "inline"
                 };
                 eprintln!("frame {seq}: {} bytes, {via}", p.bytes);
-                published.set(seq + 1);
             }
             Progress::Skipped(s) => eprintln!("skipped {}: {}", s.name, s.reason),
         });
@@ -97,8 +96,9 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
         let summary = tokio::select! {
             s = session.publish(publishing) => s?,
             _ = interrupted.cancelled() => {
-                abort(&inst, &run, published.get()).await;
-                bail!("interrupted: run {run} stopped as aborted after {} frames", published.get());
+                let sent = names.borrow().len() as u64;
+                abort(&inst, &run, sent).await;
+                bail!("interrupted: run {run} stopped as aborted after {sent} frames");
             }
         };
         println!(
