@@ -161,7 +161,7 @@ pub fn cluster_with(
             modularity,
         ))
     };
-    let (cut, modularity) = timings.time("communities", || {
+    let (cut, mut modularity) = timings.time("communities", || {
         selection::split(params, stats.shape, &detect, |labels, count| {
             Ok(graph::canonical_labels(&graph::merge_to_count(
                 labels, &features, n, dim, count,
@@ -173,12 +173,14 @@ pub fn cluster_with(
         resolution,
         ..
     } = cut;
-    if let (Split::Coherent, None, Some(g)) = (params.split, params.communities, stats.shape)
-        && selection::coherence(&labels, g.cols, g.rows) < f64::from(params.coherence)
+    if let (Split::Coherent, None, Some(shape)) = (params.split, params.communities, stats.shape)
+        && selection::coherence(&labels, shape.cols, shape.rows) < f64::from(params.coherence)
         && selection::least_distinct(&labels, embeddings, raw_dim) < f64::from(params.min_distinct)
     {
         // No cut was coherent, and the best of them splits nothing real: one phase.
         labels = vec![0; n];
+        // The modularity reported is the partition's, not the discarded cut's.
+        modularity = graph::modularity(&g, &labels, resolution)?;
     }
     let n_communities = labels.iter().max().map_or(0, |m| *m as usize + 1);
     Ok(ChipPartition {
