@@ -100,14 +100,8 @@ pub(crate) fn uniform(size: usize) -> Vec<Case> {
             ..SceneConfig::default()
         });
         for (end, x0) in [("crystal", 0), ("disorder", 2 * size)] {
-            let crop = |v: &[f32]| -> Vec<f32> {
-                (0..size)
-                    .flat_map(|y| v[y * 3 * size + x0..y * 3 * size + x0 + size].to_vec())
-                    .collect()
-            };
-            let pixels = crop(&wide.pixels);
-            let t: Vec<f32> = truth.iter().map(|&t| t as f32).collect();
-            let mut truth: Vec<u32> = crop(&t).iter().map(|&t| t as u32).collect();
+            let pixels = crop(&wide.pixels, 3 * size, x0, size);
+            let mut truth = crop(&truth, 3 * size, x0, size);
             // One class: the scene's front may reach into an end; what it covers is unscored.
             let major = u32::from(truth.iter().filter(|&&t| t != 0).count() * 2 > truth.len());
             truth
@@ -128,6 +122,14 @@ pub(crate) fn uniform(size: usize) -> Vec<Case> {
         }
     }
     out
+}
+
+/// The `side`-wide columns from `x0` of a row-major image `width` wide.
+fn crop<T: Copy>(v: &[T], width: usize, x0: usize, side: usize) -> Vec<T> {
+    v.chunks_exact(width)
+        .flat_map(|row| &row[x0..x0 + side])
+        .copied()
+        .collect()
 }
 
 /// Mosaics of three real textures (brick, grass, gravel), `size` pixels square.
