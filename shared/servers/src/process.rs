@@ -103,11 +103,19 @@ impl Supervised {
         let _ = child.wait();
     }
 
-    fn kill(&mut self) {
+    /// Kills it at once (SIGKILL), as a crash would. Killing a stopped server does nothing.
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     fn not_ready(&self, what: &str, extra_log: Option<&Path>) -> ServersError {

@@ -7,22 +7,20 @@
 //! [`NatsServer::stop`] and [`NatsServer::start_again`] keep the store and the port, so a test
 //! can restart the server mid-run on a file store.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use tessera_servers::Supervised;
 
 use crate::{TestkitError, find_binary, free_port};
 
 /// How long a started server has to report itself healthy (JetStream included).
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long [`NatsServer::stop`] waits after SIGTERM before it kills.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many fresh port pairs a first start tries when a chosen port is taken.
 const PORT_ATTEMPTS: usize = 3;
-/// Log lines quoted in a start-up error.
-const TAIL_LINES: usize = 30;
 
 /// How to start a [`NatsServer`]: made by [`NatsServer::builder`].
 #[derive(Debug, Clone, Default)]
@@ -71,7 +69,7 @@ impl NatsServerBuilder {
             dir,
             port: 0,
             monitor_port: 0,
-            child: None,
+            process: None,
         };
         let mut last = None;
         for _ in 0..PORT_ATTEMPTS {
@@ -99,7 +97,7 @@ pub struct NatsServer {
     dir: tempfile::TempDir,
     port: u16,
     monitor_port: u16,
-    child: Option<Child>,
+    process: Option<Supervised>,
 }
 
 impl NatsServer {
@@ -165,46 +163,22 @@ impl NatsServer {
 
     /// Whether the server process is running.
     pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.process.as_mut().is_some_and(Supervised::is_running)
     }
 
     /// Stops the server gracefully (SIGTERM, then SIGKILL after 10 s); the store and the
     /// port are kept for [`NatsServer::start_again`]. Stopping a stopped server does nothing.
     pub fn stop(&mut self) -> Result<(), TestkitError> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
-        };
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            return Ok(());
+        if let Some(mut process) = self.process.take() {
+            process.stop();
         }
-        // No `unsafe` libc call: `kill` does the signalling; without it, SIGKILL at once.
-        let signalled = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !signalled {
-            kill_and_reap(&mut child);
-            return Ok(());
-        }
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        kill_and_reap(&mut child);
         Ok(())
     }
 
     /// Kills the server at once (SIGKILL), as a crash would; the store and the port are kept.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            kill_and_reap(&mut child);
+        if let Some(mut process) = self.process.take() {
+            process.kill();
         }
     }
 
@@ -249,54 +223,27 @@ impl NatsServer {
 
     fn spawn_and_wait(&mut self) -> Result<(), TestkitError> {
         let conf = self.write_config()?;
-        let stderr = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("stderr.log"))
-            .map_err(|source| io("opening the nats-server stderr log", source))?;
-        let stdout = stderr
-            .try_clone()
-            .map_err(|source| io("opening the nats-server stderr log", source))?;
-        let child = Command::new(&self.binary)
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()
-            .map_err(|source| io(&format!("starting {}", self.binary.display()), source))?;
-        self.child = Some(child);
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            let exited = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten());
-            if let Some(status) = exited {
-                self.child = None;
-                return Err(self.not_ready(&format!("exited ({status}) during start-up")));
-            }
-            if healthz(self.monitor_port) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                self.kill();
-                return Err(self.not_ready(&format!(
-                    "was not healthy with JetStream within {READY_TIMEOUT:?}"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-
-    fn not_ready(&self, what: &str) -> TestkitError {
-        TestkitError::NotReady(format!(
-            "nats-server {} ({}) on 127.0.0.1:{} {what}; last log lines:\n{}",
-            self.version,
-            self.binary.display(),
-            self.port,
-            self.log_tail(TAIL_LINES)
-        ))
+        let mut command = Command::new(&self.binary);
+        command.arg("-c").arg(&conf);
+        let monitor_port = self.monitor_port;
+        let process = Supervised::start(
+            "nats-server",
+            command,
+            &self.dir.path().join("stderr.log"),
+            Some(&self.log_path()),
+            READY_TIMEOUT,
+            || healthz(monitor_port),
+        )
+        .map_err(|e| {
+            TestkitError::NotReady(format!(
+                "nats-server {} ({}) on 127.0.0.1:{}: {e}",
+                self.version,
+                self.binary.display(),
+                self.port
+            ))
+        })?;
+        self.process = Some(process);
+        Ok(())
     }
 }
 
@@ -305,11 +252,6 @@ impl Drop for NatsServer {
         self.kill();
         // The TempDir field deletes the store and the log after this.
     }
-}
-
-fn kill_and_reap(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn io(context: &str, source: std::io::Error) -> TestkitError {
