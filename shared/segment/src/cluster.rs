@@ -7,7 +7,7 @@ use tessera_graph::{self as graph, Cutoff, Graph, LeidenConfig, LouvainConfig};
 use crate::{
     Algorithm, GraphKind, SegmentError, SegmentParams, Timings,
     features::{FeatureBlock, INTENSITY, concat_rows, context_mean, scale_block},
-    selection::{self, Cut, Split},
+    selection::{self, Cut},
 };
 
 /// Statistics measured on the image under the chip grid, `n × columns` each (see
@@ -162,24 +162,24 @@ pub fn cluster_with(
         ))
     };
     let (cut, mut modularity) = timings.time("communities", || {
-        selection::split(params, stats.shape, &detect, |labels, count| {
-            Ok(graph::canonical_labels(&graph::merge_to_count(
-                labels, &features, n, dim, count,
-            )?))
-        })
+        selection::split(
+            params,
+            stats.shape,
+            &detect,
+            |labels, count| {
+                Ok(graph::canonical_labels(&graph::merge_to_count(
+                    labels, &features, n, dim, count,
+                )?))
+            },
+            |labels| selection::least_distinct(labels, embeddings, raw_dim),
+        )
     })?;
     let Cut {
-        mut labels,
-        resolution,
-        ..
+        labels, resolution, ..
     } = cut;
-    if let (Split::Coherent, None, Some(shape)) = (params.split, params.communities, stats.shape)
-        && selection::coherence(&labels, shape.cols, shape.rows) < f64::from(params.coherence)
-        && selection::least_distinct(&labels, embeddings, raw_dim) < f64::from(params.min_distinct)
-    {
-        // No cut was coherent, and the best of them splits nothing real: one phase.
-        labels = vec![0; n];
-        // The modularity reported is the partition's, not the discarded cut's.
+    if labels.iter().all(|&l| l == 0) {
+        // One community (one phase, or a sweep that found one): the partition's modularity,
+        // not that of a cut it replaced.
         modularity = graph::modularity(&g, &labels, resolution)?;
     }
     let n_communities = labels.iter().max().map_or(0, |m| *m as usize + 1);

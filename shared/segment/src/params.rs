@@ -80,6 +80,15 @@ pub struct SegmentParams {
     /// stand; under it the image is one community (one phase, cut into speckle by noise).
     /// See [`crate::selection::least_distinct`].
     pub min_distinct: f32,
+    /// With `split = coherent`: a cut finer than the coherent one stands when its least
+    /// distinct pair of communities is at least this share of the coherent cut's (0: never;
+    /// see [`crate::selection::finer_distinct`]).
+    pub finer_ratio: f32,
+    /// ... and every one of its communities keeps this share of chips with half their grid
+    /// neighbours inside it ([`crate::selection::chip_coherence`]) ...
+    pub finer_coherence: f32,
+    /// ... and that least distinct pair is at least this cosine distance apart.
+    pub finer_floor: f32,
     /// Weight each chip's pixel vote by its confidence (see [`crate::confidence`]) rather
     /// than counting every chip once.
     pub confidence_vote: bool,
@@ -117,6 +126,9 @@ impl Default for SegmentParams {
             min_community: 3,
             merge_similarity: None,
             min_distinct: 0.12,
+            finer_ratio: 0.7,
+            finer_coherence: 0.85,
+            finer_floor: 0.1,
             confidence_vote: true,
             intensity_weight: 0.5,
             context: 0.0,
@@ -241,6 +253,15 @@ impl SegmentParams {
                 "min_distinct {} must be a cosine distance in [0, 2] (0: keep every split)",
                 self.min_distinct
             ));
+        }
+        for (name, v, max) in [
+            ("finer_ratio", self.finer_ratio, f32::INFINITY),
+            ("finer_coherence", self.finer_coherence, 1.0),
+            ("finer_floor", self.finer_floor, 2.0),
+        ] {
+            if !(v.is_finite() && (0.0..=max).contains(&v)) {
+                return bad(format!("{name} {v} must be in 0..={max}"));
+            }
         }
         if let Some(s) = self.merge_similarity
             && !(-1.0..=1.0).contains(&s)
