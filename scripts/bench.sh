@@ -7,24 +7,38 @@
 #     Python API at 64 px and at 224 px (the published method's input size);
 #  3. Leiden against python-igraph on the same 100k-node k-NN graph (scripts/bench_leiden.sh).
 # Figures are ratios measured in one run: this machine is shared and noisy.
+# BENCH_QUICK=1: a 256² frame, one run, a few chips and the quick Leiden benchmark, built with
+# the test profile: a check that every step still runs (the test command makes it); its
+# figures mean nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TESSERA_CACHE="${TESSERA_CACHE:-$HOME/.cache/tessera}"
 target="${CARGO_TARGET_DIR:-target}"
 data="$target/bench-data"
+profile=release bin="$target/release" frames=("2048 64" "4096 32") runs="1 2 3"
+packages=(-p tessera-cli -p tessera-tests)
+model_chips=1024 peer_sizes=64,224 peer_seconds=3
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+    # The whole workspace, as the test command builds it: the same features, so nothing of
+    # its test build is compiled again.
+    profile=test bin="$target/debug" frames=("256 32") runs=1 packages=(--workspace)
+    model_chips=128 peer_sizes=64 peer_seconds=0.2
+fi
 
 python3 scripts/provision.py --cache "$TESSERA_CACHE" --only runtime,models,samples >/dev/null
-cargo build --release --quiet -p tessera-cli -p tessera-tests --examples --bins
-"$target/release/examples/bench_pipeline" write "$data"
+cargo build --profile "$profile" --quiet "${packages[@]}" --examples --bins
+sizes=()
+for spec in "${frames[@]}"; do sizes+=("${spec%% *}"); done
+"$bin/examples/bench_pipeline" write "$data" "${sizes[@]}"
 
 echo "== tessera segment, end to end (process start included)"
-for spec in "2048 64" "4096 32"; do
+for spec in "${frames[@]}"; do
     set -- $spec
     size=$1 stride=$2
-    for run in 1 2 3; do
+    for run in $runs; do
         out="$data/out-$size-$run"
         start=$(date +%s%N)
-        "$target/release/tessera" segment "$data/bench-$size.png" --stride "$stride" --out "$out" >/dev/null 2>&1
+        "$bin/tessera" segment "$data/bench-$size.png" --stride "$stride" --out "$out" >/dev/null 2>&1
         end=$(date +%s%N)
         python3 - "$out/bench-$size.json" "$(( (end - start) / 1000000 ))" "$run" <<'PY'
 import json, sys
@@ -43,10 +57,10 @@ PY
 done
 
 echo "== the model alone"
-"$target/release/examples/bench_pipeline" model 64 1024
+"$bin/examples/bench_pipeline" model 64 "$model_chips"
 echo "== the same model through the ONNX Runtime Python API (peer), 2 threads, batch 64"
 "$TESSERA_CACHE/venv/bin/python" scripts/tests/bench_efficientnet.py --cache "$TESSERA_CACHE" \
-    --sizes 64,224 --seconds 3 --no-spin
+    --sizes "$peer_sizes" --seconds "$peer_seconds" --no-spin
 
 echo "== Leiden against igraph"
 bash scripts/bench_leiden.sh 2>&1 | grep -v '^RESULT'

@@ -22,7 +22,11 @@
 #   E2E         1 to run part 3 (default 1); E2E_RUNS, model:provider:precision per run (default on a GPU:
 #               ResNet50 FP16 and FP32 on CUDA and TensorRT, with and without in-graph preprocessing;
 #               on the CPU efficientnet-lite0:cpu:fp32); E2E_BATCH (default: the provider's default)
+#   FRAME       side of the end-to-end frame, default 4096
 #   THREADS     intra-op threads for both sides (0: one per core)
+#   BENCH_QUICK=1  CPU only, EfficientNet-Lite0, batch 8, 16 chips, a 256² frame, built with
+#               the test profile: a check that every step still runs (the test command makes
+#               it); its figures mean nothing
 #   STEP_TIMEOUT  seconds one measurement may take before it is reported as timed out (default 300)
 # For a machine without Rust or network access (a lent GPU box), with everything carried there:
 #   BIN_DIR     folder holding prebuilt `tessera` and `embed_bench` (skips cargo build)
@@ -36,6 +40,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TESSERA_CACHE="${TESSERA_CACHE:-$HOME/.cache/tessera}"
 target="${CARGO_TARGET_DIR:-target}"
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+    : "${BENCH_PROFILE:=test}" "${PROVIDERS:=cpu}" "${MODELS:=efficientnet-lite0}"
+    : "${BATCHES:=8}" "${CHIPS:=16}" "${FRAME:=256}"
+fi
+FRAME="${FRAME:-4096}"
 profile="${BENCH_PROFILE:-release}"
 bin="$target/$([ "$profile" = release ] && echo release || echo debug)"
 data="$target/bench-gpu"
@@ -57,7 +66,8 @@ gpu_e2e="resnet50-fp16@u8x$CHIP:cuda:fp32 resnet50@u8x$CHIP:cuda:fp32 resnet50-f
 gpu_e2e="$gpu_e2e resnet50@u8x$CHIP:tensorrt:fp16 resnet50:tensorrt:fp16"
 E2E_RUNS="${E2E_RUNS:-$([ $on_gpu = 1 ] && echo "$gpu_e2e" || echo efficientnet-lite0:cpu:fp32)}"
 
-steps=runtime,models,resnet50
+steps=runtime,models
+case " $MODELS " in *" resnet50 "*) steps="$steps,resnet50" ;; esac
 [ $on_gpu = 1 ] && steps="$steps,runtime-gpu"
 raw=""
 for m in $MODELS; do raw="$raw${raw:+,}$m@u8x$CHIP"; done
@@ -68,8 +78,13 @@ fi
 if [ -n "${BIN_DIR:-}" ]; then
     bench="$BIN_DIR/embed_bench" cli="$BIN_DIR/tessera"
 else
-    cargo build --profile "$profile" --quiet -p tessera-embedding --example embed_bench
-    cargo build --profile "$profile" --quiet -p tessera-cli
+    if [ "${BENCH_QUICK:-0}" = 1 ]; then
+        # The whole workspace, as the test command builds it (the same features).
+        cargo build --profile "$profile" --quiet --workspace --bins --examples
+    else
+        cargo build --profile "$profile" --quiet -p tessera-embedding --example embed_bench
+        cargo build --profile "$profile" --quiet -p tessera-cli
+    fi
     bench="$bin/examples/embed_bench" cli="$bin/tessera"
 fi
 STEP_TIMEOUT="${STEP_TIMEOUT:-300}"
@@ -154,16 +169,17 @@ for provider in $PROVIDERS; do
 done
 
 if [ "$E2E" = 1 ]; then
-    echo "== 3. tessera segment, 4096x4096 frame, 4096 chips of 64 px: $E2E_RUNS"
-    frame="$data/frame-4096.png"
+    echo "== 3. tessera segment, ${FRAME}x$FRAME frame, $(( (FRAME / 64) ** 2 )) chips of 64 px: $E2E_RUNS"
+    frame="$data/frame-$FRAME.png"
     frame_py=$cpu_py
     [ -x "$frame_py" ] || frame_py=python3
-    [ -f "$frame" ] || "$frame_py" - "$frame" <<'PY'
+    [ -f "$frame" ] || "$frame_py" - "$frame" "$FRAME" <<'PY'
 import sys
 import numpy as np
 from PIL import Image
 # two textures in a checkerboard of 512-px tiles, plus noise: something to segment
-y, x = np.mgrid[0:4096, 0:4096]
+side = int(sys.argv[2])
+y, x = np.mgrid[0:side, 0:side]
 tile = ((y // 512 + x // 512) % 2).astype(bool)
 img = np.where(tile, 0.5 + 0.3 * np.sin(x / 3.0), 0.5 + 0.2 * np.sin((x + y) / 11.0))
 img += np.random.default_rng(7).normal(0, 0.05, img.shape)
@@ -184,7 +200,7 @@ PY
                 echo "$spec: tessera segment FAILED:"; tail -5 "$data/segment.log"; break
             fi
             end=$(date +%s%N)
-            python3 - "$out/frame-4096.json" "$(( (end - start) / 1000000 ))" "$spec" "$run" <<'PY'
+            python3 - "$out/frame-$FRAME.json" "$(( (end - start) / 1000000 ))" "$spec" "$run" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); wall = float(sys.argv[2])
 st = r["timings_ms"]["stages"]

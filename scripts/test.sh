@@ -7,10 +7,12 @@
 #   scripts/test.sh            # everything
 #   scripts/test.sh -p NAME    # extra arguments go to `cargo test`
 #
-# After the tests, the deployment checks: scripts/check_deploy.sh (compose.yaml, Helm, NATS
+# After the tests, every benchmark script in its quick mode (BENCH_QUICK=1: tiny sizes, one
+# run), then the deployment checks: scripts/check_deploy.sh (compose.yaml, Helm, NATS
 # configurations) and scripts/check_images.sh (the container images, made from the binaries
 # this run built, and the stack run from them; needs root). Only an explicit
-# TESSERA_SKIP_DEPLOY=1 or TESSERA_SKIP_IMAGES=1 leaves one out, and the output says so.
+# TESSERA_SKIP_BENCH=1, TESSERA_SKIP_DEPLOY=1 or TESSERA_SKIP_IMAGES=1 leaves one out, and the
+# output says so.
 #
 # When it ends, pass or fail, it prints how long each phase took and the ten slowest test
 # binaries (every binary's time is in $TESSERA_TIMINGS_DIR, default target/test-timings/). A
@@ -114,6 +116,17 @@ cargo test --workspace "${TARGETS[@]}" --no-fail-fast "$@" 2>&1 | python3 -u scr
 
 phase "cargo test --doc"
 cargo test --workspace --doc --no-fail-fast "$@" 2>&1 | python3 -u scripts/test_timings.py "$BINARIES_TSV"
+
+if [[ "${TESSERA_SKIP_BENCH:-0}" == 1 ]]; then
+    phase "SKIPPED benchmarks: TESSERA_SKIP_BENCH=1 (scripts/bench*.sh did not run)"
+else
+    # Every benchmark script in its quick mode (tiny sizes, one run, the test profile): not
+    # figures, a check that none of them broke. The full runs are by hand (README, Benchmarks).
+    phase "benchmarks, quick mode (scripts/bench.sh, bench_live.sh, bench_gpu.sh; BENCH_QUICK=1)"
+    BENCH_QUICK=1 bash scripts/bench.sh
+    BENCH_QUICK=1 bash scripts/bench_live.sh
+    BENCH_QUICK=1 bash scripts/bench_gpu.sh
+fi
 
 if [[ "${TESSERA_SKIP_DEPLOY:-0}" == 1 ]]; then
     phase "SKIPPED deployment checks: TESSERA_SKIP_DEPLOY=1 (scripts/check_deploy.sh did not run)"

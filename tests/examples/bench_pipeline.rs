@@ -1,7 +1,8 @@
 //! Helpers for `scripts/bench.sh`.
 //!
-//! - `bench_pipeline write DIR`: writes the benchmark frames `bench-2048.png` and
-//!   `bench-4096.png` (synthetic STEM order/disorder scenes, 16-bit).
+//! - `bench_pipeline write DIR [SIDE...]`: writes the benchmark frames `bench-SIDE.png`,
+//!   by default `bench-2048.png` and `bench-4096.png` (synthetic STEM order/disorder scenes,
+//!   16-bit).
 //! - `bench_pipeline model [SIDE] [CHIPS]`: the default model's own throughput on 64-px chips
 //!   embedded at SIDE (default 64), in batches of 64, best and median of 5 runs.
 
@@ -14,9 +15,9 @@ use tessera_imaging::encode_png_gray16;
 use tessera_synth::{NoiseLevel, SceneConfig, generate, to_u16};
 use tessera_tests::encoder;
 
-fn write(dir: &str) {
+fn write(dir: &str, sizes: &[usize]) {
     std::fs::create_dir_all(dir).unwrap();
-    for size in [2048, 4096] {
+    for &size in sizes {
         let s = generate(&SceneConfig {
             width: size,
             height: size,
@@ -54,7 +55,15 @@ fn model(side: usize, n: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("write") => write(args.get(1).map_or("bench-data", String::as_str)),
+        Some("write") => {
+            let sizes: Vec<usize> = args.iter().skip(2).map(|s| s.parse().unwrap()).collect();
+            let sizes = if sizes.is_empty() {
+                vec![2048, 4096]
+            } else {
+                sizes
+            };
+            write(args.get(1).map_or("bench-data", String::as_str), &sizes)
+        }
         Some("model") => model(
             args.get(1).map_or(64, |s| s.parse().unwrap()),
             args.get(2).map_or(1024, |s| s.parse().unwrap()),

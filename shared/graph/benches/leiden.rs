@@ -10,7 +10,9 @@
 //! "Until stable" runs a seed-dependent number of iterations (about 10 to 30 on the
 //! default graph), so the mean over seeds is the figure to compare.
 //!
-//! Run: `cargo bench -p tessera-graph --bench leiden -- /tmp/edges.txt`
+//! Run: `cargo bench -p tessera-graph --bench leiden -- /tmp/edges.txt` (an absolute path:
+//! `cargo bench` runs the benchmark in the crate's folder). `TESSERA_BENCH_QUICK=1` shrinks
+//! everything to a 5000-node graph, one seed and a 512-row k-NN/PCA, for a check that it runs.
 
 use std::io::Write;
 use std::time::Instant;
@@ -65,7 +67,11 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with("--"))
         .or_else(|| std::env::var("TESSERA_BENCH_EDGES").ok());
-    let (n, dim, k) = (100_000, 32, 10);
+    // Quick mode (`TESSERA_BENCH_QUICK=1`, what the test command runs): tiny sizes, one seed,
+    // to prove the benchmark still runs end to end, not to measure.
+    let quick = std::env::var("TESSERA_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let (n, dim, k) = (if quick { 5_000 } else { 100_000 }, 32, 10);
+    let seeds = if quick { 42u64..=42 } else { 42u64..=46 };
     let spread: f64 = std::env::var("TESSERA_BENCH_SPREAD")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -89,7 +95,7 @@ fn main() {
         println!("edge list written to {p}");
     }
     let (mut times, mut mods) = (Vec::new(), Vec::new());
-    for seed in 42u64..=46 {
+    for seed in seeds {
         let cfg = LeidenConfig {
             seed,
             ..Default::default()
@@ -113,7 +119,8 @@ fn main() {
         mean(&mods)
     );
 
-    for n in [4096usize, 16384] {
+    let sizes: &[usize] = if quick { &[512] } else { &[4096, 16384] };
+    for &n in sizes {
         let dim = 1280;
         let data = mixture(n, dim, 12, 1.5, 2);
         let t = Instant::now();
