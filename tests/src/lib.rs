@@ -10,7 +10,9 @@ pub mod scrape;
 
 use std::{path::PathBuf, sync::OnceLock};
 
-use tessera_embedding::{Encoder, EncoderOptions, Runtime, load_runtime};
+use tessera_embedding::{
+    Encoder, EncoderOptions, ExecutionProvider, PrecisionChoice, Runtime, load_runtime,
+};
 use tessera_imaging::Raster;
 use tessera_provision::{Cache, Component};
 
@@ -32,9 +34,23 @@ pub fn runtime() -> Runtime {
         .clone()
 }
 
-/// A real encoder: `model` is a provisioned name, `side` the network input side.
+/// A real encoder: `model` is a provisioned name, `side` the network input side. The model
+/// as named, in FP32 for a float model: see [`deployed_encoder`] for what the services run.
 pub fn encoder(model: &str, side: usize) -> Encoder {
-    let manifest = cache().model(model).expect("provisioning the models");
+    load_encoder(cache().model(model).expect("provisioning the models"), side)
+}
+
+/// The encoder `tessera segment` and the embedders load for `model` on the CPU with the
+/// default precision (`auto`): its quantised INT8 twin where it has one.
+pub fn deployed_encoder(model: &str, side: usize) -> Encoder {
+    let int8 = PrecisionChoice::Auto.wants_int8_model(&ExecutionProvider::Cpu);
+    let manifest = cache()
+        .model_for(model, int8)
+        .expect("provisioning the models");
+    load_encoder(manifest, side)
+}
+
+fn load_encoder(manifest: PathBuf, side: usize) -> Encoder {
     let options = EncoderOptions {
         input_size: Some(side),
         ..EncoderOptions::default()

@@ -26,7 +26,7 @@ use tessera_protocol::{Service, WireParams, streams};
 use tessera_segment::{SegmentParams, segment};
 use tessera_settings::Settings;
 use tessera_testkit::{ChildGuard, find_binary, free_port};
-use tessera_tests::encoder;
+use tessera_tests::deployed_encoder;
 use tessera_tests::live::*;
 use tessera_workers::up;
 
@@ -442,7 +442,7 @@ async fn an_edge_embedder_finishes_a_hub_run_across_a_cut_link() {
 
     // The labels are those of `tessera segment` on the same frames.
     let params = SegmentParams::default();
-    let mut enc = encoder(MODEL, params.chip);
+    let mut enc = deployed_encoder(MODEL, params.chip);
     for (seq, raster) in frames.iter().enumerate() {
         let (_, reference) = segment(&mut enc, raster, &params).unwrap();
         let ours = result_labels(&hub_bus, &got[&(seq as u64)]).await;

@@ -32,7 +32,7 @@ use tessera_protocol::{
 use tessera_segment::{SegmentParams, segment};
 use tessera_settings::Settings;
 use tessera_testkit::{ChildGuard, NatsServer, RedisServer};
-use tessera_tests::encoder;
+use tessera_tests::deployed_encoder;
 use tessera_tests::live::*;
 
 /// The model of every test: small and fast, so 50-frame runs take seconds.
@@ -144,7 +144,7 @@ async fn assert_labels(
 ) {
     let params = SegmentParams::default();
     let references: Vec<Vec<u32>> = tokio::task::block_in_place(|| {
-        let mut enc = encoder(MODEL, params.chip);
+        let mut enc = deployed_encoder(MODEL, params.chip);
         rasters
             .iter()
             .map(|r| segment(&mut enc, r, &params).unwrap().1.labels)

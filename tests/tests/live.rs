@@ -19,7 +19,7 @@ use tessera_protocol::{
 };
 use tessera_segment::{SegmentParams, segment};
 use tessera_testkit::RedisServer;
-use tessera_tests::encoder;
+use tessera_tests::deployed_encoder;
 use tessera_tests::live::*;
 use tessera_tests::scrape::{observations, scrape_until, value};
 
@@ -54,7 +54,7 @@ async fn twelve_frames_give_the_labels_of_tessera_segment() {
     eprintln!("12 results in {:.2} s", t0.elapsed().as_secs_f64());
 
     let params = SegmentParams::default();
-    let mut enc = encoder("efficientnet-lite0", params.chip);
+    let mut enc = deployed_encoder("efficientnet-lite0", params.chip);
     for (seq, raster) in frames.iter().enumerate() {
         let r = &got[&(seq as u64)];
         let (_, reference) = segment(&mut enc, raster, &params).unwrap();

@@ -170,8 +170,10 @@ pub(crate) struct ModelArgs {
     /// is an error, never a quiet fall-back to the CPU.
     #[arg(long, default_value = "cpu")]
     pub provider: String,
-    /// Number format: fp32, or with tensorrt also fp16 or int8.
-    #[arg(long, default_value = "fp32")]
+    /// Number format: auto (on the CPU the model's quantised INT8 twin where it has one,
+    /// efficientnet-lite0-int8; FP32 elsewhere), fp32, int8 (the CPU's quantised model, or
+    /// TensorRT's INT8), or with tensorrt fp16.
+    #[arg(long, default_value = "auto")]
     pub precision: String,
     /// Inference threads (0: one per core).
     #[arg(long, default_value_t = 0)]

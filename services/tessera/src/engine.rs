@@ -1,7 +1,9 @@
 //! Loads the runtime and the encoder that a command's flags ask for.
 
 use anyhow::{Context, Result};
-use tessera_embedding::{Encoder, EncoderOptions, ExecutionProvider, ProviderConfig, load_runtime};
+use tessera_embedding::{
+    Encoder, EncoderOptions, ExecutionProvider, PrecisionChoice, ProviderConfig, load_runtime,
+};
 use tessera_provision::Cache;
 
 use crate::cli::ModelArgs;
@@ -23,8 +25,9 @@ pub(crate) struct Loaded {
 }
 
 fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
+    let choice: PrecisionChoice = args.precision.parse().map_err(anyhow::Error::msg)?;
     let config = ProviderConfig {
-        precision: args.precision.parse().map_err(anyhow::Error::msg)?,
+        precision: choice.for_provider(&args.provider),
         ..ProviderConfig::default()
     };
     let provider = ExecutionProvider::configure(&args.provider, &config)
@@ -32,8 +35,11 @@ fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
         .with_default_engine_cache(cache.root().join("trt-engines"));
     let runtime_path = cache.runtime()?;
     let runtime = load_runtime(&runtime_path)?;
-    let manifest_path = cache.model(&args.model)?;
+    let manifest_path = cache.model_for(&args.model, choice.wants_int8_model(&provider))?;
     let manifest = tessera_embedding::read_manifest(&manifest_path)?;
+    choice
+        .check_model(&provider, &args.model, &manifest)
+        .map_err(anyhow::Error::msg)?;
     let input_size = manifest.input_side(args.input_size, chip);
     if provider.is_gpu()
         && let Some(advice) = manifest.upload_advice(&args.model, input_size, chip)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use tessera_embedding::Encoder;
+use tessera_embedding::{Encoder, running_precision};
 use tessera_formats::units::readable_area;
 use tessera_formats::{Acquisition, Metadata, PixelSize, Signal};
 use tessera_imaging::{LegendEntry, ScaleBar, encode_labels_tiff, render_overlay_with_scale};
@@ -144,7 +144,7 @@ impl ModelInfo {
             digest: encoder.digest().to_string(),
             input_size: encoder.input_size(),
             provider: encoder.provider().to_string(),
-            precision: encoder.provider().precision().name(),
+            precision: running_precision(encoder.provider(), encoder.manifest()).name(),
             batch: encoder.batch_size(),
             load_ms,
         }

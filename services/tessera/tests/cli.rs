@@ -62,7 +62,9 @@ fn segment_writes_labels_overlay_and_report() {
     );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("scene.json")).unwrap()).unwrap();
-    assert_eq!(report["model"]["name"], "efficientnet-lite0");
+    // On the CPU the default precision (auto) runs the model's quantised twin.
+    assert_eq!(report["model"]["name"], "efficientnet-lite0-int8");
+    assert_eq!(report["model"]["precision"], "int8");
     let communities = report["communities"].as_array().unwrap();
     let total: f64 = communities
         .iter()
@@ -187,6 +189,19 @@ fn clear_errors_for_missing_inputs_bad_flags_and_absent_gpus() {
         text(&o)
     );
     assert!(text(&o).contains("--provider cpu"), "{}", text(&o));
+    // INT8 on the CPU needs a quantised model; tiny has none, so it is refused, not run in FP32.
+    let o = tessera(&[
+        "segment",
+        image.to_str().unwrap(),
+        "--precision",
+        "int8",
+        "--model",
+        "tiny",
+    ]);
+    assert!(!o.status.success());
+    for part in ["tiny has no INT8 twin", "--precision fp32"] {
+        assert!(text(&o).contains(part), "{part:?} not in {}", text(&o));
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! - [`manifest`]: the model manifest and its validation.
 //! - [`preprocess`]: resizing and normalising chips into the network's input tensor.
 //! - [`provider`]: execution-provider choice (CPU, CUDA, TensorRT).
+//! - [`precision`]: the number format, and the quantised model `--precision int8` picks on the CPU.
 //! - [`runtime`]: loading the ONNX Runtime shared library at run time.
 //! - `session`: building the session on the chosen provider, checked against the manifest.
 //! - [`staging`]: IO binding, pinned host buffers and the copy/compute overlap.
@@ -20,6 +21,7 @@ pub mod encoder;
 pub mod error;
 pub mod host_memory;
 pub mod manifest;
+pub mod precision;
 pub mod preprocess;
 pub mod provider;
 pub mod runtime;
@@ -30,6 +32,7 @@ pub use encoder::{Encoder, EncoderOptions, read_manifest};
 pub use error::EmbeddingError;
 pub use host_memory::Pinning;
 pub use manifest::{ChannelOrder, Layout, ModelManifest, Normalize, RawDtype, RawInput};
-pub use provider::{ComputeStream, ExecutionProvider, Precision, ProviderConfig};
+pub use precision::{Precision, PrecisionChoice, running_precision};
+pub use provider::{ComputeStream, ExecutionProvider, ProviderConfig};
 pub use runtime::{ORT_VERSION, Runtime, load_runtime};
 pub use staging::Staging;

@@ -12,6 +12,7 @@
 //! channels = "RGB"         # RGB | BGR | GRAY (gray chips are replicated for RGB and BGR)
 //! input_size = 224         # the side the network was trained at
 //! dynamic_size = true      # the network accepts other sides (fully convolutional)
+//! precision = "fp32"       # optional: the number format of the stored weights (fp32 | fp16 | int8)
 //! [normalize]              # x = (v * scale - mean[c]) / std[c], with v in [0, 1]
 //! scale = 255.0
 //! mean = [127.0, 127.0, 127.0]
@@ -31,6 +32,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::Precision;
 
 /// Memory layout of the network input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +133,10 @@ pub struct ModelManifest {
     /// Set when the graph takes the chips as they are and preprocesses them itself.
     #[serde(default)]
     pub raw_input: Option<RawInput>,
+    /// The number format the model was stored in: `int8` for a quantised (Q/DQ) graph. What
+    /// `--precision` reports on the CPU and CUDA providers, which run a model as stored.
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 impl ModelManifest {

@@ -8,6 +8,8 @@
 
 use std::{fmt, path::PathBuf, str::FromStr};
 
+use crate::Precision;
+
 use ort::ep::{self, ArbitrarilyConfigurableExecutionProvider, ExecutionProviderDispatch};
 use serde::{Deserialize, Serialize};
 
@@ -48,47 +50,6 @@ pub enum ExecutionProvider {
         #[serde(default)]
         memory_limit: Option<usize>,
     },
-}
-
-/// The number format the network runs in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// As the model was exported (usually 32-bit floats).
-    #[default]
-    Fp32,
-    /// 16-bit floats, where TensorRT finds them faster.
-    Fp16,
-    /// 8-bit integers where TensorRT supports them, else 16-bit floats. Without a
-    /// calibration table or a quantised (Q/DQ) model, TensorRT keeps layers it has no ranges
-    /// for in higher precision.
-    Int8,
-}
-
-impl Precision {
-    /// The lower-case name, as settings spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::Fp32 => "fp32",
-            Precision::Fp16 => "fp16",
-            Precision::Int8 => "int8",
-        }
-    }
-}
-
-impl FromStr for Precision {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "fp32" => Ok(Precision::Fp32),
-            "fp16" => Ok(Precision::Fp16),
-            "int8" => Ok(Precision::Int8),
-            _ => Err(format!(
-                "unknown precision {s:?}; choose fp32, fp16 or int8"
-            )),
-        }
-    }
 }
 
 /// What a provider is configured with besides its name and device.
@@ -145,19 +106,21 @@ impl TrtProfile {
 impl ExecutionProvider {
     /// The provider named `name` (`cpu`, `cuda[:N]`, `tensorrt[:N]`) with `config` applied.
     ///
-    /// A precision other than FP32 is refused for the CPU and CUDA providers, which run the
-    /// model in the precision it was exported in; asking for FP16 there would silently get
-    /// FP32.
+    /// The CPU and CUDA providers run a model in the precision it was stored in: on the CPU,
+    /// INT8 means the model's quantised twin (see [`crate::PrecisionChoice`]); FP16 there,
+    /// and anything but FP32 on CUDA, is refused, as it would silently get FP32.
     pub fn configure(name: &str, config: &ProviderConfig) -> Result<Self, String> {
         let provider: ExecutionProvider = name.parse()?;
+        let cpu_int8 =
+            matches!(provider, ExecutionProvider::Cpu) && config.precision == Precision::Int8;
         match provider {
             ExecutionProvider::Cpu | ExecutionProvider::Cuda { .. }
-                if config.precision != Precision::Fp32 =>
+                if config.precision != Precision::Fp32 && !cpu_int8 =>
             {
                 Err(format!(
                     "precision {} needs the tensorrt provider; the {provider} provider runs the \
-                     model in the precision it was exported in (choose provider = \"tensorrt\", \
-                     or precision = \"fp32\")",
+                     model in the precision it was stored in (choose provider = \"tensorrt\", \
+                     precision = \"fp32\", or on the CPU \"int8\" for a quantised model)",
                     config.precision.name()
                 ))
             }
@@ -428,8 +391,12 @@ mod tests {
 
     #[test]
     fn reduced_precision_without_tensorrt_is_refused() {
-        for name in ["cpu", "cuda"] {
-            for precision in [Precision::Fp16, Precision::Int8] {
+        for (name, precision) in [
+            ("cpu", Precision::Fp16),
+            ("cuda", Precision::Fp16),
+            ("cuda", Precision::Int8),
+        ] {
+            {
                 let config = ProviderConfig {
                     precision,
                     ..ProviderConfig::default()
@@ -441,6 +408,15 @@ mod tests {
                 );
             }
         }
+        // INT8 on the CPU is the quantised model, which the CPU runs as stored.
+        let int8 = ProviderConfig {
+            precision: Precision::Int8,
+            ..ProviderConfig::default()
+        };
+        assert_eq!(
+            ExecutionProvider::configure("cpu", &int8),
+            Ok(ExecutionProvider::Cpu)
+        );
         assert!("bf16".parse::<Precision>().unwrap_err().contains("fp16"));
         assert_eq!("FP16".parse::<Precision>(), Ok(Precision::Fp16));
     }

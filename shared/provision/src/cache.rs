@@ -20,7 +20,11 @@ use std::path::{Path, PathBuf};
 use crate::{ProvisionError, script};
 
 /// The models that provisioning makes.
-pub const MODELS: &[&str] = &["efficientnet-lite0", "tiny"];
+pub const MODELS: &[&str] = &["efficientnet-lite0", "efficientnet-lite0-int8", "tiny"];
+
+/// Models with a quantised INT8 twin, made with them (`scripts/tessera_provision/quantize.py`):
+/// `(model, twin)`. `--precision int8` (and `auto`) on the CPU loads the twin.
+pub const INT8_TWINS: &[(&str, &str)] = &[("efficientnet-lite0", "efficientnet-lite0-int8")];
 
 /// Models made only when asked for (by name, or with [`Component::Resnet50`]): ResNet50-shaped
 /// encoders with random weights, for throughput runs, in FP32 and FP16.
@@ -212,6 +216,15 @@ impl Cache {
 }
 
 impl Cache {
+    /// [`Self::model`], or the model's quantised twin ([`INT8_TWINS`]) when `int8` is asked
+    /// for and it has one.
+    pub fn model_for(&self, model: &str, int8: bool) -> Result<PathBuf, ProvisionError> {
+        match INT8_TWINS.iter().find(|(name, _)| *name == model) {
+            Some((_, twin)) if int8 => self.model(twin),
+            _ => self.model(model),
+        }
+    }
+
     fn raw_input_model(
         &self,
         model: &str,

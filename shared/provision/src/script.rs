@@ -39,6 +39,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../scripts/tessera_provision/onnx_util.py"),
     ),
     (
+        "tessera_provision/quantize.py",
+        include_str!("../../../scripts/tessera_provision/quantize.py"),
+    ),
+    (
         "tessera_provision/raw_input.py",
         include_str!("../../../scripts/tessera_provision/raw_input.py"),
     ),

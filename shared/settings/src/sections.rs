@@ -25,8 +25,9 @@ pub struct ModelSettings {
     /// Execution provider: `cpu`, `cuda[:N]` or `tensorrt[:N]` (N: the GPU ordinal, default 0).
     /// A GPU provider that does not load stops the service at start-up. Default: `cpu`.
     pub provider: String,
-    /// Number format: `fp32`, or with `tensorrt` also `fp16` or `int8` (INT8 where TensorRT
-    /// supports it, FP16 elsewhere). Default: `fp32`.
+    /// Number format: `auto` (on the CPU the model's quantised INT8 twin where it has one,
+    /// else as stored), `fp32`, `int8` (on the CPU the quantised twin; with `tensorrt` INT8
+    /// where TensorRT supports it, FP16 elsewhere), or with `tensorrt` `fp16`. Default: `auto`.
     pub precision: String,
     /// Upper bound on the GPU memory arena, in bytes (GPU providers only). Unset: no bound.
     pub memory_limit: Option<usize>,
@@ -48,7 +49,7 @@ impl Default for ModelSettings {
             name: "efficientnet-lite0".into(),
             cache_dir: None,
             provider: "cpu".into(),
-            precision: "fp32".into(),
+            precision: "auto".into(),
             memory_limit: None,
             engine_cache: None,
             threads: 0,

@@ -132,21 +132,22 @@ impl Settings {
                 m.provider
             ),
         )?;
+        let precision = m.precision.to_ascii_lowercase();
         check(
-            matches!(
-                m.precision.to_ascii_lowercase().as_str(),
-                "fp32" | "fp16" | "int8"
-            ),
+            matches!(precision.as_str(), "auto" | "fp32" | "fp16" | "int8"),
             "model.precision",
-            &format!("is {:?}; choose fp32, fp16 or int8", m.precision),
+            &format!("is {:?}; choose auto, fp32, fp16 or int8", m.precision),
         )?;
+        let kind = provider_kind(&m.provider);
         check(
-            m.precision.eq_ignore_ascii_case("fp32")
-                || provider_kind(&m.provider) == Some("tensorrt"),
+            matches!(precision.as_str(), "auto" | "fp32")
+                || kind == Some("tensorrt")
+                || (precision == "int8" && kind == Some("cpu")),
             "model.precision",
             &format!(
                 "is {:?}, which needs provider = \"tensorrt\"; the {} provider runs the model in \
-                 the precision it was exported in (use precision = \"fp32\")",
+                 the precision it was stored in (use precision = \"auto\" or \"fp32\", or \
+                 \"int8\" on the CPU for the model's quantised twin)",
                 m.precision, m.provider
             ),
         )?;

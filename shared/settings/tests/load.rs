@@ -30,7 +30,7 @@ fn defaults_without_file_or_variables() {
     assert_eq!(s, Settings::default());
     assert_eq!(s.model.name, "efficientnet-lite0");
     assert_eq!(s.model.batch, None, "unset: the provider chooses");
-    assert_eq!(s.model.precision, "fp32");
+    assert_eq!(s.model.precision, "auto");
     assert_eq!(s.embedder.max_batch_chips, 512);
     assert_eq!(s.telemetry.format, LogFormat::Text);
     assert_eq!(s.bus.url, "nats://127.0.0.1:4222");

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use tessera_embedding::{
-    Encoder, EncoderOptions, ExecutionProvider, ModelManifest, ProviderConfig, Runtime,
-    load_runtime, read_manifest,
+    Encoder, EncoderOptions, ExecutionProvider, ModelManifest, PrecisionChoice, ProviderConfig,
+    Runtime, load_runtime, read_manifest,
 };
 use tessera_provision::Cache;
 use tessera_settings::ModelSettings;
@@ -33,9 +33,10 @@ pub(crate) fn provider(
     settings: &ModelSettings,
     cache: &Cache,
 ) -> Result<ExecutionProvider, String> {
+    let choice: PrecisionChoice = settings.precision.parse()?;
     let config = ProviderConfig {
         memory_limit: settings.memory_limit,
-        precision: settings.precision.parse()?,
+        precision: choice.for_provider(&settings.provider),
         engine_cache: settings.engine_cache.clone(),
     };
     Ok(ExecutionProvider::configure(&settings.provider, &config)?
@@ -52,10 +53,14 @@ impl ModelSet {
         let batch = settings.batch.unwrap_or_else(|| provider.default_batch());
         let runtime_path = cache.runtime().map_err(|e| err(e.to_string()))?;
         let runtime = load_runtime(&runtime_path).map_err(|e| err(e.to_string()))?;
+        let choice: PrecisionChoice = settings.precision.parse().map_err(err)?;
         let manifest_path = cache
-            .model(&settings.name)
+            .model_for(&settings.name, choice.wants_int8_model(&provider))
             .map_err(|e| err(e.to_string()))?;
         let manifest = read_manifest(&manifest_path).map_err(|e| err(e.to_string()))?;
+        choice
+            .check_model(&provider, &settings.name, &manifest)
+            .map_err(|e| err(format!("[model] {e}")))?;
         let mut set = ModelSet {
             runtime,
             manifest_path,
