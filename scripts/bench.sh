@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The segmentation benchmark. Prints, from one run on this machine:
 #  1. `tessera segment` end to end (process start included) on a 2048² frame (64-px chips,
-#     stride 64: 1024 chips) and a 4096² frame (stride 32: 16129 chips), 3 runs each, with
-#     the stage times from the report and the share of the time spent outside the model;
-#  2. the model's own throughput (Rust, ort) and the same model through the ONNX Runtime
-#     Python API at 64 px and at 224 px (the published method's input size);
+#     stride 64: 1024 chips) and a 4096² frame (stride 32: 16129 chips), 3 runs each with the
+#     FP32 model and with the default INT8 one, alternating, with the stage times from the
+#     report, the share of the time spent outside the model, and a before/after table;
+#  2. the model's own throughput (Rust, ort), FP32 and INT8, and the same models through the
+#     ONNX Runtime Python API at 64 px and at 224 px (the published method's input size);
 #  3. Leiden against python-igraph on the same 100k-node k-NN graph (scripts/bench_leiden.sh).
 # Figures are ratios measured in one run: this machine is shared and noisy.
 # BENCH_QUICK=1: a 256² frame, one run, a few chips and the quick Leiden benchmark, built with
@@ -31,36 +32,60 @@ sizes=()
 for spec in "${frames[@]}"; do sizes+=("${spec%% *}"); done
 "$bin/examples/bench_pipeline" write "$data" "${sizes[@]}"
 
-echo "== tessera segment, end to end (process start included)"
+echo "== tessera segment, end to end (process start included): FP32 (--precision fp32) and the"
+echo "   default on the CPU, the quantised INT8 model (--precision auto), alternating"
+results="$data/segment-results.tsv"
+: > "$results"
 for spec in "${frames[@]}"; do
     set -- $spec
     size=$1 stride=$2
     for run in $runs; do
-        out="$data/out-$size-$run"
-        start=$(date +%s%N)
-        "$bin/tessera" segment "$data/bench-$size.png" --stride "$stride" --out "$out" >/dev/null 2>&1
-        end=$(date +%s%N)
-        python3 - "$out/bench-$size.json" "$(( (end - start) / 1000000 ))" "$run" <<'PY'
+        for precision in fp32 auto; do
+            out="$data/out-$size-$precision-$run"
+            start=$(date +%s%N)
+            "$bin/tessera" segment "$data/bench-$size.png" --stride "$stride" --precision "$precision" \
+                --out "$out" >/dev/null 2>&1
+            end=$(date +%s%N)
+            python3 - "$out/bench-$size.json" "$(( (end - start) / 1000000 ))" "$run" "$results" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); wall = float(sys.argv[2]); run = sys.argv[3]
 st = dict(r["timings_ms"]["stages"])
 embed = st.get("embed", 0.0)
+inproc = sum(st.values())
 stages = " ".join(f"{k}={v:.0f}" for k, v in r["timings_ms"]["stages"])
 stages += f" | model load (once per command) {r['model']['load_ms']:.0f}"
-print(f"{r['width']}x{r['height']} stride {r['grid']['stride']}: "
-      f"{r['chips']} chips, run {run}: wall {wall:.0f} ms, in-process {sum(st.values()):.0f} ms, "
+prec = r["model"]["precision"]
+print(f"{r['width']}x{r['height']} stride {r['grid']['stride']} {prec}: "
+      f"{r['chips']} chips, run {run}: wall {wall:.0f} ms, in-process {inproc:.0f} ms, "
       f"embed {embed:.0f} ms ({r['chips'] / embed * 1e3:.0f} chips/s), outside the model "
-      f"{100 * (wall - embed) / wall:.1f}% of wall, {100 * (sum(st.values()) - embed) / sum(st.values()):.1f}% in-process")
+      f"{100 * (wall - embed) / wall:.1f}% of wall, {100 * (inproc - embed) / inproc:.1f}% in-process")
 print(f"    stages (ms): {stages}")
+with open(sys.argv[4], "a") as f:
+    f.write(f"{r['width']}\t{prec}\t{wall}\t{embed}\t{inproc}\n")
 PY
+        done
     done
 done
+echo "== before (FP32) and after (INT8, the CPU default): medians of the runs above"
+python3 - "$results" <<'PY'
+import statistics, sys
+rows = [l.split("\t") for l in open(sys.argv[1]).read().split("\n") if l]
+print(f"{'frame':>6} {'':>10} {'fp32':>9} {'int8':>9} {'int8/fp32':>10}")
+for side in sorted({int(r[0]) for r in rows}):
+    for col, what in [(2, "wall ms"), (3, "embed ms"), (4, "in-proc ms")]:
+        med = {p: statistics.median(float(r[col]) for r in rows if int(r[0]) == side and r[1] == p)
+               for p in ("fp32", "int8")}
+        print(f"{side:>6} {what:>10} {med['fp32']:>9.0f} {med['int8']:>9.0f} {med['int8'] / med['fp32']:>10.2f}")
+PY
 
-echo "== the model alone"
-"$bin/examples/bench_pipeline" model 64 "$model_chips"
-echo "== the same model through the ONNX Runtime Python API (peer), 2 threads, batch 64"
-"$TESSERA_CACHE/venv/bin/python" scripts/tests/bench_efficientnet.py --cache "$TESSERA_CACHE" \
-    --sizes "$peer_sizes" --seconds "$peer_seconds" --no-spin
+echo "== the model alone (Rust, ort), FP32 and INT8"
+"$bin/examples/bench_pipeline" model 64 "$model_chips" efficientnet-lite0
+"$bin/examples/bench_pipeline" model 64 "$model_chips" efficientnet-lite0-int8
+echo "== the same models through the ONNX Runtime Python API (peer), 2 threads, batch 64"
+for model in efficientnet-lite0 efficientnet-lite0-int8; do
+    "$TESSERA_CACHE/venv/bin/python" scripts/tests/bench_efficientnet.py --cache "$TESSERA_CACHE" \
+        --model "$model" --sizes "$peer_sizes" --seconds "$peer_seconds" --no-spin
+done
 
 echo "== Leiden against igraph"
 bash scripts/bench_leiden.sh 2>&1 | grep -v '^RESULT'

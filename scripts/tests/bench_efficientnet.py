@@ -1,6 +1,7 @@
-"""Throughput of the provisioned EfficientNet-Lite0 in onnxruntime (Python), chips/s per input side.
+"""Throughput of the provisioned EfficientNet-Lite0 (or its INT8 twin, --model efficientnet-lite0-int8)
+in onnxruntime (Python), chips/s per input side.
 
-    DIR/venv/bin/python scripts/tests/bench_efficientnet.py --cache DIR [--threads 2] [--batch 64]
+    DIR/venv/bin/python scripts/tests/bench_efficientnet.py --cache DIR [--model NAME] [--threads 2] [--batch 64]
 """
 import argparse
 import os
@@ -13,6 +14,7 @@ import onnxruntime as ort
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cache", default=os.environ.get("TESSERA_CACHE", os.path.expanduser("~/.cache/tessera")))
+    ap.add_argument("--model", default="efficientnet-lite0", help="a provisioned model's folder name")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--sizes", default="64,96,128,224")
@@ -25,10 +27,10 @@ def main():
     if a.no_spin:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(os.path.join(a.cache, "models", "efficientnet-lite0", "model.onnx"), so,
+    sess = ort.InferenceSession(os.path.join(a.cache, "models", a.model, "model.onnx"), so,
                                 providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
-    print("onnxruntime %s, threads %d, batch %d" % (ort.__version__, a.threads, a.batch))
+    print("%s: onnxruntime %s, threads %d, batch %d" % (a.model, ort.__version__, a.threads, a.batch))
     for size in [int(s) for s in a.sizes.split(",")]:
         x = rng.uniform(-1, 1, (a.batch, 3, size, size)).astype(np.float32)
         out = sess.run(["features"], {"input": x})[0]  # warm-up

@@ -21,7 +21,7 @@ use tessera_protocol::{Service, ServiceStatus, WireParams, decode, subjects};
 use tessera_segment::{SegmentParams, segment};
 use tessera_synth::{NoiseLevel, SceneConfig, generate, to_u16};
 use tessera_testkit::{ChildGuard, RedisServer};
-use tessera_tests::{encoder, live::*};
+use tessera_tests::{deployed_encoder, live::*};
 
 fn frames(n: usize, size: usize, seed: u64) -> Vec<Raster> {
     (0..n)
@@ -44,7 +44,7 @@ fn frames(n: usize, size: usize, seed: u64) -> Vec<Raster> {
 /// `tessera segment`'s work per frame: the stages, then the label map and overlay encoded.
 fn single_process(frames: &[Raster]) -> f64 {
     let params = SegmentParams::default();
-    let mut enc = encoder("efficientnet-lite0", params.chip);
+    let mut enc = deployed_encoder("efficientnet-lite0", params.chip);
     segment(&mut enc, &frames[0], &params).unwrap(); // warm-up
     let t = Instant::now();
     for f in frames {

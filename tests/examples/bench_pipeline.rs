@@ -3,8 +3,9 @@
 //! - `bench_pipeline write DIR [SIDE...]`: writes the benchmark frames `bench-SIDE.png`,
 //!   by default `bench-2048.png` and `bench-4096.png` (synthetic STEM order/disorder scenes,
 //!   16-bit).
-//! - `bench_pipeline model [SIDE] [CHIPS]`: the default model's own throughput on 64-px chips
-//!   embedded at SIDE (default 64), in batches of 64, best and median of 5 runs.
+//! - `bench_pipeline model [SIDE] [CHIPS] [MODEL]`: a model's own throughput (default
+//!   efficientnet-lite0, FP32) on 64-px chips embedded at SIDE (default 64), in batches of 64,
+//!   best and median of 5 runs.
 
 // Benchmark code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
@@ -31,8 +32,8 @@ fn write(dir: &str, sizes: &[usize]) {
     }
 }
 
-fn model(side: usize, n: usize) {
-    let mut enc = encoder("efficientnet-lite0", side);
+fn model(side: usize, n: usize, name: &str) {
+    let mut enc = encoder(name, side);
     // Varied content, so no kernel sees all-equal inputs.
     let chips: Vec<f32> = (0..n * 64 * 64)
         .map(|i| ((i as u64).wrapping_mul(2654435761) % 1000) as f32 / 1000.0)
@@ -47,7 +48,7 @@ fn model(side: usize, n: usize) {
         .collect();
     rates.sort_by(f64::total_cmp);
     println!(
-        "RESULT model side={side} chips={n} best_chips_per_s={:.1} median_chips_per_s={:.1}",
+        "RESULT model {name} side={side} chips={n} best_chips_per_s={:.1} median_chips_per_s={:.1}",
         rates[4], rates[2]
     );
 }
@@ -67,7 +68,8 @@ fn main() {
         Some("model") => model(
             args.get(1).map_or(64, |s| s.parse().unwrap()),
             args.get(2).map_or(1024, |s| s.parse().unwrap()),
+            args.get(3).map_or("efficientnet-lite0", String::as_str),
         ),
-        _ => eprintln!("usage: bench_pipeline write DIR | model [SIDE] [CHIPS]"),
+        _ => eprintln!("usage: bench_pipeline write DIR | model [SIDE] [CHIPS] [MODEL]"),
     }
 }
