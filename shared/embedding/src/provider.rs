@@ -396,17 +396,15 @@ mod tests {
             ("cuda", Precision::Fp16),
             ("cuda", Precision::Int8),
         ] {
-            {
-                let config = ProviderConfig {
-                    precision,
-                    ..ProviderConfig::default()
-                };
-                let err = ExecutionProvider::configure(name, &config).unwrap_err();
-                assert!(
-                    err.contains(precision.name()) && err.contains("tensorrt"),
-                    "{name}/{precision:?}: {err}"
-                );
-            }
+            let config = ProviderConfig {
+                precision,
+                ..ProviderConfig::default()
+            };
+            let err = ExecutionProvider::configure(name, &config).unwrap_err();
+            assert!(
+                err.contains(precision.name()) && err.contains("tensorrt"),
+                "{name}/{precision:?}: {err}"
+            );
         }
         // INT8 on the CPU is the quantised model, which the CPU runs as stored.
         let int8 = ProviderConfig {
