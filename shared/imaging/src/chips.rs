@@ -2,6 +2,8 @@
 
 use std::ops::Range;
 
+use rayon::prelude::*;
+
 use crate::{ChipGrid, ImagingError, Raster};
 
 /// Copies every chip of `grid` out of `r`, in grid order, into one contiguous buffer of
@@ -50,12 +52,15 @@ pub fn extract_chips_into(
             positions.len() * c * c
         )));
     }
-    for (dst, &(x, y)) in out.chunks_exact_mut(c * c).zip(positions) {
-        let (x, y) = (x as usize, y as usize);
-        for (row, dst_row) in dst.chunks_exact_mut(c).enumerate() {
-            let start = (y + row) * r.width + x;
-            dst_row.copy_from_slice(&r.pixels[start..start + c]);
-        }
-    }
+    out.par_chunks_exact_mut(c * c)
+        .zip(positions)
+        .with_min_len(64)
+        .for_each(|(dst, &(x, y))| {
+            let (x, y) = (x as usize, y as usize);
+            for (row, dst_row) in dst.chunks_exact_mut(c).enumerate() {
+                let start = (y + row) * r.width + x;
+                dst_row.copy_from_slice(&r.pixels[start..start + c]);
+            }
+        });
     Ok(())
 }

@@ -7,8 +7,9 @@
 //! The order statistics are found exactly without sorting: a 65 536-bin histogram over
 //! `[min, max]` locates the bin holding each wanted rank, the values of that bin are gathered,
 //! and the search repeats inside them until few enough remain for `select_nth_unstable`.
-//! A 4096 × 4096 image costs a few passes over the data.
+//! A 4096 × 4096 image costs a few passes over the data, each spread over rayon's threads.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{ImagingError, Raster, check_finite};
@@ -36,6 +37,8 @@ impl Default for Normalization {
 
 const BINS: usize = 1 << 16;
 const SMALL: usize = 1 << 12;
+/// Values per parallel task: large enough that a task's private histogram pays for itself.
+const TASK: usize = 1 << 18;
 
 /// Clips `r` at the percentiles of `n` and scales linearly so that they map to 0 and 1.
 ///
@@ -46,14 +49,22 @@ pub fn normalize(r: &Raster, n: &Normalization) -> Result<Raster, ImagingError> 
     Ok(Raster {
         width: r.width,
         height: r.height,
-        pixels: r.pixels.iter().map(|&v| map(v)).collect(),
+        pixels: r
+            .pixels
+            .par_iter()
+            .with_min_len(TASK)
+            .map(|&v| map(v))
+            .collect(),
     })
 }
 
 /// [`normalize`] without a second buffer: overwrites `r`'s pixels. On error `r` is unchanged.
 pub fn normalize_in_place(r: &mut Raster, n: &Normalization) -> Result<(), ImagingError> {
     let map = mapping(r, n)?;
-    r.pixels.iter_mut().for_each(|v| *v = map(*v));
+    r.pixels
+        .par_iter_mut()
+        .with_min_len(TASK)
+        .for_each(|v| *v = map(*v));
     Ok(())
 }
 
@@ -119,10 +130,7 @@ fn order_statistics(data: &[f32], ranks: &[usize]) -> Vec<f32> {
         return vec![min; ranks.len()];
     }
     let binner = Binner::new(min, max);
-    let mut hist = vec![0u32; BINS];
-    for &v in data {
-        hist[binner.bin(v)] += 1;
-    }
+    let hist = histogram(data, &binner);
     let mut gathered: Vec<(usize, Vec<f32>)> = Vec::new();
     ranks
         .iter()
@@ -155,10 +163,7 @@ fn kth_smallest(values: &[f32], mut k: usize) -> f32 {
             return *x;
         }
         let binner = Binner::new(min, max);
-        let mut hist = vec![0u32; BINS];
-        for &v in view {
-            hist[binner.bin(v)] += 1;
-        }
+        let hist = histogram(view, &binner);
         let (bin, k_in_bin) = locate(&hist, k);
         // min and max fall in different bins, so this strictly shrinks the candidates.
         owned = Some(binner.members(view, bin, max));
@@ -167,10 +172,32 @@ fn kth_smallest(values: &[f32], mut k: usize) -> f32 {
 }
 
 fn min_max(data: &[f32]) -> (f32, f32) {
-    data.iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
+    let fold = |(lo, hi): (f32, f32), &v: &f32| (lo.min(v), hi.max(v));
+    let empty = (f32::INFINITY, f32::NEG_INFINITY);
+    data.par_chunks(TASK)
+        .map(|chunk| chunk.iter().fold(empty, fold))
+        .reduce(|| empty, |(a, b), (c, d)| (a.min(c), b.max(d)))
+}
+
+/// The histogram of `data` over `binner`'s bins: a private one per task, summed.
+fn histogram(data: &[f32], binner: &Binner) -> Vec<u32> {
+    let count = |chunk: &[f32]| {
+        let mut hist = vec![0u32; BINS];
+        for &v in chunk {
+            hist[binner.bin(v)] += 1;
+        }
+        hist
+    };
+    if data.len() <= TASK {
+        return count(data);
+    }
+    data.par_chunks(TASK)
+        .map(count)
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+            a
         })
+        .unwrap_or_else(|| vec![0u32; BINS])
 }
 
 /// Maps values in `[min, max]` (min < max) to histogram bins, monotonically: `min` → 0,
@@ -221,7 +248,8 @@ impl Binner {
         } else {
             f32::INFINITY
         };
-        data.iter()
+        data.par_iter()
+            .with_min_len(TASK)
             .copied()
             .filter(|&v| v >= start && v < end)
             .collect()

@@ -7,6 +7,8 @@
 //! panel to the right lists one colour swatch and text per [`LegendEntry`]; the font is
 //! scaled with the image (`max(width, height) / 512`, 1–8×) so it stays readable.
 
+use rayon::prelude::*;
+
 use crate::encode::encode_png_rgb8;
 use crate::text::Canvas;
 use crate::{ImagingError, NO_LABEL, Raster, ScaleBar, palette_color};
@@ -146,36 +148,47 @@ fn draw_scale_bar(canvas: &mut Canvas, w: usize, h: usize, scale: usize, bar: &S
     );
 }
 
-/// Writes the blended image into the top-left `w × h` of the canvas.
+/// Writes the blended image into the top-left `w × h` of the canvas, rows spread over
+/// rayon's threads.
 fn blend(canvas: &mut Canvas, img: &Raster, labels: &[u32], alpha: f32) {
     let (w, h) = (img.width, img.height);
     let edge_alpha = (2.0 * alpha).min(1.0);
-    for y in 0..h {
-        let row = &labels[y * w..(y + 1) * w];
-        let above = (y > 0).then(|| &labels[(y - 1) * w..y * w]);
-        let below = (y + 1 < h).then(|| &labels[(y + 1) * w..(y + 2) * w]);
-        for x in 0..w {
-            let v = img.pixels[y * w + x];
-            let g = if v.is_nan() {
-                0.0
-            } else {
-                v.clamp(0.0, 1.0) * 255.0
-            };
-            let l = row[x];
-            let out = &mut canvas.rgb[(y * canvas.width + x) * 3..][..3];
-            if l == NO_LABEL {
-                out.fill((g + 0.5) as u8);
-                continue;
+    let stride = canvas.width * 3;
+    canvas
+        .rgb
+        .par_chunks_mut(stride)
+        .take(h)
+        .enumerate()
+        .with_min_len(16)
+        .for_each(|(y, canvas_row)| {
+            let row = &labels[y * w..(y + 1) * w];
+            let above = (y > 0).then(|| &labels[(y - 1) * w..y * w]);
+            let below = (y + 1 < h).then(|| &labels[(y + 1) * w..(y + 2) * w]);
+            let pixels = &img.pixels[y * w..(y + 1) * w];
+            for (x, (&v, out)) in pixels
+                .iter()
+                .zip(canvas_row.chunks_exact_mut(3))
+                .enumerate()
+            {
+                let g = if v.is_nan() {
+                    0.0
+                } else {
+                    v.clamp(0.0, 1.0) * 255.0
+                };
+                let l = row[x];
+                if l == NO_LABEL {
+                    out.fill((g + 0.5) as u8);
+                    continue;
+                }
+                let edge = (x > 0 && row[x - 1] != l)
+                    || (x + 1 < w && row[x + 1] != l)
+                    || above.is_some_and(|a| a[x] != l)
+                    || below.is_some_and(|b| b[x] != l);
+                let a = if edge { edge_alpha } else { alpha };
+                let colour = palette_color(l);
+                for (o, c) in out.iter_mut().zip(colour) {
+                    *o = (g * (1.0 - a) + f32::from(c) * a + 0.5) as u8;
+                }
             }
-            let edge = (x > 0 && row[x - 1] != l)
-                || (x + 1 < w && row[x + 1] != l)
-                || above.is_some_and(|a| a[x] != l)
-                || below.is_some_and(|b| b[x] != l);
-            let a = if edge { edge_alpha } else { alpha };
-            let colour = palette_color(l);
-            for (o, c) in out.iter_mut().zip(colour) {
-                *o = (g * (1.0 - a) + f32::from(c) * a + 0.5) as u8;
-            }
-        }
-    }
+        });
 }

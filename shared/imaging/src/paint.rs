@@ -15,6 +15,8 @@
 //! constant, so the vote runs once per cell of that lattice (4 cells per chip for
 //! `stride = chip / 2`), not once per pixel; only tied cells are resolved pixel by pixel.
 
+use rayon::prelude::*;
+
 use crate::{ChipGrid, ChipRun, ImagingError, chip_runs};
 
 /// The label value meaning "no label" (a hidden community); never coloured.
@@ -86,50 +88,77 @@ fn paint(
     let xsegs = chip_runs(grid.col_starts(), chip, width);
     let ysegs = chip_runs(grid.row_starts(), chip, height);
     let cols = grid.cols();
+    // The vote once per lattice cell, band by band of rows...
+    let bands: Vec<Band> = ysegs
+        .iter()
+        .map(|ys| vote_band(chip_labels, weights, cols, ys, &xsegs, width))
+        .collect();
+    // ...then the pixels, rows spread over rayon's threads. The runs cover every row.
+    let band_of: Vec<usize> = (ysegs.iter().enumerate())
+        .flat_map(|(b, ys)| std::iter::repeat_n(b, ys.end - ys.start))
+        .collect();
     let mut out = vec![NO_LABEL; width * height];
-    let mut row_buf = vec![NO_LABEL; width];
-    let mut votes: Vec<(u32, f64)> = Vec::new();
-    let mut tied_cells: Vec<(usize, Vec<u32>)> = Vec::new();
-
-    for ys in &ysegs {
-        tied_cells.clear();
-        for (xi, xs) in xsegs.iter().enumerate() {
-            votes.clear();
-            for r in ys.chips.clone() {
-                for c in xs.chips.clone() {
-                    let i = r * cols + c;
-                    let (l, w) = (chip_labels[i], weights.map_or(1.0, |w| f64::from(w[i])));
-                    match votes.iter_mut().find(|(label, _)| *label == l) {
-                        Some((_, n)) => *n += w,
-                        None => votes.push((l, w)),
-                    }
-                }
-            }
-            let best = votes
-                .iter()
-                .map(|&(_, n)| n)
-                .fold(f64::NEG_INFINITY, f64::max);
-            let mut winners = votes.iter().filter(|&&(_, n)| n == best).map(|&(l, _)| l);
-            match (winners.next(), winners.next()) {
-                (Some(only), None) => row_buf[xs.start..xs.end].fill(only),
-                _ => {
-                    let tied = votes.iter().filter(|&&(_, n)| n == best).map(|&(l, _)| l);
-                    tied_cells.push((xi, tied.collect()));
-                }
-            }
-        }
-        for y in ys.start..ys.end {
-            let row = &mut out[y * width..(y + 1) * width];
-            row.copy_from_slice(&row_buf);
-            for (xi, winners) in &tied_cells {
+    out.par_chunks_mut(width)
+        .enumerate()
+        .with_min_len(16)
+        .for_each(|(y, row)| {
+            let b = band_of[y];
+            let (ys, band) = (&ysegs[b], &bands[b]);
+            row.copy_from_slice(&band.row);
+            for (xi, winners) in &band.tied {
                 let xs = &xsegs[*xi];
                 for (x, px) in row[xs.start..xs.end].iter_mut().enumerate() {
                     *px = nearest_winner(grid, chip_labels, ys, xs, winners, xs.start + x, y);
                 }
             }
+        });
+    Ok(out)
+}
+
+/// One band of rows covered by the same chips: its painted row, and the cells whose vote
+/// tied (by column run, with the tied labels), resolved per pixel.
+struct Band {
+    row: Vec<u32>,
+    tied: Vec<(usize, Vec<u32>)>,
+}
+
+fn vote_band(
+    chip_labels: &[u32],
+    weights: Option<&[f32]>,
+    cols: usize,
+    ys: &ChipRun,
+    xsegs: &[ChipRun],
+    width: usize,
+) -> Band {
+    let mut row = vec![NO_LABEL; width];
+    let mut tied = Vec::new();
+    let mut votes: Vec<(u32, f64)> = Vec::new();
+    for (xi, xs) in xsegs.iter().enumerate() {
+        votes.clear();
+        for r in ys.chips.clone() {
+            for c in xs.chips.clone() {
+                let i = r * cols + c;
+                let (l, w) = (chip_labels[i], weights.map_or(1.0, |w| f64::from(w[i])));
+                match votes.iter_mut().find(|(label, _)| *label == l) {
+                    Some((_, n)) => *n += w,
+                    None => votes.push((l, w)),
+                }
+            }
+        }
+        let best = votes
+            .iter()
+            .map(|&(_, n)| n)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut winners = votes.iter().filter(|&&(_, n)| n == best).map(|&(l, _)| l);
+        match (winners.next(), winners.next()) {
+            (Some(only), None) => row[xs.start..xs.end].fill(only),
+            _ => {
+                let tie = votes.iter().filter(|&&(_, n)| n == best).map(|&(l, _)| l);
+                tied.push((xi, tie.collect()));
+            }
         }
     }
-    Ok(out)
+    Band { row, tied }
 }
 
 /// Among the covering chips whose label is in `winners`, the label of the one whose centre is

@@ -1,5 +1,7 @@
 //! [`Raster`], the grayscale plane every other module works on, and [`check_finite`].
 
+use rayon::prelude::*;
+
 use crate::ImagingError;
 
 /// Rec. 709 / sRGB luminance weights (R, G, B), applied to the stored (gamma-encoded) values.
@@ -44,7 +46,10 @@ impl Raster {
 /// Fails with [`ImagingError::NonFinite`] (counting NaN and infinite values) unless every
 /// pixel is finite.
 pub fn check_finite(r: &Raster) -> Result<(), ImagingError> {
-    if r.pixels.iter().all(|v| v.is_finite()) {
+    if r.pixels
+        .par_chunks(1 << 18)
+        .all(|c| c.iter().all(|v| v.is_finite()))
+    {
         return Ok(());
     }
     let nan = r.pixels.iter().filter(|v| v.is_nan()).count() as u64;
@@ -59,17 +64,27 @@ pub fn check_finite(r: &Raster) -> Result<(), ImagingError> {
 /// Converts interleaved samples (`channels` per pixel, each already `f32`) to one plane:
 /// 1–2 channels take the first (gray, alpha ignored); 3–4 channels take Rec. 709 luminance
 /// of the first three (alpha ignored).
-pub(crate) fn to_luma<T: Copy>(
+pub(crate) fn to_luma<T: Copy + Sync>(
     samples: &[T],
     channels: usize,
-    to_f32: impl Fn(T) -> f32,
+    to_f32: impl Fn(T) -> f32 + Sync,
 ) -> Vec<f32> {
+    const TASK: usize = 1 << 16;
     match channels {
         0 => Vec::new(),
-        1 => samples.iter().map(|&v| to_f32(v)).collect(),
-        2 => samples.chunks_exact(2).map(|p| to_f32(p[0])).collect(),
+        1 => samples
+            .par_iter()
+            .with_min_len(TASK)
+            .map(|&v| to_f32(v))
+            .collect(),
+        2 => samples
+            .par_chunks_exact(2)
+            .with_min_len(TASK)
+            .map(|p| to_f32(p[0]))
+            .collect(),
         n => samples
-            .chunks_exact(n)
+            .par_chunks_exact(n)
+            .with_min_len(TASK)
             .map(|p| {
                 LUMA_709[0] * to_f32(p[0]) + LUMA_709[1] * to_f32(p[1]) + LUMA_709[2] * to_f32(p[2])
             })

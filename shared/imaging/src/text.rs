@@ -12,10 +12,7 @@ pub(crate) struct Canvas {
 impl Canvas {
     /// A canvas filled with `colour`.
     pub(crate) fn new(width: usize, height: usize, colour: [u8; 3]) -> Canvas {
-        let mut rgb = Vec::with_capacity(width * height * 3);
-        for _ in 0..width * height {
-            rgb.extend_from_slice(&colour);
-        }
+        let rgb = colour.repeat(width * height);
         Canvas { width, height, rgb }
     }
 

@@ -11,6 +11,7 @@
 //! between two chips. A block that varies less than [`MIN_SPREAD`] over the image (flat
 //! brightness, say) is scaled by that floor instead, so noise is not blown up to full weight.
 
+use rayon::prelude::*;
 use serde::Serialize;
 use tessera_imaging::{ChipGrid, Raster};
 
@@ -38,82 +39,63 @@ pub struct FeatureBlock {
 
 /// Per-chip intensity statistics (`n × 5`, see [`INTENSITY`]) of `image` under `grid`.
 pub fn intensity_stats(image: &Raster, grid: &ChipGrid) -> Vec<f32> {
+    grid.positions()
+        .par_iter()
+        .with_min_len(32)
+        .map(|&(x, y)| chip_intensity(image, x as usize, y as usize, grid.chip()))
+        .collect::<Vec<[f32; 5]>>()
+        .concat()
+}
+
+/// The [`INTENSITY`] statistics of the `chip × chip` square at `(x, y)`: mean and spread over
+/// every pixel, quantiles from a 64-bin histogram.
+fn chip_intensity(image: &Raster, x: usize, y: usize, chip: usize) -> [f32; 5] {
     const BINS: usize = 64;
-    let sums = Integral::new(image.width, image.height, &image.pixels);
-    let chip = grid.chip();
+    // Quantiles from every other pixel of every other row: a quarter of the work, and the
+    // chip is smooth enough at that step for 64 bins.
     let step = if chip >= 32 { 2 } else { 1 };
-    let area = (chip.div_ceil(step) * chip.div_ceil(step)) as f64;
-    let mut out = Vec::with_capacity(grid.len() * INTENSITY.len());
+    let sampled = (chip.div_ceil(step) * chip.div_ceil(step)) as f64;
+    let (mut sum, mut sq) = (0f64, 0f64);
     let mut hist = [0u32; BINS];
-    for &(x, y) in grid.positions() {
-        let (x, y) = (x as usize, y as usize);
-        let (mean, std) = sums.mean_std(x, y, chip);
-        // Quantiles from every other pixel of every other row: a quarter of the work, and
-        // the chip is smooth enough at that step for 64 bins.
-        hist.fill(0);
-        for row in image.pixels[y * image.width..]
-            .chunks(image.width)
-            .take(chip)
-            .step_by(step)
-        {
-            for &v in row[x..x + chip].iter().step_by(step) {
+    let rows = image.pixels[y * image.width..]
+        .chunks(image.width)
+        .take(chip);
+    for (r, row) in rows.enumerate() {
+        let row = &row[x..x + chip];
+        for &v in row {
+            let v = f64::from(v);
+            sum += v;
+            sq += v * v;
+        }
+        if r % step == 0 {
+            for &v in row.iter().step_by(step) {
                 hist[((v.clamp(0.0, 1.0) * BINS as f32) as usize).min(BINS - 1)] += 1;
             }
         }
-        let quantile = |q: f64| {
-            let want = q * area;
-            let mut seen = 0.0;
-            for (b, &c) in hist.iter().enumerate() {
-                let next = seen + f64::from(c);
-                if next >= want && c > 0 {
-                    let within = (want - seen) / f64::from(c);
-                    return ((b as f64 + within) / BINS as f64) as f32;
-                }
-                seen = next;
-            }
-            1.0
-        };
-        out.extend([mean, std, quantile(0.1), quantile(0.5), quantile(0.9)]);
     }
-    out
-}
-
-/// Summed-area tables of values and their squares, for chip means and spreads in O(1).
-struct Integral {
-    width: usize,
-    sum: Vec<f64>,
-    sq: Vec<f64>,
-}
-
-impl Integral {
-    fn new(width: usize, height: usize, values: &[f32]) -> Integral {
-        let w1 = width + 1;
-        let mut sum = vec![0f64; w1 * (height + 1)];
-        let mut sq = vec![0f64; w1 * (height + 1)];
-        for y in 0..height {
-            let (mut row, mut row_sq) = (0f64, 0f64);
-            for x in 0..width {
-                let v = f64::from(values[y * width + x]);
-                row += v;
-                row_sq += v * v;
-                sum[(y + 1) * w1 + x + 1] = sum[y * w1 + x + 1] + row;
-                sq[(y + 1) * w1 + x + 1] = sq[y * w1 + x + 1] + row_sq;
+    let area = (chip * chip) as f64;
+    let mean = sum / area;
+    let std = (sq / area - mean * mean).max(0.0).sqrt();
+    let quantile = |q: f64| {
+        let want = q * sampled;
+        let mut seen = 0.0;
+        for (b, &c) in hist.iter().enumerate() {
+            let next = seen + f64::from(c);
+            if next >= want && c > 0 {
+                let within = (want - seen) / f64::from(c);
+                return ((b as f64 + within) / BINS as f64) as f32;
             }
+            seen = next;
         }
-        Integral { width, sum, sq }
-    }
-
-    fn mean_std(&self, x: usize, y: usize, side: usize) -> (f32, f32) {
-        let w1 = self.width + 1;
-        let rect = |t: &[f64]| {
-            t[(y + side) * w1 + x + side] - t[y * w1 + x + side] - t[(y + side) * w1 + x]
-                + t[y * w1 + x]
-        };
-        let area = (side * side) as f64;
-        let mean = rect(&self.sum) / area;
-        let var = (rect(&self.sq) / area - mean * mean).max(0.0);
-        (mean as f32, var.sqrt() as f32)
-    }
+        1.0
+    };
+    [
+        mean as f32,
+        std as f32,
+        quantile(0.1),
+        quantile(0.5),
+        quantile(0.9),
+    ]
 }
 
 /// Centres `block`'s columns (`n × cols`) and scales it to a root-mean-square row length of

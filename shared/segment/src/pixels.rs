@@ -15,6 +15,7 @@
 //! Cost: the votes are shared out once per cell of the chip lattice (runs of pixels covered
 //! by the same chips), then a blur and a few passes over the boundary pixels.
 
+use rayon::prelude::*;
 use tessera_imaging::{ChipGrid, Raster, chip_runs};
 
 /// Refitting rounds of the brightness models.
@@ -98,7 +99,8 @@ pub fn refine_labels(
         return labels;
     }
     let bins: Vec<u8> = smooth(&image.pixels, w, h, sigma)
-        .iter()
+        .par_iter()
+        .with_min_len(1 << 16)
         .map(|&x| bin(x) as u8)
         .collect();
     // Histograms of the pixels that stay, then of the boundary pixels as assigned.
@@ -170,55 +172,65 @@ pub fn smooth(pixels: &[f32], w: usize, h: usize, sigma: f32) -> Vec<f32> {
     a
 }
 
-fn box_rows(src: &[f32], dst: &mut [f32], w: usize, h: usize, r: usize) {
-    for y in 0..h {
-        let row = &src[y * w..(y + 1) * w];
-        let mut acc = 0f32;
-        let mut count = 0usize;
-        for &v in row.iter().take(r.min(w - 1) + 1) {
-            acc += v;
-            count += 1;
-        }
-        for x in 0..w {
-            dst[y * w + x] = acc / count as f32;
-            if x + r + 1 < w {
-                acc += row[x + r + 1];
+/// Rows of the output per parallel task in [`box_cols`]; fixed, so that the sums (and so the
+/// result, to the bit) do not depend on the number of threads.
+const BAND: usize = 64;
+
+fn box_rows(src: &[f32], dst: &mut [f32], w: usize, _h: usize, r: usize) {
+    dst.par_chunks_mut(w)
+        .zip(src.par_chunks(w))
+        .with_min_len(16)
+        .for_each(|(out, row)| {
+            let mut acc = 0f32;
+            let mut count = 0usize;
+            for &v in row.iter().take(r.min(w - 1) + 1) {
+                acc += v;
                 count += 1;
             }
-            if x >= r {
-                acc -= row[x - r];
-                count -= 1;
+            for (x, o) in out.iter_mut().enumerate() {
+                *o = acc / count as f32;
+                if x + r + 1 < w {
+                    acc += row[x + r + 1];
+                    count += 1;
+                }
+                if x >= r {
+                    acc -= row[x - r];
+                    count -= 1;
+                }
             }
-        }
-    }
+        });
 }
 
+/// The vertical box: each band of [`BAND`] output rows starts its running column sums afresh.
 fn box_cols(src: &[f32], dst: &mut [f32], w: usize, h: usize, r: usize) {
-    let mut acc = vec![0f32; w];
-    let mut count = 0usize;
-    for y in 0..=r.min(h - 1) {
-        acc.iter_mut()
-            .zip(&src[y * w..(y + 1) * w])
-            .for_each(|(a, v)| *a += v);
-        count += 1;
-    }
-    for y in 0..h {
-        let inv = 1.0 / count as f32;
-        dst[y * w..(y + 1) * w]
-            .iter_mut()
-            .zip(&acc)
-            .for_each(|(d, a)| *d = a * inv);
-        if y + r + 1 < h {
-            let add = &src[(y + r + 1) * w..(y + r + 2) * w];
-            acc.iter_mut().zip(add).for_each(|(a, v)| *a += v);
-            count += 1;
-        }
-        if y >= r {
-            let sub = &src[(y - r) * w..(y - r + 1) * w];
-            acc.iter_mut().zip(sub).for_each(|(a, v)| *a -= v);
-            count -= 1;
-        }
-    }
+    dst.par_chunks_mut(w * BAND)
+        .enumerate()
+        .for_each(|(band, out)| {
+            let y0 = band * BAND;
+            let mut acc = vec![0f32; w];
+            let mut count = 0usize;
+            for y in y0.saturating_sub(r)..=(y0 + r).min(h - 1) {
+                acc.iter_mut()
+                    .zip(&src[y * w..(y + 1) * w])
+                    .for_each(|(a, v)| *a += v);
+                count += 1;
+            }
+            for (dy, out_row) in out.chunks_exact_mut(w).enumerate() {
+                let y = y0 + dy;
+                let inv = 1.0 / count as f32;
+                out_row.iter_mut().zip(&acc).for_each(|(d, a)| *d = a * inv);
+                if y + r + 1 < h {
+                    let add = &src[(y + r + 1) * w..(y + r + 2) * w];
+                    acc.iter_mut().zip(add).for_each(|(a, v)| *a += v);
+                    count += 1;
+                }
+                if y >= r {
+                    let sub = &src[(y - r) * w..(y - r + 1) * w];
+                    acc.iter_mut().zip(sub).for_each(|(a, v)| *a -= v);
+                    count -= 1;
+                }
+            }
+        });
 }
 
 #[cfg(test)]

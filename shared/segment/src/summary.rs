@@ -1,6 +1,10 @@
 //! Per-community statistics: chip count, area fraction and where it sits.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Rows of the label map per parallel task.
+const ROWS_PER_TASK: usize = 64;
 
 /// One community of a segmentation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,18 +33,36 @@ pub fn summarize(
     dim: usize,
     n_communities: usize,
 ) -> Vec<Community> {
-    let mut pixels = vec![0u64; n_communities];
-    let mut sum_x = vec![0f64; n_communities];
-    let mut sum_y = vec![0f64; n_communities];
-    for (y, row) in labels.chunks_exact(width.max(1)).enumerate() {
-        for (x, &l) in row.iter().enumerate() {
-            if let Some(p) = pixels.get_mut(l as usize) {
-                *p += 1;
-                sum_x[l as usize] += x as f64;
-                sum_y[l as usize] += y as f64;
+    // Integer sums, so that the order in which rayon's threads add their bands never
+    // changes a bit of the result.
+    let width = width.max(1);
+    let band = |(b, rows): (usize, &[u32])| {
+        let mut acc = vec![[0u64; 3]; n_communities];
+        for (dy, row) in rows.chunks_exact(width).enumerate() {
+            let y = (b * ROWS_PER_TASK + dy) as u64;
+            for (x, &l) in row.iter().enumerate() {
+                if let Some(a) = acc.get_mut(l as usize) {
+                    a[0] += 1;
+                    a[1] += x as u64;
+                    a[2] += y;
+                }
             }
         }
-    }
+        acc
+    };
+    let sums = labels
+        .par_chunks(width * ROWS_PER_TASK)
+        .enumerate()
+        .map(band)
+        .reduce(
+            || vec![[0u64; 3]; n_communities],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    (0..3).for_each(|i| x[i] += y[i]);
+                }
+                a
+            },
+        );
     let mut chips = vec![0usize; n_communities];
     for &l in chip_labels {
         chips[l as usize] += 1;
@@ -48,12 +70,13 @@ pub fn summarize(
     let total = labels.len().max(1) as f64;
     (0..n_communities)
         .map(|c| {
-            let p = pixels[c].max(1) as f64;
+            let [count, sum_x, sum_y] = sums[c];
+            let p = count.max(1) as f64;
             Community {
                 id: c as u32,
                 chips: chips[c],
-                area_fraction: pixels[c] as f64 / total,
-                centroid_px: [sum_x[c] / p, sum_y[c] / p],
+                area_fraction: count as f64 / total,
+                centroid_px: [sum_x as f64 / p, sum_y as f64 / p],
                 feature_centroid: centroids[c * dim..(c + 1) * dim].to_vec(),
             }
         })
