@@ -6,7 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-use ort::session::{Session, builder::GraphOptimizationLevel};
+use ort::{
+    ep::ExecutionProviderDispatch,
+    session::{
+        Session,
+        builder::{GraphOptimizationLevel, SessionBuilder},
+    },
+};
 
 use crate::{
     EmbeddingError, EncoderOptions, ExecutionProvider, ModelManifest, provider::TrtProfile,
@@ -81,7 +87,63 @@ pub(crate) fn build_session(
         path: model_path.to_path_buf(),
         reason,
     };
-    let threads = match options.threads {
+    let engines = engine_dir(&options.provider, digest, options.batch_size)?;
+    let dispatches =
+        options
+            .provider
+            .dispatches(engines.as_deref(), options.compute_stream, Some(profile));
+    configured_builder(
+        runtime,
+        &options.provider,
+        dispatches,
+        options.threads,
+        options.spin,
+    )
+    .map_err(|e| match e {
+        EmbeddingError::ModelLoad { reason, .. } => load_err(reason),
+        other => other,
+    })?
+    .commit_from_memory(bytes)
+    .map_err(|e| load_err(e.to_string()))
+}
+
+/// A session builder on `provider`, for graphs other than an encoder's (the chip graph's
+/// dense steps): the same threads and the same refusal of a GPU provider that does not
+/// register. TensorRT runs such graphs through its CUDA provider: their shapes change with
+/// every frame, and TensorRT would build an engine for each.
+pub fn session_builder(
+    runtime: &Runtime,
+    provider: &ExecutionProvider,
+    threads: usize,
+) -> Result<SessionBuilder, EmbeddingError> {
+    let provider = match provider {
+        ExecutionProvider::TensorRt {
+            device_id,
+            memory_limit,
+            ..
+        } => ExecutionProvider::Cuda {
+            device_id: *device_id,
+            memory_limit: *memory_limit,
+            tuning: Default::default(),
+        },
+        other => other.clone(),
+    };
+    let dispatches = provider.dispatches(None, None, None);
+    configured_builder(runtime, &provider, dispatches, threads, false)
+}
+
+fn configured_builder(
+    runtime: &Runtime,
+    provider: &ExecutionProvider,
+    dispatches: Vec<ExecutionProviderDispatch>,
+    threads: usize,
+    spin: bool,
+) -> Result<SessionBuilder, EmbeddingError> {
+    let load_err = |reason: String| EmbeddingError::ModelLoad {
+        path: PathBuf::from("(session options)"),
+        reason,
+    };
+    let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
@@ -93,48 +155,36 @@ pub(crate) fn build_session(
         .map_err(|e| load_err(e.to_string()))?
         .with_inter_threads(1)
         .map_err(|e| load_err(e.to_string()))?
-        .with_intra_op_spinning(options.spin)
+        .with_intra_op_spinning(spin)
         .map_err(|e| load_err(e.to_string()))?;
-    let provider = &options.provider;
-    let mut builder = if provider.is_gpu() {
-        let refuse = |reason: String, way_out: String| EmbeddingError::ProviderUnavailable {
-            provider: provider.to_string(),
-            reason,
-            way_out,
-        };
-        match runtime.has_provider(provider) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(refuse(
-                    format!(
-                        "the ONNX Runtime library {} was built without {} (it is the CPU build)",
-                        runtime.path.display(),
-                        provider.ort_name()
-                    ),
-                    gpu_runtime_way_out(),
-                ));
-            }
-            Err(e) => return Err(refuse(e, gpu_runtime_way_out())),
-        }
-        let engines = engine_dir(provider, digest, options.batch_size)?;
-        builder
-            .with_execution_providers(provider.dispatches(
-                engines.as_deref(),
-                options.compute_stream,
-                Some(profile),
-            ))
-            .map_err(|e| {
-                refuse(
-                    e.to_string().trim_end().into(),
-                    gpu_libraries_way_out(provider),
-                )
-            })?
-    } else {
-        builder
+    if !provider.is_gpu() {
+        return Ok(builder);
+    }
+    let refuse = |reason: String, way_out: String| EmbeddingError::ProviderUnavailable {
+        provider: provider.to_string(),
+        reason,
+        way_out,
     };
-    builder
-        .commit_from_memory(bytes)
-        .map_err(|e| load_err(e.to_string()))
+    match runtime.has_provider(provider) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(refuse(
+                format!(
+                    "the ONNX Runtime library {} was built without {} (it is the CPU build)",
+                    runtime.path.display(),
+                    provider.ort_name()
+                ),
+                gpu_runtime_way_out(),
+            ));
+        }
+        Err(e) => return Err(refuse(e, gpu_runtime_way_out())),
+    }
+    builder.with_execution_providers(dispatches).map_err(|e| {
+        refuse(
+            e.to_string().trim_end().into(),
+            gpu_libraries_way_out(provider),
+        )
+    })
 }
 
 pub(crate) fn check_outlets(

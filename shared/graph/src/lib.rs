@@ -44,7 +44,7 @@ pub use labels::{Partition, canonical_labels};
 pub use leiden::{LeidenConfig, leiden};
 pub use louvain::{LouvainConfig, louvain};
 pub use merge::{merge_close_communities, merge_small_communities, merge_to_count};
-pub use normalize::l2_normalize_rows;
+pub use normalize::{check_matrix, l2_normalize_rows};
 pub use pca::pca;
 pub use quality::modularity;
 pub use threshold::{Cutoff, threshold_graph};

@@ -24,7 +24,7 @@ pub fn l2_normalize_rows(data: &mut [f32], dim: usize) {
 }
 
 /// Checks that `data` is an `n × dim` matrix of finite values that u32 node ids can address.
-pub(crate) fn check_matrix(data: &[f32], n: usize, dim: usize) -> Result<(), GraphError> {
+pub fn check_matrix(data: &[f32], n: usize, dim: usize) -> Result<(), GraphError> {
     if dim == 0 {
         return Err(GraphError::ZeroDim);
     }

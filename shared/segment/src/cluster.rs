@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tessera_graph::{self as graph, Cutoff, Graph, LeidenConfig, LouvainConfig};
 
 use crate::{
-    Algorithm, GraphKind, SegmentError, SegmentParams, Timings,
+    Algorithm, DenseSteps, GraphKind, HostSteps, SegmentError, SegmentParams, Timings,
     features::{FeatureBlock, INTENSITY, concat_rows, context_mean, scale_block},
     selection::{self, Cut},
 };
@@ -74,6 +74,19 @@ pub fn cluster_with(
     params: &SegmentParams,
     timings: &mut Timings,
 ) -> Result<ChipPartition, SegmentError> {
+    cluster_on(&mut HostSteps, embeddings, n, dim, stats, params, timings)
+}
+
+/// [`cluster_with`], its k-NN search run by `steps` (see [`crate::dense`]).
+pub fn cluster_on(
+    steps: &mut dyn DenseSteps,
+    embeddings: &[f32],
+    n: usize,
+    dim: usize,
+    stats: &ChipStats,
+    params: &SegmentParams,
+    timings: &mut Timings,
+) -> Result<ChipPartition, SegmentError> {
     params.validate()?;
     if n == 0 || dim == 0 || embeddings.len() != n * dim {
         return Err(SegmentError::Embedding(format!(
@@ -106,7 +119,12 @@ pub fn cluster_with(
     let (g, cutoff) = timings.time("graph", || -> Result<(Graph, Option<f32>), SegmentError> {
         Ok(match params.graph {
             GraphKind::Knn { k } => {
-                let knn = graph::knn_cosine(&features, n, dim, k.min(n - 1))?;
+                let knn = steps
+                    .knn(&features, n, dim, k.min(n - 1))
+                    .map_err(|reason| SegmentError::DenseSteps {
+                        runner: steps.name(),
+                        reason,
+                    })?;
                 (Graph::from_knn(&knn)?, None)
             }
             GraphKind::Threshold => {

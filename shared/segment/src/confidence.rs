@@ -63,10 +63,16 @@ pub fn chip_confidence(
                     other = other.max(s);
                 }
             }
-            let margin = if other.is_finite() { own - other } else { own };
-            margin.max(MIN_WEIGHT)
+            margin(own, other)
         })
         .collect()
+}
+
+/// A chip's vote weight from its cosine to its own community's centroid (`own`) and the
+/// largest to any other (`other`, −∞ when there is no other community).
+pub fn margin(own: f32, other: f32) -> f32 {
+    let margin = if other.is_finite() { own - other } else { own };
+    margin.max(MIN_WEIGHT)
 }
 
 #[cfg(test)]

@@ -18,12 +18,15 @@
 //!   neighbourhood mean), and how the blocks are weighed.
 //! - [`pixels`]: per-pixel refinement of the painted communities by local brightness.
 //! - [`confidence`]: how sure each chip is of its community (pixel-vote weights).
+//! - [`dense`]: where the k-NN search and the confidence margins run (here, or beside the
+//!   model on its device).
 //! - [`summary`]: per-community statistics.
 //! - [`timing`]: per-stage wall-clock times.
 //! - [`tracking`]: stable community ids across the frames of a run.
 
 pub mod cluster;
 pub mod confidence;
+pub mod dense;
 pub mod features;
 pub mod params;
 pub mod pixels;
@@ -35,12 +38,14 @@ pub mod tracking;
 
 mod assignment;
 
-pub use cluster::{ChipPartition, ChipStats, GridShape, cluster, cluster_with};
+pub use cluster::{ChipPartition, ChipStats, GridShape, cluster, cluster_on, cluster_with};
+pub use dense::{DenseSteps, HostSteps};
 pub use features::FeatureBlock;
 pub use params::{Algorithm, GraphKind, SegmentParams};
 pub use selection::Split;
 pub use stages::{
-    ChipEncoder, Prepared, Segmentation, finish, finish_image, prepare, preview8, segment,
+    ChipEncoder, Prepared, Segmentation, finish, finish_image, finish_image_on, prepare, preview8,
+    segment, segment_on,
 };
 pub use summary::Community;
 pub use timing::Timings;
@@ -61,4 +66,12 @@ pub enum SegmentError {
     /// The graph stage failed.
     #[error(transparent)]
     Graph(#[from] tessera_graph::GraphError),
+    /// The k-NN search or the confidence margins failed where they ran.
+    #[error("the chip graph's dense steps failed on {runner}: {reason}")]
+    DenseSteps {
+        /// What ran them (`device:cuda:0`, ...).
+        runner: String,
+        /// What went wrong.
+        reason: String,
+    },
 }

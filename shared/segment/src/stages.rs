@@ -1,12 +1,11 @@
 //! The four stages, and [`segment`], which runs them in one process.
 
+use rayon::prelude::*;
 use tessera_imaging::{self as imaging, ChipGrid, Normalization, Raster};
 
 use crate::{
-    ChipPartition, ChipStats, Community, GridShape, SegmentError, SegmentParams, Timings,
-    cluster_with,
-    confidence::{chip_confidence, community_centroids},
-    features, pixels,
+    ChipPartition, ChipStats, Community, DenseSteps, GridShape, HostSteps, SegmentError,
+    SegmentParams, Timings, cluster_on, confidence::community_centroids, features, pixels,
     summary::summarize,
 };
 
@@ -91,7 +90,8 @@ pub fn prepare(
 pub fn preview8(image: &Raster) -> Raster {
     let pixels = image
         .pixels
-        .iter()
+        .par_iter()
+        .with_min_len(1 << 16)
         .map(|&v| {
             let q = if v.is_nan() {
                 0
@@ -147,6 +147,28 @@ pub fn finish_image(
     embeddings: &[f32],
     dim: usize,
     params: &SegmentParams,
+    timings: Timings,
+) -> Result<Segmentation, SegmentError> {
+    finish_image_on(
+        &mut HostSteps,
+        grid,
+        image,
+        embeddings,
+        dim,
+        params,
+        timings,
+    )
+}
+
+/// [`finish_image`], its k-NN search and confidence margins run by `steps` (see
+/// [`crate::dense`]).
+pub fn finish_image_on(
+    steps: &mut dyn DenseSteps,
+    grid: &ChipGrid,
+    image: Option<&Raster>,
+    embeddings: &[f32],
+    dim: usize,
+    params: &SegmentParams,
     mut timings: Timings,
 ) -> Result<Segmentation, SegmentError> {
     let preview = image.filter(|_| params.needs_image()).map(preview8);
@@ -163,7 +185,15 @@ pub fn finish_image(
         stats.intensity = (params.intensity_weight > 0.0)
             .then(|| timings.time("intensity", || features::intensity_stats(img, grid)));
     }
-    let partition = cluster_with(embeddings, grid.len(), dim, &stats, params, &mut timings)?;
+    let partition = cluster_on(
+        steps,
+        embeddings,
+        grid.len(),
+        dim,
+        &stats,
+        params,
+        &mut timings,
+    )?;
     // One set of centroids serves the confidence votes and the community summaries.
     let centroids = timings.time("centroids", || {
         community_centroids(
@@ -173,16 +203,22 @@ pub fn finish_image(
             partition.n_communities,
         )
     });
-    let chip_weights = params.confidence_vote.then(|| {
-        timings.time("confidence", || {
-            chip_confidence(
-                &partition.features,
-                partition.dim,
-                &partition.labels,
-                &centroids,
-            )
-        })
-    });
+    let chip_weights = match params.confidence_vote {
+        true => Some(timings.time("confidence", || {
+            steps
+                .margins(
+                    &partition.features,
+                    partition.dim,
+                    &partition.labels,
+                    &centroids,
+                )
+                .map_err(|reason| SegmentError::DenseSteps {
+                    runner: steps.name(),
+                    reason,
+                })
+        })?),
+        false => None,
+    };
     let mut labels = timings.time("paint", || match &chip_weights {
         Some(weights) => imaging::paint_labels_weighted(
             grid,
@@ -234,6 +270,17 @@ pub fn segment(
     raster: &Raster,
     params: &SegmentParams,
 ) -> Result<(Prepared, Segmentation), SegmentError> {
+    segment_on(encoder, &mut HostSteps, raster, params)
+}
+
+/// [`segment`], the k-NN search and the confidence margins run by `steps` (see
+/// [`crate::dense`]).
+pub fn segment_on(
+    encoder: &mut dyn ChipEncoder,
+    steps: &mut dyn DenseSteps,
+    raster: &Raster,
+    params: &SegmentParams,
+) -> Result<(Prepared, Segmentation), SegmentError> {
     let mut timings = Timings::default();
     let prepared = prepare(raster, params, &mut timings)?;
     let embeddings = timings
@@ -241,7 +288,8 @@ pub fn segment(
             encoder.embed_chips(&prepared.chips, prepared.grid.chip())
         })
         .map_err(SegmentError::Embedding)?;
-    let seg = finish_image(
+    let seg = finish_image_on(
+        steps,
         &prepared.grid,
         Some(&prepared.normalized),
         &embeddings,
