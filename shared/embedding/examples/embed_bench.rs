@@ -6,8 +6,13 @@
 //! cargo run --release -p tessera-embedding --example embed_bench -- \
 //!     --runtime LIB --manifest DIR/manifest.toml [--provider cpu|cuda[:N]|tensorrt[:N]] \
 //!     [--precision fp32|fp16|int8] [--batches 1,8,64] [--chips 256] [--chip 64] \
-//!     [--engine-cache DIR] [--threads 0] [--side N] [--staging auto|plain|overlap]
+//!     [--engine-cache DIR] [--threads 0] [--side N] [--staging auto|plain|overlap] \
+//!     [--conv-search exhaustive|heuristic|default] [--nhwc 0|1]
 //! ```
+//!
+//! `--conv-search` and `--nhwc` are the CUDA provider's tuning (`CudaTuning`); the line
+//! names them (`cuda=exhaustive/nchw`), and `first_batch_ms` is the untimed warm-up call,
+//! where cuDNN's exhaustive search spends its time.
 //!
 //! `--side` sets the network input side (default: the chip side for a model that takes any
 //! size, else the model's own). `--staging` picks how batches move through the session:
@@ -26,8 +31,8 @@
 use std::{error::Error, path::PathBuf, time::Instant};
 
 use tessera_embedding::{
-    Encoder, EncoderOptions, ExecutionProvider, ProviderConfig, RawDtype, Staging, load_runtime,
-    preprocess::Preprocessor, read_manifest,
+    CudaTuning, Encoder, EncoderOptions, ExecutionProvider, ProviderConfig, RawDtype, Staging,
+    load_runtime, preprocess::Preprocessor, read_manifest,
 };
 
 struct Args {
@@ -42,6 +47,7 @@ struct Args {
     threads: usize,
     side: Option<usize>,
     staging: Option<Staging>,
+    tuning: CudaTuning,
 }
 
 fn parse() -> Result<Args, Box<dyn Error>> {
@@ -59,6 +65,7 @@ fn parse() -> Result<Args, Box<dyn Error>> {
         threads: 0,
         side: None,
         staging: None,
+        tuning: CudaTuning::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +83,8 @@ fn parse() -> Result<Args, Box<dyn Error>> {
             "--engine-cache" => a.engine_cache = Some(value.into()),
             "--threads" => a.threads = value.parse()?,
             "--side" => a.side = Some(value.parse()?),
+            "--conv-search" => a.tuning.conv_search = value.parse()?,
+            "--nhwc" => a.tuning.prefer_nhwc = value == "1",
             "--staging" => {
                 a.staging = match value.as_str() {
                     "auto" => None,
@@ -168,6 +177,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let config = ProviderConfig {
         precision: a.precision.parse()?,
         engine_cache: a.engine_cache.clone(),
+        cuda: a.tuning,
         ..ProviderConfig::default()
     };
     let provider = ExecutionProvider::configure(&a.provider, &config)?;
@@ -186,7 +196,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         let mut enc = Encoder::load(&runtime, &a.manifest, &options)?;
         // Two batches, so that with overlap both slots exist (their buffers allocated, their
         // bindings run once) before the clock starts, as in a worker that has run a while.
+        let first = Instant::now();
         enc.embed(&c[..(2 * batch).min(a.chips) * a.chip * a.chip], a.chip)?;
+        let first_ms = first.elapsed().as_secs_f64() * 1e3;
         let start = Instant::now();
         let e = enc.embed(&c, a.chip)?;
         let seconds = start.elapsed().as_secs_f64();
@@ -195,7 +207,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             "embed model={} provider={} precision={} staging={} pinned={} batch={batch} \
              chips={} side={side} \
              seconds={seconds:.4} chips_per_s={:.1} host_us_per_chip={host:.1} \
-             upload_bytes_per_chip={upload}",
+             upload_bytes_per_chip={upload} cuda={}/{} first_batch_ms={first_ms:.1}",
             manifest.name,
             provider,
             provider.precision().name(),
@@ -207,6 +219,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             enc.pinning(),
             a.chips,
             a.chips as f64 / seconds,
+            a.tuning.conv_search,
+            if a.tuning.prefer_nhwc { "nhwc" } else { "nchw" },
         );
     }
     Ok(())

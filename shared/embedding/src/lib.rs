@@ -11,12 +11,15 @@
 //! - [`manifest`]: the model manifest and its validation.
 //! - [`preprocess`]: resizing and normalising chips into the network's input tensor.
 //! - [`provider`]: execution-provider choice (CPU, CUDA, TensorRT).
+//! - [`cuda_tuning`]: the CUDA provider's speed options (cuDNN's search, NHWC).
 //! - [`precision`]: the number format, and the quantised model `--precision int8` picks on the CPU.
 //! - [`runtime`]: loading the ONNX Runtime shared library at run time.
-//! - `session`: building the session on the chosen provider, checked against the manifest.
+//! - `session`: building the session on the chosen provider, checked against the manifest;
+//!   [`session_builder`] gives other graphs (the chip graph's dense steps) the same provider.
 //! - [`staging`]: IO binding, pinned host buffers and the copy/compute overlap.
 //! - [`encoder`]: the batched encoder itself.
 
+pub mod cuda_tuning;
 pub mod encoder;
 pub mod error;
 pub mod host_memory;
@@ -28,6 +31,7 @@ pub mod runtime;
 mod session;
 pub mod staging;
 
+pub use cuda_tuning::{ConvSearch, CudaTuning};
 pub use encoder::{Encoder, EncoderOptions, read_manifest};
 pub use error::EmbeddingError;
 pub use host_memory::Pinning;
@@ -35,4 +39,5 @@ pub use manifest::{ChannelOrder, Layout, ModelManifest, Normalize, RawDtype, Raw
 pub use precision::{Precision, PrecisionChoice, running_precision};
 pub use provider::{ComputeStream, ExecutionProvider, ProviderConfig};
 pub use runtime::{ORT_VERSION, Runtime, load_runtime};
+pub use session::session_builder;
 pub use staging::Staging;

@@ -8,7 +8,7 @@
 
 use std::{fmt, path::PathBuf, str::FromStr};
 
-use crate::Precision;
+use crate::{CudaTuning, Precision};
 
 use ort::ep::{self, ArbitrarilyConfigurableExecutionProvider, ExecutionProviderDispatch};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,9 @@ pub enum ExecutionProvider {
         /// Upper bound on the memory arena, in bytes.
         #[serde(default)]
         memory_limit: Option<usize>,
+        /// Speed options (cuDNN's algorithm search, NHWC).
+        #[serde(default)]
+        tuning: CudaTuning,
     },
     /// NVIDIA TensorRT, with CUDA for the nodes TensorRT does not take.
     #[serde(rename = "tensorrt")]
@@ -61,6 +64,8 @@ pub struct ProviderConfig {
     pub precision: Precision,
     /// The TensorRT engine cache folder (TensorRT only; ignored otherwise).
     pub engine_cache: Option<PathBuf>,
+    /// The CUDA provider's speed options (CUDA only; ignored otherwise).
+    pub cuda: CudaTuning,
 }
 
 /// A CUDA stream (`cudaStream_t`) the caller owns, for the GPU providers to run on.
@@ -128,6 +133,7 @@ impl ExecutionProvider {
             ExecutionProvider::Cuda { device_id, .. } => Ok(ExecutionProvider::Cuda {
                 device_id,
                 memory_limit: config.memory_limit,
+                tuning: config.cuda,
             }),
             ExecutionProvider::TensorRt { device_id, .. } => Ok(ExecutionProvider::TensorRt {
                 device_id,
@@ -189,8 +195,8 @@ impl ExecutionProvider {
         stream: Option<ComputeStream>,
         profile: Option<&TrtProfile>,
     ) -> Vec<ExecutionProviderDispatch> {
-        let cuda = |device_id: i32, memory_limit: Option<usize>| {
-            let mut cuda = ep::CUDA::default().with_device_id(device_id);
+        let cuda = |device_id: i32, memory_limit: Option<usize>, tuning: CudaTuning| {
+            let mut cuda = tuning.apply(ep::CUDA::default().with_device_id(device_id));
             if let Some(limit) = memory_limit {
                 cuda = cuda.with_memory_limit(limit);
             }
@@ -206,7 +212,8 @@ impl ExecutionProvider {
             ExecutionProvider::Cuda {
                 device_id,
                 memory_limit,
-            } => vec![cuda(*device_id, *memory_limit)],
+                tuning,
+            } => vec![cuda(*device_id, *memory_limit, *tuning)],
             ExecutionProvider::TensorRt {
                 device_id,
                 fp16,
@@ -238,7 +245,7 @@ impl ExecutionProvider {
                 }
                 vec![
                     trt.build().error_on_failure(),
-                    cuda(*device_id, *memory_limit),
+                    cuda(*device_id, *memory_limit, CudaTuning::default()),
                 ]
             }
         }
@@ -270,6 +277,7 @@ impl FromStr for ExecutionProvider {
             "cuda" => Ok(ExecutionProvider::Cuda {
                 device_id,
                 memory_limit: None,
+                tuning: CudaTuning::default(),
             }),
             "tensorrt" | "trt" => Ok(ExecutionProvider::TensorRt {
                 device_id,
@@ -346,6 +354,7 @@ mod tests {
             memory_limit: Some(8 << 30),
             precision: Precision::Fp16,
             engine_cache: Some(PathBuf::from("/engines")),
+            cuda: CudaTuning::default(),
         };
         assert_eq!(
             ExecutionProvider::configure("trt:1", &config),
@@ -371,8 +380,13 @@ mod tests {
                 ..
             }
         ));
+        let tuning = CudaTuning {
+            conv_search: crate::ConvSearch::Heuristic,
+            prefer_nhwc: true,
+        };
         let cuda = ProviderConfig {
             memory_limit: Some(1 << 30),
+            cuda: tuning,
             ..ProviderConfig::default()
         };
         assert_eq!(
@@ -380,6 +394,7 @@ mod tests {
             Ok(ExecutionProvider::Cuda {
                 device_id: 2,
                 memory_limit: Some(1 << 30),
+                tuning,
             })
         );
         // The GPU-only settings do not stop a CPU run.

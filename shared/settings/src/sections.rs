@@ -34,6 +34,13 @@ pub struct ModelSettings {
     /// Where TensorRT keeps the engines it builds, so that a restart is quick (one subfolder
     /// per model, input side and precision). Unset: `<cache_dir>/trt-engines`.
     pub engine_cache: Option<PathBuf>,
+    /// cuDNN's convolution algorithm search with the `cuda` provider: `exhaustive` (ONNX
+    /// Runtime's default: the first batch of each shape times every algorithm), `heuristic`
+    /// (a fast first batch) or `default`. Default: `exhaustive`.
+    pub cuda_conv_search: String,
+    /// NHWC convolutions with the `cuda` provider (`prefer_nhwc`), for FP16 models.
+    /// Default: false.
+    pub cuda_prefer_nhwc: bool,
     /// Intra-op threads of the model; 0 means one per core. Default: 0.
     pub threads: usize,
     /// Chips per inference call. Unset: by provider, 64 on the CPU and 256 on a GPU.
@@ -52,6 +59,8 @@ impl Default for ModelSettings {
             precision: "auto".into(),
             memory_limit: None,
             engine_cache: None,
+            cuda_conv_search: "exhaustive".into(),
+            cuda_prefer_nhwc: false,
             threads: 0,
             batch: None,
             input_size: None,

@@ -152,6 +152,18 @@ impl Settings {
             ),
         )?;
         check(
+            matches!(
+                m.cuda_conv_search.to_ascii_lowercase().as_str(),
+                "exhaustive" | "heuristic" | "default"
+            ),
+            "model.cuda_conv_search",
+            &format!(
+                "is {:?}; choose exhaustive (the slow first batch finds the fastest kernels), \
+                 heuristic (a fast first batch) or default",
+                m.cuda_conv_search
+            ),
+        )?;
+        check(
             m.memory_limit != Some(0),
             "model.memory_limit",
             "is 0; give a size in bytes, or leave it unset for no bound",
@@ -311,6 +323,10 @@ mod tests {
         assert_eq!(
             refused(|s| s.model.precision = "bf16".into()),
             "model.precision"
+        );
+        assert_eq!(
+            refused(|s| s.model.cuda_conv_search = "fastest".into()),
+            "model.cuda_conv_search"
         );
         assert_eq!(
             refused(|s| s.model.precision = "fp16".into()),

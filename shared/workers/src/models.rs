@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use tessera_embedding::{
-    Encoder, EncoderOptions, ExecutionProvider, ModelManifest, PrecisionChoice, ProviderConfig,
-    Runtime, load_runtime, read_manifest,
+    CudaTuning, Encoder, EncoderOptions, ExecutionProvider, ModelManifest, PrecisionChoice,
+    ProviderConfig, Runtime, load_runtime, read_manifest,
 };
 use tessera_provision::Cache;
 use tessera_settings::ModelSettings;
@@ -38,6 +38,10 @@ pub(crate) fn provider(
         memory_limit: settings.memory_limit,
         precision: choice.for_provider(&settings.provider),
         engine_cache: settings.engine_cache.clone(),
+        cuda: CudaTuning {
+            conv_search: settings.cuda_conv_search.parse()?,
+            prefer_nhwc: settings.cuda_prefer_nhwc,
+        },
     };
     Ok(ExecutionProvider::configure(&settings.provider, &config)?
         .with_default_engine_cache(cache.root().join("trt-engines")))
@@ -159,6 +163,7 @@ mod tests {
             ExecutionProvider::Cuda {
                 device_id: 0,
                 memory_limit: Some(1 << 30),
+                tuning: Default::default(),
             }
         );
         let err = provider(&settings("cuda", "fp16"), &cache).unwrap_err();
