@@ -6,15 +6,24 @@
 //! - `bench_pipeline model [SIDE] [CHIPS] [MODEL]`: a model's own throughput (default
 //!   efficientnet-lite0, FP32) on 64-px chips embedded at SIDE (default 64), in batches of 64,
 //!   best and median of 5 runs.
+//! - `bench_pipeline dense [CHIPS] [DIM] [K]`: the chip graph's dense steps (k-NN search and
+//!   confidence margins) on the host and as ONNX graphs on the CPU provider
+//!   (`tessera-device-graph`, what `--graph-on device` runs), best of 3 each, on clustered
+//!   unit rows (default 4096 × 1285, the size of EfficientNet-Lite0 rows with the intensity
+//!   block, and k = 10).
 
 // Benchmark code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Instant;
 
+use tessera_device_graph::DeviceSteps;
+use tessera_embedding::ExecutionProvider;
+use tessera_graph::{knn_cosine, l2_normalize_rows};
 use tessera_imaging::encode_png_gray16;
+use tessera_segment::confidence::{chip_confidence, community_centroids};
 use tessera_synth::{NoiseLevel, SceneConfig, generate, to_u16};
-use tessera_tests::encoder;
+use tessera_tests::{encoder, runtime};
 
 fn write(dir: &str, sizes: &[usize]) {
     std::fs::create_dir_all(dir).unwrap();
@@ -53,6 +62,44 @@ fn model(side: usize, n: usize, name: &str) {
     );
 }
 
+/// The best of 3 runs of `f`, in ms.
+fn best_ms(mut f: impl FnMut()) -> f64 {
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn dense(n: usize, dim: usize, k: usize) {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    };
+    let centres: Vec<f32> = (0..8 * dim).map(|_| next()).collect();
+    let mut data: Vec<f32> = (0..n * dim)
+        .map(|i| centres[(i / dim % 8) * dim + i % dim] + 0.5 * next())
+        .collect();
+    l2_normalize_rows(&mut data, dim);
+    let labels: Vec<u32> = (0..n).map(|i| (i % 8) as u32).collect();
+    let centroids = community_centroids(&data, dim, &labels, 8);
+    let mut device = DeviceSteps::new(&runtime(), &ExecutionProvider::Cpu, 0).unwrap();
+    let host_knn = best_ms(|| drop(knn_cosine(&data, n, dim, k).unwrap()));
+    let device_knn = best_ms(|| drop(device.knn_cosine(&data, n, dim, k).unwrap()));
+    let host_margins = best_ms(|| drop(chip_confidence(&data, dim, &labels, &centroids)));
+    let device_margins = best_ms(|| drop(device.margins(&data, dim, &labels, &centroids).unwrap()));
+    println!(
+        "RESULT dense chips={n} dim={dim} k={k} knn_host_ms={host_knn:.1} \
+         knn_device_cpu_ms={device_knn:.1} margins_host_ms={host_margins:.2} \
+         margins_device_cpu_ms={device_margins:.2}"
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -70,6 +117,14 @@ fn main() {
             args.get(2).map_or(1024, |s| s.parse().unwrap()),
             args.get(3).map_or("efficientnet-lite0", String::as_str),
         ),
-        _ => eprintln!("usage: bench_pipeline write DIR | model [SIDE] [CHIPS] [MODEL]"),
+        Some("dense") => dense(
+            args.get(1).map_or(4096, |s| s.parse().unwrap()),
+            args.get(2).map_or(1285, |s| s.parse().unwrap()),
+            args.get(3).map_or(10, |s| s.parse().unwrap()),
+        ),
+        _ => eprintln!(
+            "usage: bench_pipeline write DIR | model [SIDE] [CHIPS] [MODEL] | dense [CHIPS] \
+             [DIM] [K]"
+        ),
     }
 }

@@ -181,6 +181,13 @@ pub(crate) struct ModelArgs {
     /// Chips per inference batch [default: 64 on the CPU, 256 on a GPU].
     #[arg(long)]
     pub batch: Option<usize>,
+    /// cuDNN's convolution algorithm search on the cuda provider: exhaustive (the first batch
+    /// of each shape times every algorithm), heuristic (a fast first batch) or default.
+    #[arg(long, default_value = "exhaustive")]
+    pub cuda_conv_search: String,
+    /// NHWC convolutions on the cuda provider (ONNX Runtime's prefer_nhwc), for FP16 models.
+    #[arg(long)]
+    pub cuda_nhwc: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -384,10 +391,27 @@ pub(crate) struct SegmentArgs {
     /// Refuse images with more pixels than this (per page).
     #[arg(long, default_value_t = 268_435_456)]
     pub max_pixels: u64,
+    /// Where the chip graph's k-NN search and confidence margins run: beside the model, as
+    /// ONNX graphs on its provider (device), or on the CPU cores here (host). auto: device on
+    /// a GPU provider; host on the CPU, the code the live clusterer runs, so that both give
+    /// the same labels to the bit.
+    #[arg(long, value_enum, default_value_t = GraphOn::Auto)]
+    pub graph_on: GraphOn,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub params: ParamArgs,
+}
+
+/// Where the chip graph's dense steps run (`--graph-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphOn {
+    /// The device on a GPU provider, the host on the CPU.
+    Auto,
+    /// This machine's CPU cores.
+    Host,
+    /// ONNX graphs on the model's execution provider.
+    Device,
 }
 
 #[derive(Debug, Args)]

@@ -1,12 +1,15 @@
 //! Loads the runtime and the encoder that a command's flags ask for.
 
 use anyhow::{Context, Result};
+use tessera_device_graph::DeviceSteps;
 use tessera_embedding::{
-    Encoder, EncoderOptions, ExecutionProvider, PrecisionChoice, ProviderConfig, load_runtime,
+    CudaTuning, Encoder, EncoderOptions, ExecutionProvider, PrecisionChoice, ProviderConfig,
+    load_runtime,
 };
 use tessera_provision::Cache;
+use tessera_segment::{DenseSteps, HostSteps};
 
-use crate::cli::ModelArgs;
+use crate::cli::{GraphOn, ModelArgs};
 
 /// Loads the encoder for chips of side `chip`. The network input side is `--input-size`, or
 /// the chip size itself when the model accepts any size, or the model's own size.
@@ -24,10 +27,36 @@ pub(crate) struct Loaded {
     pub load_ms: f64,
 }
 
+/// Where `--graph-on` puts the chip graph's dense steps, for `encoder`'s provider.
+pub(crate) fn dense_steps(
+    cache: &Cache,
+    graph_on: GraphOn,
+    encoder: &Encoder,
+    threads: usize,
+) -> Result<Box<dyn DenseSteps>> {
+    let provider = encoder.provider();
+    let device = match graph_on {
+        GraphOn::Auto => provider.is_gpu(),
+        GraphOn::Host => false,
+        GraphOn::Device => true,
+    };
+    if !device {
+        return Ok(Box::new(HostSteps));
+    }
+    let runtime = load_runtime(&cache.runtime()?)?;
+    let steps = DeviceSteps::new(&runtime, provider, threads)
+        .context("setting up the chip graph's k-NN and margins beside the model")?;
+    Ok(Box::new(steps))
+}
+
 fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
     let choice: PrecisionChoice = args.precision.parse().map_err(anyhow::Error::msg)?;
     let config = ProviderConfig {
         precision: choice.for_provider(&args.provider),
+        cuda: CudaTuning {
+            conv_search: args.cuda_conv_search.parse().map_err(anyhow::Error::msg)?,
+            prefer_nhwc: args.cuda_nhwc,
+        },
         ..ProviderConfig::default()
     };
     let provider = ExecutionProvider::configure(&args.provider, &config)

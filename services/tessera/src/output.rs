@@ -123,7 +123,7 @@ pub(crate) struct Report<'a> {
     pub outputs: Outputs,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct ModelInfo {
     pub name: String,
     pub digest: String,
@@ -135,6 +135,9 @@ pub(crate) struct ModelInfo {
     pub batch: usize,
     /// Time to load the runtime and the model, once per command.
     pub load_ms: f64,
+    /// Where the chip graph's k-NN search and confidence margins ran (`host`, or
+    /// `device:<provider>`).
+    pub graph_on: String,
 }
 
 impl ModelInfo {
@@ -147,6 +150,7 @@ impl ModelInfo {
             precision: running_precision(encoder.provider(), encoder.manifest()).name(),
             batch: encoder.batch_size(),
             load_ms,
+            graph_on: "host".into(),
         }
     }
 }

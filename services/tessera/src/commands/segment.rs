@@ -1,18 +1,29 @@
 //! `tessera segment`: instrument files in (every plane of the chosen signal), label maps,
 //! overlays and reports out, in physical units where the file is calibrated.
+//!
+//! Files go through three threads, so that the model is never kept waiting on the stages
+//! around it: one reads and decodes the next file, this one embeds and clusters the current
+//! one, and one encodes and writes the outputs of the last. The channels between them hold
+//! nothing (rendezvous), so at most three files are in memory at once.
 
-use std::{path::Path, process::ExitCode, time::Instant};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::mpsc::{Receiver, SyncSender, sync_channel},
+    time::Instant,
+};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use tessera_embedding::Encoder;
 use tessera_formats::ReadLimits;
+use tessera_imaging::Raster;
 use tessera_provision::{Cache, Component};
-use tessera_segment::{SegmentParams, Timings, segment};
+use tessera_segment::{DenseSteps, Prepared, SegmentParams, Segmentation, Timings, segment_on};
 
 use crate::{
     cli::SegmentArgs,
-    engine::{Loaded, load_encoder},
+    engine::{Loaded, dense_steps, load_encoder},
     inputs::{expand, page_stem, read_timed, stems},
     output::{self, ModelInfo, Source},
 };
@@ -33,6 +44,11 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
         mut encoder,
         load_ms,
     } = load_encoder(cache, &args.model, params.chip)?;
+    let mut steps = dense_steps(cache, args.graph_on, &encoder, args.model.threads)?;
+    let model = ModelInfo {
+        graph_on: steps.name(),
+        ..ModelInfo::of(&encoder, load_ms)
+    };
     let limits = ReadLimits {
         max_pixels: args.max_pixels,
         ..ReadLimits::default()
@@ -41,23 +57,25 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut failures = Vec::new();
-    for (path, stem) in images.iter().zip(&stems) {
-        bar.set_message(path.display().to_string());
-        match segment_file(path, stem, args, &params, &mut encoder, &limits, load_ms) {
-            Ok(reports) => {
-                // `println` on a hidden bar (not a terminal) drops the line; `suspend` does not.
-                for r in reports {
-                    bar.suspend(|| println!("{} -> {}", path.display(), r));
-                }
-            }
-            Err(e) => {
-                bar.suspend(|| eprintln!("{}: error: {}", path.display(), crate::describe(&e)));
-                failures.push(path);
+    let failures = std::thread::scope(|scope| {
+        let (read_tx, read_rx) = sync_channel(0);
+        let (done_tx, done_rx) = sync_channel(0);
+        let (images, limits, signal) = (&images, &limits, args.signal.as_deref());
+        let reader = scope.spawn(move || read_all(images, signal, limits, read_tx));
+        let writer = scope.spawn(|| write_all(done_rx, args, &params, &model, &bar));
+        for ((read, stem), path) in read_rx.into_iter().zip(&stems).zip(images) {
+            let pages = read
+                .and_then(|file| segment_pages(file, stem, &params, &mut encoder, steps.as_mut()));
+            if done_tx.send((path.clone(), pages)).is_err() {
+                break; // the writer stopped: its panic is reported below
             }
         }
-        bar.inc(1);
-    }
+        drop(done_tx);
+        let read = reader.join();
+        let failures = writer.join();
+        read.map_err(|_| anyhow!("the file reader panicked"))?;
+        failures.map_err(|_| anyhow!("the output writer panicked"))
+    })?;
     bar.finish_and_clear();
     let ok = images.len() - failures.len();
     eprintln!(
@@ -73,59 +91,158 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
     }
 }
 
-/// Segments every page of one file; returns one line per page for the user.
-fn segment_file(
-    path: &Path,
+/// One file as read: its planes, where they came from, and what reading them took.
+struct ReadFile {
+    source: Source,
+    planes: Vec<Raster>,
+    read_ms: f64,
+    decode_ms: f64,
+}
+
+/// One file segmented: where it came from, and its pages, ready to write.
+struct DoneFile {
+    source: Source,
+    pages: Vec<DonePage>,
+}
+
+/// One page segmented.
+struct DonePage {
+    stem: String,
+    page: usize,
+    prepared: Prepared,
+    seg: Segmentation,
+}
+
+/// The reader thread: reads and decodes each file in turn, and hands it on.
+fn read_all(
+    images: &[PathBuf],
+    signal: Option<&str>,
+    limits: &ReadLimits,
+    out: SyncSender<Result<ReadFile>>,
+) {
+    for path in images {
+        if out.send(read_file(path, signal, limits)).is_err() {
+            return; // the segmenting thread stopped
+        }
+    }
+}
+
+fn read_file(path: &Path, signal: Option<&str>, limits: &ReadLimits) -> Result<ReadFile> {
+    let (acquisition, read_ms, decode_ms) = read_timed(path, limits)?;
+    let signal = acquisition.pick(signal)?;
+    let start = Instant::now();
+    let planes = signal.planes()?;
+    Ok(ReadFile {
+        source: Source::of(path, &acquisition, signal),
+        planes,
+        read_ms,
+        decode_ms: decode_ms + start.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// Segments every page of one file (on this thread, which owns the model). The chips are
+/// dropped once embedded: the writer needs only the normalised image and the grid.
+fn segment_pages(
+    file: ReadFile,
     stem: &str,
-    args: &SegmentArgs,
     params: &SegmentParams,
     encoder: &mut Encoder,
-    limits: &ReadLimits,
-    load_ms: f64,
-) -> Result<Vec<String>> {
-    let (acquisition, read_ms, decode_ms) = read_timed(path, limits)?;
-    let signal = acquisition.pick(args.signal.as_deref())?;
-    let start = Instant::now();
-    let pages = signal.planes()?;
-    let decode_ms = decode_ms + start.elapsed().as_secs_f64() * 1e3;
-    let source = Source::of(path, &acquisition, signal);
-    let mut lines = Vec::new();
-    for (i, raster) in pages.iter().enumerate() {
-        let (prepared, mut seg) = segment(encoder, raster, params)?;
-        let mut timings = Timings::default();
-        timings.record("read", read_ms);
-        timings.record("decode", decode_ms);
-        timings.extend(&seg.timings);
-        seg.timings = timings;
-        let stem = page_stem(stem, i, pages.len());
-        let json = output::write(
-            &args.out,
-            &stem,
-            &source,
-            i,
-            ModelInfo::of(encoder, load_ms),
-            params,
-            &prepared,
-            &mut seg,
-            args.alpha,
-        )?;
-        let fractions: Vec<String> = seg
-            .communities
-            .iter()
-            .map(
-                |c| match source.area(c.area_fraction, seg.width, seg.height) {
-                    Some(a) => format!("{}:{:.1}% ({})", c.id, 100.0 * c.area_fraction, a.text()),
-                    None => format!("{}:{:.1}%", c.id, 100.0 * c.area_fraction),
-                },
-            )
-            .collect();
-        lines.push(format!(
-            "{} ({} communities: {}; {:.0} ms)",
-            json.display(),
-            seg.communities.len(),
-            fractions.join(" "),
-            seg.timings.total()
-        ));
+    steps: &mut dyn DenseSteps,
+) -> Result<DoneFile> {
+    let count = file.planes.len();
+    let pages = file
+        .planes
+        .iter()
+        .enumerate()
+        .map(|(page, raster)| {
+            let (mut prepared, mut seg) = segment_on(encoder, steps, raster, params)?;
+            prepared.chips = Vec::new();
+            let mut timings = Timings::default();
+            timings.record("read", file.read_ms);
+            timings.record("decode", file.decode_ms);
+            timings.extend(&seg.timings);
+            seg.timings = timings;
+            Ok(DonePage {
+                stem: page_stem(stem, page, count),
+                page,
+                prepared,
+                seg,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(DoneFile {
+        source: file.source,
+        pages,
+    })
+}
+
+/// The writer thread: encodes and writes each segmented page and prints a line for it, in
+/// the order of the inputs; returns the files that failed.
+fn write_all(
+    files: Receiver<(PathBuf, Result<DoneFile>)>,
+    args: &SegmentArgs,
+    params: &SegmentParams,
+    model: &ModelInfo,
+    bar: &ProgressBar,
+) -> Vec<PathBuf> {
+    let mut failures = Vec::new();
+    for (path, done) in files {
+        bar.set_message(path.display().to_string());
+        let written = done.and_then(|done| {
+            (done.pages.into_iter())
+                .map(|page| write_page(page, &done.source, args, params, model))
+                .collect::<Result<Vec<String>>>()
+        });
+        match written {
+            // `println` on a hidden bar (not a terminal) drops the line; `suspend` does not.
+            Ok(lines) => lines
+                .iter()
+                .for_each(|line| bar.suspend(|| println!("{} -> {line}", path.display()))),
+            Err(e) => {
+                bar.suspend(|| eprintln!("{}: error: {}", path.display(), crate::describe(&e)));
+                failures.push(path);
+            }
+        }
+        bar.inc(1);
     }
-    Ok(lines)
+    failures
+}
+
+/// Writes one page's outputs; returns its line for the user.
+fn write_page(
+    mut page: DonePage,
+    source: &Source,
+    args: &SegmentArgs,
+    params: &SegmentParams,
+    model: &ModelInfo,
+) -> Result<String> {
+    let seg = &mut page.seg;
+    let json = output::write(
+        &args.out,
+        &page.stem,
+        source,
+        page.page,
+        model.clone(),
+        params,
+        &page.prepared,
+        seg,
+        args.alpha,
+    )?;
+    let fractions: Vec<String> = seg
+        .communities
+        .iter()
+        .map(
+            |c| match source.area(c.area_fraction, seg.width, seg.height) {
+                Some(a) => format!("{}:{:.1}% ({})", c.id, 100.0 * c.area_fraction, a.text()),
+                None => format!("{}:{:.1}%", c.id, 100.0 * c.area_fraction),
+            },
+        )
+        .collect();
+    Ok(format!(
+        "{} ({} communities: {}; {:.0} ms)",
+        json.display(),
+        seg.communities.len(),
+        fractions.join(" "),
+        seg.timings.total()
+    ))
 }
