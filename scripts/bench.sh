@@ -4,9 +4,13 @@
 #     stride 64: 1024 chips) and a 4096² frame (stride 32: 16129 chips), 3 runs each with the
 #     FP32 model and with the default INT8 one, alternating, with the stage times from the
 #     report, the share of the time spent outside the model, and a before/after table;
-#  2. the model's own throughput (Rust, ort), FP32 and INT8, and the same models through the
+#  2. `tessera segment` on a folder of 4 copies of the 2048² frame (reading the next file,
+#     the model and writing the last file's outputs overlap), per frame against one frame alone;
+#  3. the chip graph's dense steps (k-NN and confidence margins) on the host and as ONNX graphs
+#     on the CPU provider (what --graph-on device runs);
+#  4. the model's own throughput (Rust, ort), FP32 and INT8, and the same models through the
 #     ONNX Runtime Python API at 64 px and at 224 px (the published method's input size);
-#  3. Leiden against python-igraph on the same 100k-node k-NN graph (scripts/bench_leiden.sh).
+#  5. Leiden against python-igraph on the same 100k-node k-NN graph (scripts/bench_leiden.sh).
 # Figures are ratios measured in one run: this machine is shared and noisy.
 # BENCH_QUICK=1: a 256² frame, one run, a few chips and the quick Leiden benchmark, built with
 # the test profile: a check that every step still runs (the test command makes it); its
@@ -18,12 +22,12 @@ target="${CARGO_TARGET_DIR:-target}"
 data="$target/bench-data"
 profile=release bin="$target/release" frames=("2048 64" "4096 32") runs="1 2 3"
 packages=(-p tessera-cli -p tessera-tests)
-model_chips=1024 peer_sizes=64,224 peer_seconds=3
+model_chips=1024 peer_sizes=64,224 peer_seconds=3 dense_chips=4096 folder_copies=4
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     # The whole workspace, as the test command builds it: the same features, so nothing of
     # its test build is compiled again.
     profile=test bin="$target/debug" frames=("256 32") runs=1 packages=(--workspace)
-    model_chips=128 peer_sizes=64 peer_seconds=0.2
+    model_chips=128 peer_sizes=64 peer_seconds=0.2 dense_chips=256 folder_copies=2
 fi
 
 python3 scripts/provision.py --cache "$TESSERA_CACHE" --only runtime,models,samples >/dev/null
@@ -77,6 +81,32 @@ for side in sorted({int(r[0]) for r in rows}):
                for p in ("fp32", "int8")}
         print(f"{side:>6} {what:>10} {med['fp32']:>9.0f} {med['int8']:>9.0f} {med['int8'] / med['fp32']:>10.2f}")
 PY
+
+set -- ${frames[0]}
+side=$1 stride=$2
+echo "== tessera segment on a folder of $folder_copies copies of the ${side}² frame (stride $stride):"
+echo "   the next file is read and the last one's outputs written while the model runs"
+folder="$data/folder-$side"
+rm -rf "$folder" && mkdir -p "$folder"
+for i in $(seq "$folder_copies"); do cp "$data/bench-$side.png" "$folder/f$i.png"; done
+for run in $runs; do
+    start=$(date +%s%N)
+    "$bin/tessera" segment "$data/bench-$side.png" --stride "$stride" --out "$data/one" >/dev/null 2>&1
+    mid=$(date +%s%N)
+    "$bin/tessera" segment "$folder" --stride "$stride" --out "$data/folder-out" >/dev/null 2>&1
+    end=$(date +%s%N)
+    one=$(( (mid - start) / 1000000 )) all=$(( (end - mid) / 1000000 ))
+    python3 - "$one" "$all" "$folder_copies" <<'PY'
+import sys
+one, all_, n = map(int, sys.argv[1:])
+each = (all_ - one) / max(n - 1, 1)
+print(f"one frame {one} ms; a folder of {n}: {all_} ms, {each:.0f} ms for each frame after the "
+      f"first ({each / one:.2f} of one frame alone)")
+PY
+done
+
+echo "== the chip graph's dense steps: the host code against ONNX graphs on the CPU provider"
+"$bin/examples/bench_pipeline" dense "$dense_chips" 1285 10
 
 echo "== the model alone (Rust, ort), FP32 and INT8"
 "$bin/examples/bench_pipeline" model 64 "$model_chips" efficientnet-lite0

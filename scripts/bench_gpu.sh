@@ -8,10 +8,14 @@
 #     Python API on the same model, batch and provider (scripts/tests/bench_peer.py, session.run
 #     on a ready input), with the ratio Tessera / Python; on a GPU also Tessera one batch at a
 #     time (--staging plain), to show what overlapping the uploads with compute gains;
+#     On CUDA, each of CUDA_TUNINGS (cuDNN's convolution search, NHWC) against the same
+#     default Python session, with the first (warm-up) batch's time, where the exhaustive
+#     search is paid;
 #  2. the same for the in-graph preprocessing variant of each model (<model>@u8x<chip>: the chips
 #     go up as bytes, resampled and normalised by the graph on the device);
 #  3. `tessera segment` on a 4096x4096 frame cut into 4096 chips of 64 px, end to end (process
-#     start included), with the stage times of its report.
+#     start included), with the stage times of its report, once with the chip graph's k-NN and
+#     margins on the host and once beside the model (--graph-on host / device).
 #
 # Settings (environment):
 #   PROVIDERS   "cpu cuda tensorrt"       (default: cpu, plus cuda and tensorrt when nvidia-smi works)
@@ -23,7 +27,10 @@
 #               ResNet50 FP16 and FP32 on CUDA and TensorRT, with and without in-graph preprocessing;
 #               on the CPU efficientnet-lite0:cpu:fp32); E2E_BATCH (default: the provider's default)
 #   FRAME       side of the end-to-end frame, default 4096
+#   GRAPH_ON    where part 3 runs the k-NN and margins, default "host device" (both, in turn)
 #   THREADS     intra-op threads for both sides (0: one per core)
+#   CUDA_TUNINGS  search:nhwc pairs tried on CUDA (default "exhaustive:0 heuristic:0
+#               exhaustive:1 heuristic:1"; the first is ONNX Runtime's default session)
 #   BENCH_QUICK=1  CPU only, EfficientNet-Lite0, batch 8, 16 chips, a 256² frame, built with
 #               the test profile: a check that every step still runs (the test command makes
 #               it); its figures mean nothing
@@ -60,7 +67,9 @@ BATCHES="${BATCHES:-$([ $on_gpu = 1 ] && echo 64,256,512,1024 || echo 8,32,64)}"
 CHIPS="${CHIPS:-$([ $on_gpu = 1 ] && echo 4096 || echo 64)}"
 CHIP="${CHIP:-64}"
 THREADS="${THREADS:-0}"
+CUDA_TUNINGS="${CUDA_TUNINGS:-exhaustive:0 heuristic:0 exhaustive:1 heuristic:1}"
 E2E="${E2E:-1}"
+GRAPH_ON="${GRAPH_ON:-host device}"
 # model:provider:precision per end-to-end run; on CUDA the FP16 model carries the precision
 gpu_e2e="resnet50-fp16@u8x$CHIP:cuda:fp32 resnet50@u8x$CHIP:cuda:fp32 resnet50-fp16:cuda:fp32"
 gpu_e2e="$gpu_e2e resnet50@u8x$CHIP:tensorrt:fp16 resnet50:tensorrt:fp16"
@@ -109,16 +118,18 @@ model_for() {  # model provider precision -> model name, or nothing when there i
 }
 
 # runs Tessera and the peer; prints both lines and the ratio per batch size
-compare() {  # model provider precision
+compare() {  # model provider precision [search:nhwc]
     local model=$1 provider=$2 precision=$3 lib=$cpu_lib py=$cpu_py trt_precision=$3
+    local tuning=${4:-exhaustive:0}
     [ "$provider" != cpu ] && lib=$gpu_lib py=$gpu_py
     [ "$provider" = cuda ] && trt_precision=fp32  # the FP16 model carries its precision
     local manifest="$TESSERA_CACHE/models/$model/manifest.toml" cache="$TESSERA_CACHE/trt-engines/bench"
     local ours theirs plain=""
     ours=$(timeout "$STEP_TIMEOUT" "$bench" --runtime "$lib" --manifest "$manifest" --provider "$provider" \
         --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
-        --engine-cache "$cache" --threads "$THREADS" 2>&1) || { echo "tessera $model $provider $precision FAILED: $ours"; ours=""; }
-    if [ "$provider" != cpu ]; then
+        --engine-cache "$cache" --threads "$THREADS" --conv-search "${tuning%%:*}" --nhwc "${tuning##*:}" \
+        2>&1) || { echo "tessera $model $provider $precision $tuning FAILED: $ours"; ours=""; }
+    if [ "$provider" != cpu ] && [ "$tuning" = exhaustive:0 ]; then
         plain=$(timeout "$STEP_TIMEOUT" "$bench" --runtime "$lib" --manifest "$manifest" --provider "$provider" \
             --precision "$trt_precision" --batches "$BATCHES" --chips "$CHIPS" --chip "$CHIP" \
             --engine-cache "$cache" --threads "$THREADS" --staging plain 2>&1) || plain=""
@@ -145,10 +156,10 @@ for b in sorted(ours):
     o, t, p = ours[b], theirs.get(b), plain.get(b)
     ratio = "%.2f" % (float(o["chips_per_s"]) / float(t["chips_per_s"])) if t else "n/a"
     line = ("%-26s %-10s %-4s batch %5d side %3s: tessera %9.1f chips/s (%s, pinned %s, host %6.1f us, "
-            "upload %6d B a chip)  python %9s chips/s  ratio %s"
+            "upload %6d B a chip, cuda %s, first batch %s ms)  python %9s chips/s  ratio %s"
             % (o["model"], o["provider"], sys.argv[1], b, o["side"], float(o["chips_per_s"]), o["staging"],
-               o["pinned"], float(o["host_us_per_chip"]), int(o["upload_bytes_per_chip"]),
-               t["chips_per_s"] if t else "n/a", ratio))
+               o["pinned"], float(o["host_us_per_chip"]), int(o["upload_bytes_per_chip"]), o["cuda"],
+               o["first_batch_ms"], t["chips_per_s"] if t else "n/a", ratio))
     if p:
         line += "  plain %9.1f chips/s (overlap gain %.2fx)" % (
             float(p["chips_per_s"]), float(o["chips_per_s"]) / float(p["chips_per_s"]))
@@ -162,8 +173,12 @@ for provider in $PROVIDERS; do
         for base in $MODELS; do
             model=$(model_for "$base" "$provider" "$precision")
             if [ -z "$model" ]; then echo "$base $provider $precision: no FP16 model for CUDA (skipped)"; continue; fi
-            compare "$model" "$provider" "$precision"
-            compare "$model@u8x$CHIP" "$provider" "$precision"
+            tunings=exhaustive:0
+            [ "$provider" = cuda ] && tunings=$CUDA_TUNINGS
+            for tuning in $tunings; do
+                compare "$model" "$provider" "$precision" "$tuning"
+                compare "$model@u8x$CHIP" "$provider" "$precision" "$tuning"
+            done
         done
     done
 done
@@ -188,16 +203,17 @@ PY
     batch_flag=()
     [ -n "${E2E_BATCH:-}" ] && batch_flag=(--batch "$E2E_BATCH")
     for spec in $E2E_RUNS; do
+      for graph_on in $GRAPH_ON; do
         IFS=: read -r model provider precision <<<"$spec"
         lib=$cpu_lib
         [ "$provider" != cpu ] && lib=$gpu_lib
-        out="$data/out-${spec//[:@]/-}"
+        out="$data/out-${spec//[:@]/-}-$graph_on"
         for run in 1 2; do  # the first run may build TensorRT engines; the second uses the cache
             start=$(date +%s%N)
             if ! ORT_DYLIB_PATH="$lib" timeout "$STEP_TIMEOUT" "$cli" segment "$frame" --chip 64 --stride 64 \
-                    --model "$model" --provider "$provider" --precision "$precision" \
+                    --model "$model" --provider "$provider" --precision "$precision" --graph-on "$graph_on" \
                     "${batch_flag[@]}" --threads "$THREADS" --out "$out" >"$data/segment.log" 2>&1; then
-                echo "$spec: tessera segment FAILED:"; tail -5 "$data/segment.log"; break
+                echo "$spec graph on $graph_on: tessera segment FAILED:"; tail -5 "$data/segment.log"; break
             fi
             end=$(date +%s%N)
             python3 - "$out/frame-$FRAME.json" "$(( (end - start) / 1000000 ))" "$spec" "$run" <<'PY'
@@ -208,11 +224,13 @@ total = sum(v for _, v in st)
 names = [k for k, _ in st]
 # the label map exists once painted; summary, encode and write make the report and files
 labels = sum(v for _, v in st[:names.index("paint") + 1]) if "paint" in names else float("nan")
-print("%s run %s: %d chips, batch %s: wall %.0f ms (process start and model load %.0f ms included), "
-      "image to labels %.0f ms, with summary and output files %.0f ms"
-      % (sys.argv[3], sys.argv[4], r["chips"], r["model"]["batch"], wall, r["model"]["load_ms"], labels, total))
+print("%s graph on %s, run %s: %d chips, batch %s: wall %.0f ms (process start and model load %.0f ms "
+      "included), image to labels %.0f ms, with summary and output files %.0f ms"
+      % (sys.argv[3], r["model"]["graph_on"], sys.argv[4], r["chips"], r["model"]["batch"], wall,
+         r["model"]["load_ms"], labels, total))
 print("    stages (ms): " + " ".join("%s=%.1f" % (k, v) for k, v in st))
 PY
         done
+      done
     done
 fi
