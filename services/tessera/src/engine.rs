@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use tessera_device_graph::DeviceSteps;
 use tessera_embedding::{
     CudaTuning, Encoder, EncoderOptions, ExecutionProvider, PrecisionChoice, ProviderConfig,
-    load_runtime,
+    Runtime, load_runtime,
 };
 use tessera_provision::Cache;
 use tessera_segment::{DenseSteps, HostSteps};
@@ -15,21 +15,26 @@ use crate::cli::{GraphOn, ModelArgs};
 /// the chip size itself when the model accepts any size, or the model's own size.
 pub(crate) fn load_encoder(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Loaded> {
     let start = std::time::Instant::now();
-    let encoder = load(cache, args, chip)?;
+    let (encoder, runtime) = load(cache, args, chip)?;
     let load_ms = start.elapsed().as_secs_f64() * 1e3;
     tracing::info!(ms = load_ms, "runtime and model loaded");
-    Ok(Loaded { encoder, load_ms })
+    Ok(Loaded {
+        encoder,
+        runtime,
+        load_ms,
+    })
 }
 
-/// An encoder and how long the runtime and model took to load.
+/// An encoder, the runtime it runs in, and how long the two took to load.
 pub(crate) struct Loaded {
     pub encoder: Encoder,
+    pub runtime: Runtime,
     pub load_ms: f64,
 }
 
 /// Where `--graph-on` puts the chip graph's dense steps, for `encoder`'s provider.
 pub(crate) fn dense_steps(
-    cache: &Cache,
+    runtime: &Runtime,
     graph_on: GraphOn,
     encoder: &Encoder,
     threads: usize,
@@ -43,13 +48,12 @@ pub(crate) fn dense_steps(
     if !device {
         return Ok(Box::new(HostSteps));
     }
-    let runtime = load_runtime(&cache.runtime()?)?;
-    let steps = DeviceSteps::new(&runtime, provider, threads)
+    let steps = DeviceSteps::new(runtime, provider, threads)
         .context("setting up the chip graph's k-NN and margins beside the model")?;
     Ok(Box::new(steps))
 }
 
-fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
+fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<(Encoder, Runtime)> {
     let choice: PrecisionChoice = args.precision.parse().map_err(anyhow::Error::msg)?;
     let config = ProviderConfig {
         precision: choice.for_provider(&args.provider),
@@ -82,6 +86,7 @@ fn load(cache: &Cache, args: &ModelArgs, chip: usize) -> Result<Encoder> {
         input_size: Some(input_size),
         ..EncoderOptions::default()
     };
-    Encoder::load(&runtime, &manifest_path, &options)
-        .with_context(|| format!("loading model {}", manifest_path.display()))
+    let encoder = Encoder::load(&runtime, &manifest_path, &options)
+        .with_context(|| format!("loading model {}", manifest_path.display()))?;
+    Ok((encoder, runtime))
 }

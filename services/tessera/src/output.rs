@@ -10,7 +10,7 @@ use tessera_formats::units::readable_area;
 use tessera_formats::{Acquisition, Metadata, PixelSize, Signal};
 use tessera_imaging::{LegendEntry, ScaleBar, encode_labels_tiff, render_overlay_with_scale};
 use tessera_pipeline::results::{hex_color, legend_entry};
-use tessera_segment::{FeatureBlock, Prepared, SegmentParams, Segmentation, Timings};
+use tessera_segment::{DenseSteps, FeatureBlock, Prepared, SegmentParams, Segmentation, Timings};
 
 /// Where a segmented plane came from: the file, its format, the signal and its calibration.
 #[derive(Debug, Serialize)]
@@ -141,7 +141,8 @@ pub(crate) struct ModelInfo {
 }
 
 impl ModelInfo {
-    pub(crate) fn of(encoder: &Encoder, load_ms: f64) -> ModelInfo {
+    /// `steps`: where the chip graph's k-NN and margins run.
+    pub(crate) fn of(encoder: &Encoder, load_ms: f64, steps: &dyn DenseSteps) -> ModelInfo {
         ModelInfo {
             name: encoder.manifest().name.clone(),
             digest: encoder.digest().to_string(),
@@ -150,7 +151,7 @@ impl ModelInfo {
             precision: running_precision(encoder.provider(), encoder.manifest()).name(),
             batch: encoder.batch_size(),
             load_ms,
-            graph_on: "host".into(),
+            graph_on: steps.name(),
         }
     }
 }

@@ -5,8 +5,8 @@ use ort::{
     value::TensorRef,
 };
 use tessera_embedding::{EmbeddingError, ExecutionProvider, Runtime, session_builder};
-use tessera_graph::{GraphError, Knn, check_matrix};
-use tessera_segment::{DenseSteps, confidence::margin};
+use tessera_graph::{GraphError, Knn, check_matrix, knn_k};
+use tessera_segment::{DenseSteps, SegmentError, confidence::margin};
 
 use crate::graphs;
 
@@ -117,11 +117,7 @@ impl DeviceSteps {
         dim: usize,
         k: usize,
     ) -> Result<Knn, DeviceGraphError> {
-        if k == 0 {
-            return Err(GraphError::ZeroK.into());
-        }
-        check_matrix(data, n, dim)?;
-        let k = k.min(n.saturating_sub(1));
+        let k = knn_k(data, n, dim, k)?;
         let mut out = Knn {
             k,
             indices: Vec::with_capacity(n * k),
@@ -216,14 +212,33 @@ impl DeviceSteps {
     }
 }
 
+impl DeviceSteps {
+    /// `e` as the pipeline reports it: input the host would refuse, with the host's error.
+    fn segment_error(&self, e: DeviceGraphError) -> SegmentError {
+        match e {
+            DeviceGraphError::Input(e) => SegmentError::Graph(e),
+            other => SegmentError::DenseSteps {
+                runner: self.name(),
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
 impl DenseSteps for DeviceSteps {
     fn name(&self) -> String {
         format!("device:{}", self.provider)
     }
 
-    fn knn(&mut self, features: &[f32], n: usize, dim: usize, k: usize) -> Result<Knn, String> {
+    fn knn(
+        &mut self,
+        features: &[f32],
+        n: usize,
+        dim: usize,
+        k: usize,
+    ) -> Result<Knn, SegmentError> {
         self.knn_cosine(features, n, dim, k)
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.segment_error(e))
     }
 
     fn margins(
@@ -232,7 +247,8 @@ impl DenseSteps for DeviceSteps {
         dim: usize,
         labels: &[u32],
         centroids: &[f32],
-    ) -> Result<Vec<f32>, String> {
-        DeviceSteps::margins(self, features, dim, labels, centroids).map_err(|e| e.to_string())
+    ) -> Result<Vec<f32>, SegmentError> {
+        DeviceSteps::margins(self, features, dim, labels, centroids)
+            .map_err(|e| self.segment_error(e))
     }
 }

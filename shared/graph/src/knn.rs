@@ -31,11 +31,7 @@ impl Knn {
 /// not depend on the thread count. `k` larger than `n - 1` is clamped to `n - 1` (read the
 /// table's `k`; with `n <= 1` the table is empty). Errors: `k == 0`, a buffer that is not `n × dim`, non-finite values.
 pub fn knn_cosine(data: &[f32], n: usize, dim: usize, k: usize) -> Result<Knn, GraphError> {
-    if k == 0 {
-        return Err(GraphError::ZeroK);
-    }
-    check_matrix(data, n, dim)?;
-    let k = k.min(n.saturating_sub(1));
+    let k = knn_k(data, n, dim, k)?;
     if k == 0 {
         return Ok(Knn {
             k,
@@ -56,6 +52,17 @@ pub fn knn_cosine(data: &[f32], n: usize, dim: usize, k: usize) -> Result<Knn, G
         indices: top.idx,
         similarities: top.sims,
     })
+}
+
+/// The `k` of [`knn_cosine`]'s table for these arguments (clamped to `n - 1`), after the
+/// checks it makes: `k == 0` and a malformed or non-finite matrix are errors. For other
+/// implementations of the same search, so that they refuse and clamp alike.
+pub fn knn_k(data: &[f32], n: usize, dim: usize, k: usize) -> Result<usize, GraphError> {
+    if k == 0 {
+        return Err(GraphError::ZeroK);
+    }
+    check_matrix(data, n, dim)?;
+    Ok(k.min(n.saturating_sub(1)))
 }
 
 /// `(s, j)` ranks before `(s2, j2)`: higher similarity, then lower index.

@@ -39,7 +39,7 @@ mod tiles;
 
 pub use csr::{Graph, MIN_KNN_WEIGHT};
 pub use error::GraphError;
-pub use knn::{Knn, knn_cosine};
+pub use knn::{Knn, knn_cosine, knn_k};
 pub use labels::{Partition, canonical_labels};
 pub use leiden::{LeidenConfig, leiden};
 pub use louvain::{LouvainConfig, louvain};

@@ -119,12 +119,7 @@ pub fn cluster_on(
     let (g, cutoff) = timings.time("graph", || -> Result<(Graph, Option<f32>), SegmentError> {
         Ok(match params.graph {
             GraphKind::Knn { k } => {
-                let knn = steps
-                    .knn(&features, n, dim, k.min(n - 1))
-                    .map_err(|reason| SegmentError::DenseSteps {
-                        runner: steps.name(),
-                        reason,
-                    })?;
+                let knn = steps.knn(&features, n, dim, k.min(n - 1))?;
                 (Graph::from_knn(&knn)?, None)
             }
             GraphKind::Threshold => {

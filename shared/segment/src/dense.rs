@@ -10,7 +10,7 @@
 
 use tessera_graph::{self as graph, Knn};
 
-use crate::confidence::chip_confidence;
+use crate::{SegmentError, confidence::chip_confidence};
 
 /// The chip graph's dense steps.
 pub trait DenseSteps {
@@ -18,7 +18,14 @@ pub trait DenseSteps {
     fn name(&self) -> String;
     /// The exact `k` nearest neighbours of every row of `features` (`n × dim`, unit-length
     /// rows) by cosine, excluding the row itself, as [`graph::knn_cosine`] defines them.
-    fn knn(&mut self, features: &[f32], n: usize, dim: usize, k: usize) -> Result<Knn, String>;
+    /// Input the host would refuse is refused with the host's error.
+    fn knn(
+        &mut self,
+        features: &[f32],
+        n: usize,
+        dim: usize,
+        k: usize,
+    ) -> Result<Knn, SegmentError>;
     /// Each chip's confidence margin, as [`chip_confidence`] defines it.
     fn margins(
         &mut self,
@@ -26,7 +33,7 @@ pub trait DenseSteps {
         dim: usize,
         labels: &[u32],
         centroids: &[f32],
-    ) -> Result<Vec<f32>, String>;
+    ) -> Result<Vec<f32>, SegmentError>;
 }
 
 /// The dense steps on this machine's CPU cores.
@@ -38,8 +45,14 @@ impl DenseSteps for HostSteps {
         "host".into()
     }
 
-    fn knn(&mut self, features: &[f32], n: usize, dim: usize, k: usize) -> Result<Knn, String> {
-        graph::knn_cosine(features, n, dim, k).map_err(|e| e.to_string())
+    fn knn(
+        &mut self,
+        features: &[f32],
+        n: usize,
+        dim: usize,
+        k: usize,
+    ) -> Result<Knn, SegmentError> {
+        Ok(graph::knn_cosine(features, n, dim, k)?)
     }
 
     fn margins(
@@ -48,7 +61,7 @@ impl DenseSteps for HostSteps {
         dim: usize,
         labels: &[u32],
         centroids: &[f32],
-    ) -> Result<Vec<f32>, String> {
+    ) -> Result<Vec<f32>, SegmentError> {
         Ok(chip_confidence(features, dim, labels, centroids))
     }
 }

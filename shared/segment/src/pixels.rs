@@ -166,7 +166,7 @@ pub fn smooth(pixels: &[f32], w: usize, h: usize, sigma: f32) -> Vec<f32> {
     }
     let mut b = vec![0f32; a.len()];
     for _ in 0..3 {
-        box_rows(&a, &mut b, w, h, r);
+        box_rows(&a, &mut b, w, r);
         box_cols(&b, &mut a, w, h, r);
     }
     a
@@ -176,7 +176,7 @@ pub fn smooth(pixels: &[f32], w: usize, h: usize, sigma: f32) -> Vec<f32> {
 /// result, to the bit) do not depend on the number of threads.
 const BAND: usize = 64;
 
-fn box_rows(src: &[f32], dst: &mut [f32], w: usize, _h: usize, r: usize) {
+fn box_rows(src: &[f32], dst: &mut [f32], w: usize, r: usize) {
     dst.par_chunks_mut(w)
         .zip(src.par_chunks(w))
         .with_min_len(16)

@@ -203,22 +203,19 @@ pub fn finish_image_on(
             partition.n_communities,
         )
     });
-    let chip_weights = match params.confidence_vote {
-        true => Some(timings.time("confidence", || {
-            steps
-                .margins(
+    let chip_weights = params
+        .confidence_vote
+        .then(|| {
+            timings.time("confidence", || {
+                steps.margins(
                     &partition.features,
                     partition.dim,
                     &partition.labels,
                     &centroids,
                 )
-                .map_err(|reason| SegmentError::DenseSteps {
-                    runner: steps.name(),
-                    reason,
-                })
-        })?),
-        false => None,
-    };
+            })
+        })
+        .transpose()?;
     let mut labels = timings.time("paint", || match &chip_weights {
         Some(weights) => imaging::paint_labels_weighted(
             grid,

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use tessera_formats::ReadLimits;
 use tessera_imaging::{encode_png_gray8, encode_png_gray16};
 use tessera_provision::Cache;
+use tessera_segment::HostSteps;
 use tessera_synth::{NoiseLevel, SceneConfig, SceneKind, generate, to_u16};
 
 use crate::{
@@ -51,6 +52,7 @@ pub(crate) fn run(cache: &Cache, args: &DemoArgs) -> Result<ExitCode> {
     let Loaded {
         mut encoder,
         load_ms,
+        ..
     } = load_encoder(cache, &args.model, params.chip)?;
     print_header();
     let mut sum = (0.0, 0.0);
@@ -88,7 +90,7 @@ pub(crate) fn run(cache: &Cache, args: &DemoArgs) -> Result<ExitCode> {
             name,
             &source,
             0,
-            ModelInfo::of(&encoder, load_ms),
+            ModelInfo::of(&encoder, load_ms, &HostSteps),
             &params,
             &prepared,
             &mut seg,

@@ -42,13 +42,11 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
         .with_context(|| format!("creating output folder {}", args.out.display()))?;
     let Loaded {
         mut encoder,
+        runtime,
         load_ms,
     } = load_encoder(cache, &args.model, params.chip)?;
-    let mut steps = dense_steps(cache, args.graph_on, &encoder, args.model.threads)?;
-    let model = ModelInfo {
-        graph_on: steps.name(),
-        ..ModelInfo::of(&encoder, load_ms)
-    };
+    let mut steps = dense_steps(&runtime, args.graph_on, &encoder, args.model.threads)?;
+    let model = ModelInfo::of(&encoder, load_ms, steps.as_ref());
     let limits = ReadLimits {
         max_pixels: args.max_pixels,
         ..ReadLimits::default()
