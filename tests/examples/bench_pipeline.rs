@@ -19,11 +19,11 @@ use std::time::Instant;
 
 use tessera_device_graph::DeviceSteps;
 use tessera_embedding::ExecutionProvider;
-use tessera_graph::{knn_cosine, l2_normalize_rows};
+use tessera_graph::knn_cosine;
 use tessera_imaging::encode_png_gray16;
 use tessera_segment::confidence::{chip_confidence, community_centroids};
 use tessera_synth::{NoiseLevel, SceneConfig, generate, to_u16};
-use tessera_tests::{encoder, runtime};
+use tessera_tests::{clustered_unit_rows, encoder, runtime};
 
 fn write(dir: &str, sizes: &[usize]) {
     std::fs::create_dir_all(dir).unwrap();
@@ -74,18 +74,7 @@ fn best_ms(mut f: impl FnMut()) -> f64 {
 }
 
 fn dense(n: usize, dim: usize, k: usize) {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-    };
-    let centres: Vec<f32> = (0..8 * dim).map(|_| next()).collect();
-    let mut data: Vec<f32> = (0..n * dim)
-        .map(|i| centres[(i / dim % 8) * dim + i % dim] + 0.5 * next())
-        .collect();
-    l2_normalize_rows(&mut data, dim);
+    let data = clustered_unit_rows(n, dim, 8, 0.5, 0x9e37_79b9_7f4a_7c15);
     let labels: Vec<u32> = (0..n).map(|i| (i % 8) as u32).collect();
     let centroids = community_centroids(&data, dim, &labels, 8);
     let mut device = DeviceSteps::new(&runtime(), &ExecutionProvider::Cpu, 0).unwrap();

@@ -80,3 +80,28 @@ pub fn scene(cfg: &tessera_synth::SceneConfig) -> (Raster, Vec<u32>) {
         truth,
     )
 }
+
+/// `n × dim` unit-length rows in `clusters` loose groups (each a random centre plus `spread`
+/// times uniform noise), from a fixed generator seeded with `seed`: chip features with
+/// structure, for the k-NN tests and benchmarks.
+pub fn clustered_unit_rows(
+    n: usize,
+    dim: usize,
+    clusters: usize,
+    spread: f32,
+    seed: u64,
+) -> Vec<f32> {
+    let mut state = seed;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    };
+    let centres: Vec<f32> = (0..clusters * dim).map(|_| next()).collect();
+    let mut data: Vec<f32> = (0..n * dim)
+        .map(|i| centres[(i / dim % clusters) * dim + i % dim] + spread * next())
+        .collect();
+    tessera_graph::l2_normalize_rows(&mut data, dim);
+    data
+}

@@ -7,33 +7,22 @@
 
 use tessera_device_graph::DeviceSteps;
 use tessera_embedding::ExecutionProvider;
-use tessera_graph::{Knn, knn_cosine, l2_normalize_rows};
+use tessera_graph::{Knn, knn_cosine};
 use tessera_segment::{
     SegmentParams, confidence::chip_confidence, confidence::community_centroids, segment,
     segment_on,
 };
 use tessera_synth::{NoiseLevel, SceneConfig, SceneKind, adjusted_rand_index};
-use tessera_tests::{deployed_encoder, runtime, scene};
+use tessera_tests::{clustered_unit_rows, deployed_encoder, runtime, scene};
 
-/// `n × dim` unit rows from a fixed LCG, in `clusters` loose groups, with rows 5 and 9
-/// exact copies of row 2 (ties broken by index).
+/// `n × dim` unit rows in `clusters` loose groups, with rows 5 and 9 exact copies of row 2
+/// (ties broken by index).
 fn rows(n: usize, dim: usize, clusters: usize) -> Vec<f32> {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-    };
-    let centres: Vec<f32> = (0..clusters * dim).map(|_| next()).collect();
-    let mut data: Vec<f32> = (0..n * dim)
-        .map(|i| centres[(i / dim % clusters) * dim + i % dim] + 0.3 * next())
-        .collect();
+    let mut data = clustered_unit_rows(n, dim, clusters, 0.3, 0x2545_f491_4f6c_dd1d);
     for copy in [5, 9] {
         let row2 = data[2 * dim..3 * dim].to_vec();
         data[copy * dim..(copy + 1) * dim].copy_from_slice(&row2);
     }
-    l2_normalize_rows(&mut data, dim);
     data
 }
 
