@@ -37,6 +37,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 const QUIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the `wait_*` helpers poll.
 const POLL: Duration = Duration::from_millis(100);
+/// How many times an element replaced under a read is found again before giving up.
+const STALE_RETRIES: usize = 5;
 /// How many fresh ports [`Browser::start`] tries when the chosen one is taken.
 const PORT_ATTEMPTS: usize = 3;
 /// Log lines quoted in a start-up error.
@@ -198,12 +200,30 @@ impl Browser {
     }
 
     /// The rendered text of the first element matching the CSS selector `css`.
+    ///
+    /// A page may replace the element between finding it and reading it (the dashboard
+    /// redraws its badges on every server event); then it is found again, up to
+    /// `STALE_RETRIES` times, so a read never fails on a redraw it did not care about.
     pub async fn text(&self, css: &str) -> Result<String, TestkitError> {
         let what = format!("reading the text of `{css}`");
-        let element = self
-            .command(&what, self.client.find(Locator::Css(css)))
-            .await?;
-        self.command(&what, element.text()).await
+        let mut tries = 0;
+        loop {
+            let element = self
+                .command(&what, self.client.find(Locator::Css(css)))
+                .await?;
+            match tokio::time::timeout(COMMAND_TIMEOUT, element.text()).await {
+                Ok(Ok(text)) => return Ok(text),
+                Ok(Err(e)) if e.is_stale_element_reference() && tries < STALE_RETRIES => {
+                    tries += 1;
+                }
+                Ok(Err(e)) => return Err(TestkitError::Browser(format!("{what}: {e}"))),
+                Err(_) => {
+                    return Err(TestkitError::Browser(format!(
+                        "{what}: no answer within {COMMAND_TIMEOUT:?}"
+                    )));
+                }
+            }
+        }
     }
 
     /// Waits until an element matches the CSS selector `css`, polling every 100 ms.
