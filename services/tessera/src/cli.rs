@@ -401,6 +401,35 @@ pub(crate) struct SegmentArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub params: ParamArgs,
+    #[command(flatten)]
+    pub classes: ClassArgs,
+}
+
+/// Few-shot classes beside the communities: a classifier made from a few labelled chips, or
+/// a saved one.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ClassArgs {
+    /// A scribble mask drawn on the first input (same size; 0 = unlabelled, one value per
+    /// class, e.g. a PNG painted with 1, 2, 3): a classifier is made from the chips it
+    /// labels, and every input is labelled with its classes (`<stem>.classes.tif`,
+    /// `<stem>.classes.png`, `classes` in the JSON).
+    #[arg(long, conflicts_with = "classifier")]
+    pub labels: Option<PathBuf>,
+    /// Names of the classes of --labels, in ascending mask-value order: NAME or
+    /// NAME=#RRGGBB, comma-separated [default: "class V" for mask value V].
+    #[arg(long, value_delimiter = ',', requires = "labels")]
+    pub class_names: Vec<String>,
+    /// How --labels become a classifier: logistic (a logistic-regression model on the
+    /// features), prototypes (nearest class mean) or propagation (labels spread along the
+    /// chip graph).
+    #[arg(long, default_value = "logistic", requires = "labels")]
+    pub class_method: String,
+    /// Save the classifier made from --labels to this file (JSON), for --classifier later.
+    #[arg(long, requires = "labels")]
+    pub save_classifier: Option<PathBuf>,
+    /// Label every input with a classifier saved by --save-classifier.
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
 }
 
 /// Where the chip graph's dense steps run (`--graph-on`).

@@ -2,6 +2,7 @@
 //! synthetic demo, scores segmentations against ground truth, and provisions the runtime and
 //! models into the local cache.
 
+mod classes;
 mod cli;
 mod commands;
 mod engine;

@@ -20,7 +20,8 @@
 //! - `chips.rs`: [`extract_chips`] and [`extract_chips_into`] (batches).
 //! - `paint.rs`: [`paint_labels`], majority vote of overlapping chips per pixel.
 //! - `palette.rs`: [`palette_color`].
-//! - `overlay.rs`: [`render_overlay`] (with a [`ScaleBar`]: [`render_overlay_with_scale`]) and
+//! - `overlay.rs`: [`render_overlay`] (with a [`ScaleBar`]: [`render_overlay_with_scale`]; in
+//!   the caller's colours: [`render_overlay_coloured`]) and
 //!   [`LegendEntry`]; `text.rs` draws the legend; `scale_bar.rs` picks the bar's length.
 //! - `labels_tiff.rs`: [`encode_labels_tiff`] / [`decode_labels_tiff`].
 //! - `encode.rs`: small PNG / TIFF encoders for tests and tools.
@@ -51,7 +52,9 @@ pub use format::{ImageFormat, sniff};
 pub use grid::{ChipGrid, ChipRun, chip_runs};
 pub use labels_tiff::{NO_LABEL_U16, decode_labels_tiff, encode_labels_tiff};
 pub use normalize::{Normalization, normalize, normalize_in_place, percentiles};
-pub use overlay::{LegendEntry, render_overlay, render_overlay_with_scale};
+pub use overlay::{
+    LegendEntry, render_overlay, render_overlay_coloured, render_overlay_with_scale,
+};
 pub use paint::{NO_LABEL, paint_labels, paint_labels_weighted};
 pub use palette::{PALETTE, palette_color};
 pub use raster::{LUMA_709, Raster, check_finite};

@@ -50,6 +50,25 @@ pub fn render_overlay_with_scale(
     legend: &[LegendEntry],
     scale_bar: Option<&ScaleBar>,
 ) -> Result<Vec<u8>, ImagingError> {
+    render_overlay_coloured(normalized, labels, alpha, legend, scale_bar, None)
+}
+
+/// [`render_overlay_with_scale`] with the caller's colours: label `i` is drawn in
+/// `colours[i]` (labels past the end, in their [`palette_color`]), the legend's swatches too.
+/// For classes whose colours the user chose.
+pub fn render_overlay_coloured(
+    normalized: &Raster,
+    labels: &[u32],
+    alpha: f32,
+    legend: &[LegendEntry],
+    scale_bar: Option<&ScaleBar>,
+    colours: Option<&[[u8; 3]]>,
+) -> Result<Vec<u8>, ImagingError> {
+    let colour_of = |l: u32| {
+        colours
+            .and_then(|c| c.get(l as usize).copied())
+            .unwrap_or_else(|| palette_color(l))
+    };
     normalized.validate()?;
     let (w, h) = (normalized.width, normalized.height);
     if w == 0 || h == 0 {
@@ -95,7 +114,7 @@ pub fn render_overlay_with_scale(
     }
 
     let mut canvas = Canvas::new(cw, ch, WHITE);
-    blend(&mut canvas, normalized, labels, alpha);
+    blend(&mut canvas, normalized, labels, alpha, &colour_of);
     if !legend.is_empty() {
         let pad = 8 * scale;
         for (i, (entry, text)) in legend.iter().zip(&texts).enumerate() {
@@ -105,7 +124,7 @@ pub fn render_overlay_with_scale(
             let fill = if entry.label == NO_LABEL {
                 WHITE
             } else {
-                palette_color(entry.label)
+                colour_of(entry.label)
             };
             let border = scale.max(1).min(box_size / 4).max(1);
             canvas.fill_rect(
@@ -150,7 +169,13 @@ fn draw_scale_bar(canvas: &mut Canvas, w: usize, h: usize, scale: usize, bar: &S
 
 /// Writes the blended image into the top-left `w × h` of the canvas, rows spread over
 /// rayon's threads.
-fn blend(canvas: &mut Canvas, img: &Raster, labels: &[u32], alpha: f32) {
+fn blend(
+    canvas: &mut Canvas,
+    img: &Raster,
+    labels: &[u32],
+    alpha: f32,
+    colour_of: &(dyn Fn(u32) -> [u8; 3] + Sync),
+) {
     let (w, h) = (img.width, img.height);
     let edge_alpha = (2.0 * alpha).min(1.0);
     let stride = canvas.width * 3;
@@ -185,7 +210,7 @@ fn blend(canvas: &mut Canvas, img: &Raster, labels: &[u32], alpha: f32) {
                     || above.is_some_and(|a| a[x] != l)
                     || below.is_some_and(|b| b[x] != l);
                 let a = if edge { edge_alpha } else { alpha };
-                let colour = palette_color(l);
+                let colour = colour_of(l);
                 for (o, c) in out.iter_mut().zip(colour) {
                     *o = (g * (1.0 - a) + f32::from(c) * a + 0.5) as u8;
                 }

@@ -95,6 +95,7 @@ pub(crate) fn run(cache: &Cache, args: &DemoArgs) -> Result<ExitCode> {
             &prepared,
             &mut seg,
             0.4,
+            None,
         )?;
         print_row(name, &scored);
         sum.0 += scored.ours.ari;

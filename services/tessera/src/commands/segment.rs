@@ -9,6 +9,7 @@
 use std::{
     path::{Path, PathBuf},
     process::ExitCode,
+    sync::Arc,
     sync::mpsc::{Receiver, SyncSender, sync_channel},
     time::Instant,
 };
@@ -16,12 +17,17 @@ use std::{
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use tessera_embedding::Encoder;
+use tessera_fewshot::{Classifier, EmbeddedFrame, FrameClasses};
 use tessera_formats::ReadLimits;
 use tessera_imaging::Raster;
 use tessera_provision::{Cache, Component};
-use tessera_segment::{DenseSteps, Prepared, SegmentParams, Segmentation, Timings, segment_on};
+use tessera_segment::{
+    ChipEncoder, DenseSteps, Prepared, SegmentParams, Segmentation, Timings, finish_image_on,
+    prepare,
+};
 
 use crate::{
+    classes::Classes,
     cli::SegmentArgs,
     engine::{Loaded, dense_steps, load_encoder},
     inputs::{expand, page_stem, read_timed, stems},
@@ -38,6 +44,7 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
     }
     let images = expand(&inputs)?;
     let stems = stems(&images);
+    let mut classes = Classes::from_args(&args.classes)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating output folder {}", args.out.display()))?;
     let Loaded {
@@ -62,8 +69,15 @@ pub(crate) fn run(cache: &Cache, args: &SegmentArgs) -> Result<ExitCode> {
         let reader = scope.spawn(move || read_all(images, signal, limits, read_tx));
         let writer = scope.spawn(|| write_all(done_rx, args, &params, &model, &bar));
         for ((read, stem), path) in read_rx.into_iter().zip(&stems).zip(images) {
-            let pages = read
-                .and_then(|file| segment_pages(file, stem, &params, &mut encoder, steps.as_mut()));
+            let pages = read.and_then(|file| {
+                let mut on = Segmenter {
+                    params: &params,
+                    encoder: &mut encoder,
+                    steps: steps.as_mut(),
+                    classes: &mut classes,
+                };
+                on.pages(file, stem)
+            });
             if done_tx.send((path.clone(), pages)).is_err() {
                 break; // the writer stopped: its panic is reported below
             }
@@ -109,6 +123,8 @@ struct DonePage {
     page: usize,
     prepared: Prepared,
     seg: Segmentation,
+    /// The page's few-shot classes, when asked for.
+    classes: Option<Classified>,
 }
 
 /// The reader thread: reads and decodes each file in turn, and hands it on.
@@ -138,41 +154,83 @@ fn read_file(path: &Path, signal: Option<&str>, limits: &ReadLimits) -> Result<R
     })
 }
 
-/// Segments every page of one file (on this thread, which owns the model). The chips are
-/// dropped once embedded: the writer needs only the normalised image and the grid.
-fn segment_pages(
-    file: ReadFile,
-    stem: &str,
-    params: &SegmentParams,
-    encoder: &mut Encoder,
-    steps: &mut dyn DenseSteps,
-) -> Result<DoneFile> {
-    let count = file.planes.len();
-    let pages = file
-        .planes
-        .iter()
-        .enumerate()
-        .map(|(page, raster)| {
-            let (mut prepared, mut seg) = segment_on(encoder, steps, raster, params)?;
-            prepared.chips = Vec::new();
-            let mut timings = Timings::default();
-            timings.record("read", file.read_ms);
-            timings.record("decode", file.decode_ms);
-            timings.extend(&seg.timings);
-            seg.timings = timings;
-            Ok(DonePage {
-                stem: page_stem(stem, page, count),
-                page,
-                prepared,
-                seg,
-            })
-        })
-        .collect::<Result<_>>()?;
-    Ok(DoneFile {
-        source: file.source,
-        pages,
-    })
+/// What segments the pages, on this thread, which owns the model.
+struct Segmenter<'a> {
+    params: &'a SegmentParams,
+    encoder: &'a mut Encoder,
+    steps: &'a mut dyn DenseSteps,
+    classes: &'a mut Classes,
 }
+
+impl Segmenter<'_> {
+    /// Segments (and classifies, when asked) every page of one file. The chips are dropped
+    /// once embedded: the writer needs only the normalised image and the grid.
+    fn pages(&mut self, file: ReadFile, stem: &str) -> Result<DoneFile> {
+        let count = file.planes.len();
+        let pages = file
+            .planes
+            .iter()
+            .enumerate()
+            .map(|(page, raster)| {
+                let (prepared, mut seg, classes) = self.page(raster)?;
+                let mut timings = Timings::default();
+                timings.record("read", file.read_ms);
+                timings.record("decode", file.decode_ms);
+                timings.extend(&seg.timings);
+                seg.timings = timings;
+                Ok(DonePage {
+                    stem: page_stem(stem, page, count),
+                    page,
+                    prepared,
+                    seg,
+                    classes,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(DoneFile {
+            source: file.source,
+            pages,
+        })
+    }
+
+    /// `tessera_segment::segment_on`, keeping the embeddings for the classes.
+    fn page(&mut self, raster: &Raster) -> Result<(Prepared, Segmentation, Option<Classified>)> {
+        let mut timings = Timings::default();
+        let mut prepared = prepare(raster, self.params, &mut timings)?;
+        let embeddings = timings
+            .time("embed", || {
+                self.encoder
+                    .embed_chips(&prepared.chips, prepared.grid.chip())
+            })
+            .map_err(tessera_segment::SegmentError::Embedding)?;
+        prepared.chips = Vec::new();
+        let mut seg = finish_image_on(
+            self.steps,
+            &prepared.grid,
+            Some(&prepared.normalized),
+            &embeddings,
+            self.encoder.embedding_dim(),
+            self.params,
+            timings,
+        )?;
+        let frame = EmbeddedFrame {
+            grid: &prepared.grid,
+            normalized: &prepared.normalized,
+            embeddings: &embeddings,
+            model_digest: self.encoder.digest(),
+        };
+        let start = Instant::now();
+        let classes = self.classes.classify(&frame, self.params)?;
+        if classes.is_some() {
+            seg.timings
+                .record("classes", start.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok((prepared, seg, classes))
+    }
+}
+
+/// A page's classes and the classifier that gave them.
+type Classified = (FrameClasses, Arc<Classifier>);
 
 /// The writer thread: encodes and writes each segmented page and prints a line for it, in
 /// the order of the inputs; returns the files that failed.
@@ -215,6 +273,20 @@ fn write_page(
     model: &ModelInfo,
 ) -> Result<String> {
     let seg = &mut page.seg;
+    let classes = (page.classes.as_ref())
+        .map(|(c, classifier)| {
+            output::write_classes(
+                &args.out,
+                &page.stem,
+                source,
+                &page.prepared,
+                c,
+                classifier,
+                args.alpha,
+            )
+        })
+        .transpose()?;
+    let class_line = classes.as_ref().map(output::ClassesReport::line);
     let json = output::write(
         &args.out,
         &page.stem,
@@ -225,6 +297,7 @@ fn write_page(
         &page.prepared,
         seg,
         args.alpha,
+        classes,
     )?;
     let fractions: Vec<String> = seg
         .communities
@@ -237,10 +310,11 @@ fn write_page(
         )
         .collect();
     Ok(format!(
-        "{} ({} communities: {}; {:.0} ms)",
+        "{} ({} communities: {};{} {:.0} ms)",
         json.display(),
         seg.communities.len(),
         fractions.join(" "),
+        class_line.map_or_else(String::new, |l| format!(" classes: {l};")),
         seg.timings.total()
     ))
 }

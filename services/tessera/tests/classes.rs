@@ -1,0 +1,169 @@
+//! `tessera segment --labels / --classifier`: few-shot classes from a scribble, saved, and
+//! applied to another frame, through the real binary, runtime and model.
+
+// Test code: a panic with a line number is the failure report we want.
+#![allow(clippy::unwrap_used)]
+
+use std::{path::Path, process::Command};
+
+use tessera_imaging::{decode_labels_tiff, encode_png_gray8, encode_png_gray16};
+use tessera_synth::{NoiseLevel, SceneConfig, SynthImage, adjusted_rand_index, generate, to_u16};
+
+const SIZE: usize = 384;
+
+fn tessera(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .output()
+        .expect("running tessera")
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// An order–disorder scene written as a 16-bit PNG.
+fn scene(path: &Path, seed: u64) -> SynthImage {
+    let s = generate(&SceneConfig {
+        width: SIZE,
+        height: SIZE,
+        seed,
+        noise: NoiseLevel::Medium,
+        ..SceneConfig::default()
+    })
+    .unwrap();
+    std::fs::write(
+        path,
+        encode_png_gray16(SIZE, SIZE, &to_u16(&s.pixels)).unwrap(),
+    )
+    .unwrap();
+    s
+}
+
+/// Strokes a user might draw: two-pixel vertical lines every 48 px, carrying the truth class
+/// as 10 (crystal) or 20 (disordered), where the line is at least 16 px inside its region.
+fn scribble(s: &SynthImage) -> Vec<u8> {
+    let mut mask = vec![0u8; SIZE * SIZE];
+    for y in 16..SIZE - 16 {
+        for x in (24..SIZE).step_by(48) {
+            for x in [x, x + 1] {
+                let t = s.truth[y * SIZE + x];
+                let inside = (0..=16).all(|d| s.truth[(y - 16 + 2 * d) * SIZE + x] == t);
+                if inside {
+                    mask[y * SIZE + x] = 10 * (t + 1);
+                }
+            }
+        }
+    }
+    mask
+}
+
+fn classes_of(out: &Path, stem: &str) -> (serde_json::Value, Vec<u16>) {
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(format!("{stem}.json"))).unwrap()).unwrap();
+    let (w, h, labels) =
+        decode_labels_tiff(&std::fs::read(out.join(format!("{stem}.classes.tif"))).unwrap())
+            .unwrap();
+    assert_eq!((w, h), (SIZE, SIZE));
+    assert!(out.join(format!("{stem}.classes.png")).is_file());
+    (report["classes"].clone(), labels)
+}
+
+#[test]
+fn a_scribble_makes_a_classifier_that_labels_this_frame_and_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.png"), dir.path().join("b.png"));
+    let (sa, sb) = (scene(&a, 5), scene(&b, 6));
+    let mask = dir.path().join("strokes.png");
+    std::fs::write(&mask, encode_png_gray8(SIZE, SIZE, &scribble(&sa)).unwrap()).unwrap();
+    let saved = dir.path().join("order.classifier.json");
+    let out = dir.path().join("out");
+    let o = tessera(&[
+        "segment",
+        a.to_str().unwrap(),
+        "--labels",
+        mask.to_str().unwrap(),
+        "--class-names",
+        "crystal=#2060ff,disordered",
+        "--save-classifier",
+        saved.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("classes: crystal"), "{}", text(&o));
+    let (report, labels) = classes_of(&out, "a");
+    assert_eq!(report["method"], "logistic", "{report}");
+    assert_eq!(report["classes"][0]["name"], "crystal");
+    assert_eq!(report["classes"][0]["color"], "#2060ff");
+    assert_eq!(report["classes"][1]["value"], 2);
+    // Class values are 1 and 2 (0 unknown); the truth is 0 and 1.
+    let ari = adjusted_rand_index(&sa.truth, &labels, None).unwrap();
+    assert!(ari > 0.7, "the scribbled frame's classes score ARI {ari}");
+    let crystal = labels
+        .iter()
+        .zip(&sa.truth)
+        .filter(|(l, t)| **l == 1 && **t == 0);
+    assert!(crystal.count() * 2 > sa.truth.iter().filter(|t| **t == 0).count());
+
+    // The saved classifier on another frame, with no labels: same names, right classes.
+    let out_b = dir.path().join("out-b");
+    let o = tessera(&[
+        "segment",
+        b.to_str().unwrap(),
+        "--classifier",
+        saved.to_str().unwrap(),
+        "--out",
+        out_b.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (report, labels) = classes_of(&out_b, "b");
+    assert_eq!(report["classifier"], "strokes", "{report}");
+    let ari = adjusted_rand_index(&sb.truth, &labels, None).unwrap();
+    assert!(ari > 0.6, "the next frame's classes score ARI {ari}");
+}
+
+#[test]
+fn bad_labels_and_classifiers_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.png");
+    let sa = scene(&a, 7);
+    let out = dir.path().join("out");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "segment",
+            a.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        tessera(&args)
+    };
+    // One class only.
+    let one = dir.path().join("one.png");
+    let mut mask = scribble(&sa);
+    mask.iter_mut().filter(|v| **v == 20).for_each(|v| *v = 10);
+    std::fs::write(&one, encode_png_gray8(SIZE, SIZE, &mask).unwrap()).unwrap();
+    let o = run(&["--labels", one.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("at least two classes"), "{}", text(&o));
+    // More names than classes.
+    let two = dir.path().join("two.png");
+    std::fs::write(&two, encode_png_gray8(SIZE, SIZE, &scribble(&sa)).unwrap()).unwrap();
+    let o = run(&["--labels", two.to_str().unwrap(), "--class-names", "a,b,c"]);
+    assert!(text(&o).contains("values 10, 20"), "{}", text(&o));
+    // A mask of another size: the page fails with the two sizes, the run says so.
+    let small = dir.path().join("small.png");
+    std::fs::write(&small, encode_png_gray8(2, 2, &[0, 10, 20, 0]).unwrap()).unwrap();
+    let o = run(&["--labels", small.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("is 2 × 2 pixels"), "{}", text(&o));
+    // Not a classifier.
+    let o = run(&["--classifier", two.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--save-classifier"), "{}", text(&o));
+}
