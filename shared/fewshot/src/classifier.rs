@@ -199,16 +199,20 @@ impl Classifier {
                 propagation::scores(&all, width, n, &self.example_classes, k, PROPAGATION_K)?
             }
         };
-        // How near each chip comes to any class: its best cosine to a prototype or to a
-        // single example (a class may have several looks, which its mean blurs).
+        // How near each chip comes to any class: its best cosine to a prototype or, when no
+        // prototype is near enough, to a single example (a class may have several looks,
+        // which its mean blurs; the examples are scanned only for those chips).
         let nearest: Vec<f32> = rows
             .chunks_exact(width)
             .zip(cosines.chunks_exact(k))
             .map(|(row, c)| {
-                let to_example = (self.example_rows.chunks_exact(width))
+                let to_prototype = c.iter().copied().fold(f32::MIN, f32::max);
+                if to_prototype > self.unknown_below {
+                    return to_prototype;
+                }
+                (self.example_rows.chunks_exact(width))
                     .map(|e| crate::methods::dot(row, e))
-                    .fold(f32::MIN, f32::max);
-                c.iter().copied().fold(to_example, f32::max)
+                    .fold(to_prototype, f32::max)
             })
             .collect();
         let mut classes = Vec::with_capacity(n);

@@ -272,7 +272,7 @@ fn main() {
                 let (ex, values) = draw(f, k, &mut rng);
                 for m in Method::ALL {
                     if let Some(c) = train(f, m, &ex, &values, &a) {
-                        let r = apply(&c, f, &f.values, &a);
+                        let r = apply(&c, f, &values, &a);
                         same.entry((&f.case.group, m, k)).or_default().add(r);
                     }
                 }
@@ -341,7 +341,7 @@ fn transfer(frames: &[Frame<'_>], groups: &[&str], draws: u64, a: &Args) {
                     let Some(c) = train(f, m, &ex, &values, a) else {
                         continue;
                     };
-                    own.add(apply(&c, f, &f.values, a));
+                    own.add(apply(&c, f, &values, a));
                     for o in members.iter().filter(|o| o.case.name != f.case.name) {
                         other.add(apply(&c, o, &values, a));
                     }
