@@ -409,14 +409,16 @@ pub(crate) struct SegmentArgs {
 /// a saved one.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ClassArgs {
-    /// A scribble mask drawn on the first input (same size; 0 = unlabelled, one value per
-    /// class, e.g. a PNG painted with 1, 2, 3): a classifier is made from the chips it
-    /// labels, and every input is labelled with its classes (`<stem>.classes.tif`,
-    /// `<stem>.classes.png`, `classes` in the JSON).
+    /// Labels on the first input: a scribble mask (PNG or TIFF, same size; 0 = unlabelled,
+    /// one value per class, e.g. painted with 1, 2, 3) or a .csv of `x,y,class` lines (pixel
+    /// positions and class names). A classifier is made from the chips they label, and every
+    /// input is labelled with its classes (`<stem>.classes.tif`, `<stem>.classes.png`,
+    /// `classes` in the JSON).
     #[arg(long, conflicts_with = "classifier")]
     pub labels: Option<PathBuf>,
-    /// Names of the classes of --labels, in ascending mask-value order: NAME or
-    /// NAME=#RRGGBB, comma-separated [default: "class V" for mask value V].
+    /// Names of the classes of a --labels mask, in ascending mask-value order: NAME or
+    /// NAME=#RRGGBB, comma-separated [default: "class V" for mask value V]; with a points
+    /// file, the colours of its classes (NAME=#RRGGBB).
     #[arg(long, value_delimiter = ',', requires = "labels")]
     pub class_names: Vec<String>,
     /// How --labels become a classifier: logistic (a logistic-regression model on the

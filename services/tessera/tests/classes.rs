@@ -162,6 +162,29 @@ fn bad_labels_and_classifiers_are_explained() {
     let o = run(&["--labels", small.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(text(&o).contains("is 2 × 2 pixels"), "{}", text(&o));
+    // Points instead of a mask: two per class, at truth pixels; then one off the image.
+    let points = dir.path().join("points.csv");
+    let mut csv = String::from("x,y,class\n");
+    let truth = &sa.truth;
+    for (t, name) in [(0, "crystal"), (1, "disordered")] {
+        let at = (0..SIZE * SIZE).filter(|&i| truth[i] == t).step_by(997);
+        for i in at.take(2) {
+            csv.push_str(&format!("{},{},{name}\n", i % SIZE, i / SIZE));
+        }
+    }
+    std::fs::write(&points, &csv).unwrap();
+    let o = run(&["--labels", points.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("classes: crystal"), "{}", text(&o));
+    csv.push_str(&format!("{SIZE},0,crystal\n"));
+    std::fs::write(&points, &csv).unwrap();
+    let o = run(&["--labels", points.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("is off the 384 × 384 image"),
+        "{}",
+        text(&o)
+    );
     // Not a classifier.
     let o = run(&["--classifier", two.to_str().unwrap()]);
     assert!(!o.status.success());

@@ -124,6 +124,38 @@ pub fn chip_examples_from_mask(
     Ok((examples, values))
 }
 
+/// The chips under pixel positions `(x, y, class)`: each point labels the chip whose centre
+/// cell holds it (the chip nearest to it). Points off the image are errors that name them.
+pub fn chip_examples_from_points(
+    grid: &ChipGrid,
+    points: &[(usize, usize, usize)],
+) -> Result<Examples, FewShotError> {
+    let (w, h) = (grid.width(), grid.height());
+    let (chip, stride) = (grid.chip(), grid.stride());
+    let inset = (chip - stride) / 2;
+    // The chip whose centre cell holds `v` along one axis: the last start at or before
+    // `v - inset`, so edge pixels go to the edge chip.
+    let nearest = |starts: &[u32], v: usize| {
+        let target = v.saturating_sub(inset) as u32;
+        starts.partition_point(|&s| s <= target).saturating_sub(1)
+    };
+    let mut examples = Examples::default();
+    for (i, &(x, y, class)) in points.iter().enumerate() {
+        if x >= w || y >= h {
+            return Err(FewShotError::Labels(format!(
+                "point {} at ({x}, {y}) is off the {w} × {h} image; give positions in pixels \
+                 from the top-left corner",
+                i + 1
+            )));
+        }
+        let chip_index =
+            nearest(grid.row_starts(), y) * grid.cols() + nearest(grid.col_starts(), x);
+        examples.chips.push(chip_index);
+        examples.classes.push(class);
+    }
+    Ok(examples)
+}
+
 /// The class of each chip by its pixels' majority in `truth` (one value per pixel), when
 /// that value covers at least `purity` of the chip and is not `ignore`: the chips a user
 /// would click as clear examples. For evaluation against labelled images.
@@ -180,6 +212,17 @@ mod tests {
         };
         let e = ex.check(9, &["a".into(), "b".into()]).unwrap_err();
         assert!(e.to_string().contains("no chip is labelled b"), "{e}");
+    }
+
+    #[test]
+    fn a_point_labels_the_chip_whose_centre_cell_holds_it() {
+        let grid = ChipGrid::new(8, 8, 4, 2).unwrap();
+        // Centre cells: chip columns at x 1..3, 3..5, 5..7 (the edge pixels to the edges).
+        let ex = chip_examples_from_points(&grid, &[(0, 0, 0), (3, 4, 1), (7, 7, 0)]).unwrap();
+        assert_eq!(ex.chips, vec![0, 4, 8]);
+        assert_eq!(ex.classes, vec![0, 1, 0]);
+        let e = chip_examples_from_points(&grid, &[(8, 0, 0)]).unwrap_err();
+        assert!(e.to_string().contains("point 1 at (8, 0)"), "{e}");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! ```sh
 //! cargo run --release -p tessera-tests --example fewshot -- \
 //!     --sem ../shared/tuning/nasa-sem [--shots 1,3,5,10,20] [--draws 10] [--size 1024] \
-//!     [--groups ebc,super] [--no-transfer]
+//!     [--groups ebc,super] [--no-transfer] [--unknown-below COS] [--refine S] \
+//!     [--intensity-weight W]
 //! ```
 
 // Test code: a panic with a line number is the failure report we want.
@@ -89,6 +90,9 @@ fn args() -> Args {
             "--model" => a.model = value(),
             "--unknown-below" => a.unknown_below = value().parse().expect("a cosine"),
             "--refine" => a.params.refine = value().parse().expect("a strength in [0, 1]"),
+            "--intensity-weight" => {
+                a.params.intensity_weight = value().parse().expect("a weight");
+            }
             other => panic!("unknown flag {other}; see the header of tests/examples/fewshot"),
         }
     }
