@@ -4,27 +4,15 @@
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
 
-use std::{path::Path, process::Command};
+mod common;
+use common::{tessera, text};
+
+use std::path::Path;
 
 use tessera_imaging::{decode_labels_tiff, encode_png_gray8, encode_png_gray16};
 use tessera_synth::{NoiseLevel, SceneConfig, SynthImage, adjusted_rand_index, generate, to_u16};
 
 const SIZE: usize = 384;
-
-fn tessera(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .output()
-        .expect("running tessera")
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// An order–disorder scene written as a 16-bit PNG.
 fn scene(path: &Path, seed: u64) -> SynthImage {

@@ -3,17 +3,13 @@
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
 
-use std::{path::Path, process::Command};
+mod common;
+use common::{tessera, text};
+
+use std::path::Path;
 
 use tessera_imaging::{decode_labels_tiff, encode_png_gray16};
 use tessera_synth::{NoiseLevel, SceneConfig, generate, to_u16};
-
-fn tessera(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .output()
-        .expect("running tessera")
-}
 
 fn write_scene(path: &Path, size: usize, seed: u64) {
     let s = generate(&SceneConfig {
@@ -29,14 +25,6 @@ fn write_scene(path: &Path, size: usize, seed: u64) {
         encode_png_gray16(size, size, &to_u16(&s.pixels)).unwrap(),
     )
     .unwrap();
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

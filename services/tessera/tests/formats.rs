@@ -8,8 +8,10 @@
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{tessera, text};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tessera_imaging::decode_labels_tiff;
 
@@ -26,21 +28,6 @@ fn instrument_dir() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-fn tessera(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .output()
-        .expect("running tessera")
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The paths of scripts/tessera_provision/instrument_files.tsv, as provisioned.
