@@ -5,6 +5,9 @@
 //! around it: one reads and decodes the next file, this one embeds and clusters the current
 //! one, and one encodes and writes the outputs of the last. The channels between them hold
 //! nothing (rendezvous), so at most three files are in memory at once.
+//!
+//! With `--labels` or `--classifier`, each page is also classified from the embeddings its
+//! communities were found on (`crate::classes`), on the same thread.
 
 use std::{
     path::{Path, PathBuf},
