@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow, bail};
 use tessera_fewshot::{
     ClassInfo, Classifier, EmbeddedFrame, FrameClasses, Method, chip_examples_from_mask,
-    chip_examples_from_points, classify_frame, train_on_frame,
+    chip_examples_from_points, classify_frame, mask_values, train_on_frame,
 };
 use tessera_imaging::{DecodeLimits, decode, palette_color};
 use tessera_segment::SegmentParams;
@@ -79,10 +79,7 @@ impl Classes {
             (Marks::Points(points), classes)
         } else {
             let (mask, width, height) = read_mask(&bytes, path)?;
-            let mut values: Vec<u32> = mask.iter().copied().filter(|&v| v != 0).collect();
-            values.sort_unstable();
-            values.dedup();
-            let classes = class_infos(&args.class_names, &values)?;
+            let classes = class_infos(&args.class_names, &mask_values(&mask))?;
             let marks = Marks::Mask {
                 mask,
                 width,

@@ -359,11 +359,7 @@ pub(crate) fn write_classes(
         .map(|&l| if l == k { NO_LABEL } else { l })
         .collect();
     let fractions = got.area_fractions();
-    let mut chips = vec![0usize; got.chips.n_classes + 1];
-    got.chips
-        .classes
-        .iter()
-        .for_each(|&c| chips[c as usize] += 1);
+    let chips = got.chips.counts();
     let classes: Vec<ClassReport> = (classifier.classes.iter().enumerate())
         .map(|(i, c)| ClassReport {
             name: c.name.clone(),

@@ -85,10 +85,12 @@ impl ChipClasses {
 
     /// The share of chips in each class, then of unknown chips (`n_classes + 1` values).
     pub fn shares(&self) -> Vec<f64> {
-        let mut counts = vec![0usize; self.n_classes + 1];
-        self.classes.iter().for_each(|&c| counts[c as usize] += 1);
-        let n = self.classes.len().max(1) as f64;
-        counts.iter().map(|&c| c as f64 / n).collect()
+        shares(&self.classes, self.n_classes + 1)
+    }
+
+    /// How many chips each class has, then the unknown chips (`n_classes + 1` values).
+    pub fn counts(&self) -> Vec<usize> {
+        counts(&self.classes, self.n_classes + 1)
     }
 }
 
@@ -236,6 +238,19 @@ impl Classifier {
             n_classes: k,
         })
     }
+}
+
+/// How many of `labels` carry each of the labels `0..bins`.
+pub(crate) fn counts(labels: &[u32], bins: usize) -> Vec<usize> {
+    let mut counts = vec![0usize; bins];
+    labels.iter().for_each(|&l| counts[l as usize] += 1);
+    counts
+}
+
+/// The share of `labels` that carries each of the labels `0..bins`.
+pub(crate) fn shares(labels: &[u32], bins: usize) -> Vec<f64> {
+    let n = labels.len().max(1) as f64;
+    counts(labels, bins).iter().map(|&c| c as f64 / n).collect()
 }
 
 fn short(digest: &str) -> &str {

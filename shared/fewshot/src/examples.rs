@@ -73,6 +73,15 @@ impl Examples {
     }
 }
 
+/// The classes' values in a label mask: its distinct values other than 0 (unlabelled),
+/// ascending.
+pub fn mask_values(mask: &[u32]) -> Vec<u32> {
+    let mut values: Vec<u32> = mask.iter().copied().filter(|&v| v != 0).collect();
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
 /// The chips a scribble `mask` (one value per pixel of the grid's image, 0 = unlabelled)
 /// labels, and the mask values behind the classes (ascending; class `i` is `values[i]`).
 ///
@@ -92,9 +101,7 @@ pub fn chip_examples_from_mask(
             w * h
         )));
     }
-    let mut values: Vec<u32> = mask.iter().copied().filter(|&v| v != 0).collect();
-    values.sort_unstable();
-    values.dedup();
+    let values = mask_values(mask);
     let (chip, stride) = (grid.chip(), grid.stride());
     let inset = (chip - stride) / 2;
     let mut examples = Examples::default();

@@ -41,10 +41,7 @@ pub struct FrameClasses {
 impl FrameClasses {
     /// The share of pixels in each class, then the unknown share.
     pub fn area_fractions(&self) -> Vec<f64> {
-        let mut counts = vec![0usize; self.chips.n_classes + 1];
-        self.labels.iter().for_each(|&l| counts[l as usize] += 1);
-        let n = self.labels.len().max(1) as f64;
-        counts.iter().map(|&c| c as f64 / n).collect()
+        crate::classifier::shares(&self.labels, self.chips.n_classes + 1)
     }
 }
 

@@ -20,7 +20,9 @@ pub mod methods;
 pub mod space;
 
 pub use classifier::{ChipClasses, ClassInfo, Classifier, Training, UNKNOWN_BELOW};
-pub use examples::{Examples, chip_examples_from_mask, chip_examples_from_points, chip_majority};
+pub use examples::{
+    Examples, chip_examples_from_mask, chip_examples_from_points, chip_majority, mask_values,
+};
 pub use frame::{EmbeddedFrame, FrameClasses, classify_frame, train_on_frame};
 pub use methods::Method;
 pub use space::FeatureSpace;

@@ -45,7 +45,7 @@ pub use params::{Algorithm, GraphKind, SegmentParams};
 pub use selection::Split;
 pub use stages::{
     ChipEncoder, Prepared, Segmentation, finish, finish_image, finish_image_on, prepare, preview8,
-    segment, segment_on,
+    segment, segment_embedded, segment_on,
 };
 pub use summary::Community;
 pub use timing::Timings;

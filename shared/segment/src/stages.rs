@@ -278,6 +278,18 @@ pub fn segment_on(
     raster: &Raster,
     params: &SegmentParams,
 ) -> Result<(Prepared, Segmentation), SegmentError> {
+    let (prepared, seg, _) = segment_embedded(encoder, steps, raster, params)?;
+    Ok((prepared, seg))
+}
+
+/// [`segment_on`], also returning the chips' embedding rows (`grid.len() × encoder.dim()`),
+/// for what else is computed from them (few-shot classes).
+pub fn segment_embedded(
+    encoder: &mut dyn ChipEncoder,
+    steps: &mut dyn DenseSteps,
+    raster: &Raster,
+    params: &SegmentParams,
+) -> Result<(Prepared, Segmentation, Vec<f32>), SegmentError> {
     let mut timings = Timings::default();
     let prepared = prepare(raster, params, &mut timings)?;
     let embeddings = timings
@@ -294,5 +306,5 @@ pub fn segment_on(
         params,
         timings,
     )?;
-    Ok((prepared, seg))
+    Ok((prepared, seg, embeddings))
 }

@@ -105,8 +105,6 @@ struct Frame<'a> {
     grid: ChipGrid,
     normalized: Raster,
     embeddings: Vec<f32>,
-    /// The truth values that are classes here, ascending.
-    values: Vec<u32>,
     /// Drawable chips per class index.
     pool: Vec<Vec<usize>>,
     /// Unsupervised communities' (ARI, majority-mapped mIoU).
@@ -129,13 +127,8 @@ fn frame<'a>(emb: &mut Embedder, case: &'a Case, p: &SegmentParams) -> Frame<'a>
     let (embeddings, dim, _) = emb.embed(&prepared.chips, p.chip);
     let grid = prepared.grid.clone();
     let n = grid.len();
-    let mut values: Vec<u32> = (case.truth.iter().copied())
-        .filter(|&t| Some(t) != case.ignore)
-        .collect();
-    values.sort_unstable();
-    values.dedup();
     let majority = chip_majority(&grid, &case.truth, case.ignore, PURITY);
-    let pool = (values.iter())
+    let pool = (case.values.iter())
         .map(|&v| (0..n).filter(|&i| majority[i] == Some(v)).collect())
         .collect();
     let seg = finish_image(
@@ -153,7 +146,6 @@ fn frame<'a>(emb: &mut Embedder, case: &'a Case, p: &SegmentParams) -> Frame<'a>
         grid,
         normalized: prepared.normalized,
         embeddings,
-        values,
         pool,
         communities: (s.ari, s.mean_iou),
     }
@@ -164,7 +156,7 @@ fn frame<'a>(emb: &mut Embedder, case: &'a Case, p: &SegmentParams) -> Frame<'a>
 fn draw(f: &Frame<'_>, k: usize, rng: &mut ChaCha8Rng) -> (Examples, Vec<u32>) {
     let mut ex = Examples::default();
     let mut values = Vec::new();
-    for (pool, &v) in f.pool.iter().zip(&f.values) {
+    for (pool, &v) in f.pool.iter().zip(&f.case.values) {
         if pool.is_empty() {
             continue;
         }
@@ -206,7 +198,8 @@ fn apply(c: &Classifier, f: &Frame<'_>, values: &[u32], a: &Args) -> (f64, f64, 
     let got = classify_frame(c, &f.embedded(), &a.params).unwrap();
     let ms = start.elapsed().as_secs_f64() * 1e3;
     let unknown = got.chips.shares()[got.chips.n_classes];
-    let (miou, ari) = class_scores(&f.case.truth, &got.labels, values, f.case.ignore);
+    let case = f.case;
+    let (miou, ari) = class_scores(&case.truth, &got.labels, values, &case.values, case.ignore);
     (miou, ari, unknown, ms)
 }
 

@@ -2,23 +2,17 @@
 
 use tessera_synth::adjusted_rand_index;
 
-/// Mean IoU over the truth classes present and the ARI, for pixel `labels` where label `i`
-/// means truth value `values[i]` (any other label, such as unknown, matches nothing).
-/// Pixels whose truth is `ignore` are left out.
+/// Mean IoU over the truth classes `present` (ascending) and the ARI, for pixel `labels`
+/// where label `i` means truth value `values[i]` (any other label, such as unknown, matches
+/// nothing). Pixels whose truth is `ignore` are left out.
 pub(crate) fn class_scores(
     truth: &[u32],
     labels: &[u32],
     values: &[u32],
+    present: &[u32],
     ignore: Option<u32>,
 ) -> (f64, f64) {
     let as_value = |l: u32| values.get(l as usize).copied().unwrap_or(u32::MAX);
-    let mut present: Vec<u32> = truth
-        .iter()
-        .copied()
-        .filter(|&t| Some(t) != ignore)
-        .collect();
-    present.sort_unstable();
-    present.dedup();
     let (mut inter, mut union) = (vec![0u64; present.len()], vec![0u64; present.len()]);
     let mut predicted = Vec::with_capacity(labels.len());
     for (&t, &l) in truth.iter().zip(labels) {

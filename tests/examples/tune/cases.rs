@@ -15,8 +15,8 @@ pub(crate) struct Case {
     pub(crate) truth: Vec<u32>,
     /// Truth value that means "unlabelled".
     pub(crate) ignore: Option<u32>,
-    /// Classes present in the truth (the ignored value not counted).
-    pub(crate) classes: usize,
+    /// The truth values of the classes present (the ignored value not counted), ascending.
+    pub(crate) values: Vec<u32>,
 }
 
 fn case(group: &str, name: &str, raster: Raster, truth: Vec<u32>, ignore: Option<u32>) -> Case {
@@ -33,7 +33,7 @@ fn case(group: &str, name: &str, raster: Raster, truth: Vec<u32>, ignore: Option
         raster,
         truth,
         ignore,
-        classes: seen.len(),
+        values: seen,
     }
 }
 

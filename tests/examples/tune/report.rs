@@ -43,7 +43,7 @@ pub(crate) fn summarize<'a>(rows: impl Iterator<Item = (&'a Case, &'a Outcome)>)
         s.nmi += o.scores.nmi;
         s.miou += o.scores.mean_iou;
         s.ms += o.ms;
-        s.within_one += usize::from(o.communities.abs_diff(case.classes) <= 1);
+        s.within_one += usize::from(o.communities.abs_diff(case.values.len()) <= 1);
         s.single += usize::from(o.communities == 1);
     }
     let n = s.n.max(1) as f64;
@@ -80,7 +80,7 @@ pub(crate) fn group_row(group: &str, cases: &[&Case], ours: &[&Outcome], parity:
     let counts: Vec<String> = cases
         .iter()
         .zip(ours)
-        .map(|(c, o)| format!("{}/{}", o.communities, c.classes))
+        .map(|(c, o)| format!("{}/{}", o.communities, c.values.len()))
         .collect();
     println!(
         "  {:<10} {:>3} {:>6.3} {:>6.3} {:>6.3} {:>6.0} {:>4} {:>4} | {:>6.3} {:>6.3} {:>6.3} {:>6.0} {:>4} | {}",
@@ -110,7 +110,7 @@ pub(crate) fn image_row(case: &Case, ours: &Outcome, parity: &Outcome) {
         ours.scores.nmi,
         ours.scores.mean_iou,
         ours.communities,
-        case.classes,
+        case.values.len(),
         ours.ms,
         parity.scores.ari,
         parity.communities

@@ -25,8 +25,7 @@ use tessera_formats::ReadLimits;
 use tessera_imaging::Raster;
 use tessera_provision::{Cache, Component};
 use tessera_segment::{
-    ChipEncoder, DenseSteps, Prepared, SegmentParams, Segmentation, Timings, finish_image_on,
-    prepare,
+    DenseSteps, Prepared, SegmentParams, Segmentation, Timings, segment_embedded,
 };
 
 use crate::{
@@ -196,26 +195,11 @@ impl Segmenter<'_> {
         })
     }
 
-    /// `tessera_segment::segment_on`, keeping the embeddings for the classes.
+    /// Segments one page, then classifies it from the same embeddings when asked.
     fn page(&mut self, raster: &Raster) -> Result<(Prepared, Segmentation, Option<Classified>)> {
-        let mut timings = Timings::default();
-        let mut prepared = prepare(raster, self.params, &mut timings)?;
-        let embeddings = timings
-            .time("embed", || {
-                self.encoder
-                    .embed_chips(&prepared.chips, prepared.grid.chip())
-            })
-            .map_err(tessera_segment::SegmentError::Embedding)?;
+        let (mut prepared, mut seg, embeddings) =
+            segment_embedded(self.encoder, self.steps, raster, self.params)?;
         prepared.chips = Vec::new();
-        let mut seg = finish_image_on(
-            self.steps,
-            &prepared.grid,
-            Some(&prepared.normalized),
-            &embeddings,
-            self.encoder.embedding_dim(),
-            self.params,
-            timings,
-        )?;
         let frame = EmbeddedFrame {
             grid: &prepared.grid,
             normalized: &prepared.normalized,

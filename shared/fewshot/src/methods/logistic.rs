@@ -60,16 +60,8 @@ fn sample_weights(classes: &[usize], n_classes: usize) -> Vec<f32> {
 fn descend_dual(gram: &[f32], m: usize, classes: &[usize], n_classes: usize) -> Vec<f32> {
     let sample_weight = sample_weights(classes, n_classes);
     let stride = m + 1;
-    let mut a = vec![0f32; n_classes * stride];
-    let mut velocity = vec![0f32; a.len()];
-    let mut grad = vec![0f32; a.len()];
     let mut p = vec![0f32; n_classes];
-    for _ in 0..STEPS {
-        let ahead: Vec<f32> = a
-            .iter()
-            .zip(&velocity)
-            .map(|(a, v)| a + MOMENTUM * v)
-            .collect();
+    nesterov(n_classes * stride, |ahead, grad| {
         for k in 0..n_classes {
             let (ak, gk) = (
                 &ahead[k * stride..(k + 1) * stride],
@@ -83,7 +75,7 @@ fn descend_dual(gram: &[f32], m: usize, classes: &[usize], n_classes: usize) -> 
             .zip(classes.iter().zip(&sample_weight))
             .enumerate()
         {
-            logits(&ahead, g_row, m, &mut p);
+            logits(ahead, g_row, m, &mut p);
             softmax(&mut p, 1.0);
             for (k, pk) in p.iter().enumerate() {
                 let err = sw * (pk - f32::from(u8::from(k == c)));
@@ -91,12 +83,7 @@ fn descend_dual(gram: &[f32], m: usize, classes: &[usize], n_classes: usize) -> 
                 grad[k * stride + m] += err;
             }
         }
-        for ((a, v), g) in a.iter_mut().zip(&mut velocity).zip(&grad) {
-            *v = MOMENTUM * *v - RATE * g;
-            *a += *v;
-        }
-    }
-    a
+    })
 }
 
 /// Gradient descent on the example rows (`m × width`): the weights (`n_classes ×
@@ -104,24 +91,14 @@ fn descend_dual(gram: &[f32], m: usize, classes: &[usize], n_classes: usize) -> 
 fn descend(features: &[f32], width: usize, classes: &[usize], n_classes: usize) -> Vec<f32> {
     let sample_weight = sample_weights(classes, n_classes);
     let stride = width + 1;
-    let mut w = vec![0f32; n_classes * stride];
-    let mut velocity = vec![0f32; w.len()];
-    let mut grad = vec![0f32; w.len()];
     let mut p = vec![0f32; n_classes];
-    for _ in 0..STEPS {
-        // Nesterov: the gradient at the look-ahead point.
-        let ahead: Vec<f32> = w
-            .iter()
-            .zip(&velocity)
-            .map(|(w, v)| w + MOMENTUM * v)
-            .collect();
-        grad.iter_mut().for_each(|g| *g = 0.0);
+    nesterov(n_classes * stride, |ahead, grad| {
         for ((row, &c), &sw) in features
             .chunks_exact(width)
             .zip(classes)
             .zip(&sample_weight)
         {
-            logits(&ahead, row, width, &mut p);
+            logits(ahead, row, width, &mut p);
             softmax(&mut p, 1.0);
             for (k, pk) in p.iter().enumerate() {
                 let err = sw * (pk - f32::from(u8::from(k == c)));
@@ -143,6 +120,23 @@ fn descend(features: &[f32], width: usize, classes: &[usize], n_classes: usize) 
                 .zip(&a[..width])
                 .for_each(|(g, a)| *g += PENALTY * a);
         }
+    })
+}
+
+/// [`STEPS`] of Nesterov descent from zero over `len` parameters: `gradient(ahead, grad)`
+/// writes into `grad` (zeroed) the gradient at the look-ahead point `ahead`.
+fn nesterov(len: usize, mut gradient: impl FnMut(&[f32], &mut [f32])) -> Vec<f32> {
+    let mut w = vec![0f32; len];
+    let mut velocity = vec![0f32; len];
+    let mut grad = vec![0f32; len];
+    for _ in 0..STEPS {
+        let ahead: Vec<f32> = w
+            .iter()
+            .zip(&velocity)
+            .map(|(w, v)| w + MOMENTUM * v)
+            .collect();
+        grad.iter_mut().for_each(|g| *g = 0.0);
+        gradient(&ahead, &mut grad);
         for ((w, v), g) in w.iter_mut().zip(&mut velocity).zip(&grad) {
             *v = MOMENTUM * *v - RATE * g;
             *w += *v;
