@@ -473,3 +473,223 @@ async fn a_restarted_clusterer_loses_no_frame_and_finishes_none_twice() {
     clusterer.stop().await.unwrap();
     others.stop().await.unwrap();
 }
+
+/// A classifier trained here on one labelled frame, stored in NATS, and named by the runs:
+/// every result carries the classes `classify_frame` gives on the same embeddings, with the
+/// class map and overlay stored and the class fractions in the series; an edit is used from
+/// the next frame on and kept in the history; a missing classifier or another model's is
+/// said in the result, and the communities still arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_a_classifier_publishes_classes_beside_the_communities() {
+    use tessera_fewshot::{ClassInfo, Method, classify_frame, train_on_frame};
+    use tessera_workers::classifiers;
+
+    let nats = nats();
+    let settings = settings(&nats, None, "efficientnet-lite0");
+    let limits = settings.protocol_limits();
+    let services = Services::start(&settings, &Services::ALL).await;
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let inst = instrument(&bus, &settings);
+
+    // Trained on a labelled three-phase scene; applied to two others.
+    let params = SegmentParams::default();
+    let mut enc = deployed_encoder("efficientnet-lite0", params.chip);
+    let embedded = |raster: &Raster, enc: &mut tessera_embedding::Encoder| {
+        let prepared =
+            tessera_segment::prepare(raster, &params, &mut tessera_segment::Timings::default())
+                .unwrap();
+        let rows = enc.embed(&prepared.chips, params.chip).unwrap();
+        (prepared, rows)
+    };
+    let config = |seed| tessera_synth::SceneConfig {
+        width: 256,
+        height: 256,
+        seed,
+        kind: tessera_synth::SceneKind::ThreePhase,
+        noise: tessera_synth::NoiseLevel::Low,
+        ..tessera_synth::SceneConfig::default()
+    };
+    let (train, truth) = tessera_tests::scene(&config(11));
+    let (prepared, rows) = embedded(&train, &mut enc);
+    let digest = enc.digest().to_string();
+    let mask: Vec<u32> = truth.iter().map(|&t| t + 1).collect();
+    let (examples, values) =
+        tessera_fewshot::chip_examples_from_mask(&prepared.grid, &mask).unwrap();
+    let classes: Vec<ClassInfo> = (0..values.len())
+        .map(|i| ClassInfo {
+            name: format!("phase-{i}"),
+            colour: [40 * i as u8, 200, 90],
+        })
+        .collect();
+    let trained = train_on_frame(
+        "three-phase",
+        classes,
+        Method::Logistic,
+        &on(&prepared, &rows, &digest),
+        &examples,
+        &params,
+    )
+    .unwrap();
+    let (_, first) = classifiers::save(&bus, &limits, &trained, "alice", "first strokes")
+        .await
+        .unwrap();
+
+    let frames: Vec<Raster> = [12, 13].map(|s| tessera_tests::scene(&config(s)).0).into();
+    let named = |run: &str, classifier: &str| {
+        run_start(
+            &inst,
+            run,
+            WireParams {
+                classifier: Some(classifier.into()),
+                ..WireParams::default()
+            },
+        )
+    };
+    let start = named("classes", "three-phase");
+    let mut stream = results(&bus, &inst, &start.run).await;
+    publish_run(&inst, &start, &frames).await;
+    let got = collect(&mut stream, frames.len(), Duration::from_secs(300)).await;
+    for (seq, raster) in frames.iter().enumerate() {
+        let r = &got[&(seq as u64)];
+        let k = r.classes.as_ref().expect("classes in the result");
+        assert_eq!(k.error, None, "frame {seq}");
+        assert_eq!((k.classifier.as_str(), k.revision), ("three-phase", first));
+        assert!(!r.communities.is_empty());
+        let (p, rows) = embedded(raster, &mut enc);
+        let want = classify_frame(&trained, &on(&p, &rows, &digest), &params).unwrap();
+        assert_eq!(
+            k.chip_classes_u32().unwrap(),
+            want.chips.classes,
+            "frame {seq}"
+        );
+        let fractions = want.area_fractions();
+        for (i, c) in k.classes.iter().enumerate() {
+            assert_eq!(c.name, format!("phase-{i}"));
+            assert!((c.area_fraction - fractions[i]).abs() < 1e-9, "frame {seq}");
+        }
+        eprintln!(
+            "frame {seq}: classes {:?}, unknown {:.3}, {:.1} ms of {:.1} ms clustering",
+            k.classes
+                .iter()
+                .map(|c| (c.name.as_str(), c.area_fraction))
+                .collect::<Vec<_>>(),
+            k.unknown_fraction,
+            stage(r, "classes"),
+            r.timings
+                .iter()
+                .filter(|(s, _)| !["embed", "cache", "overlay", "publish_to_result"]
+                    .contains(&s.as_str()))
+                .map(|(_, ms)| ms)
+                .sum::<f64>(),
+        );
+        let total: f64 =
+            k.classes.iter().map(|c| c.area_fraction).sum::<f64>() + k.unknown_fraction;
+        assert!((total - 1.0).abs() < 1e-9, "fractions sum to {total}");
+        let map = k.labels.as_ref().expect("a stored class map");
+        let tiff = bus.get_object(&map.bucket, &map.name).await.unwrap();
+        let (_, _, stored) = tessera_imaging::decode_labels_tiff(&tiff).unwrap();
+        let unknown = values.len() as u32;
+        let painted: Vec<u16> = want
+            .labels
+            .iter()
+            .map(|&l| if l == unknown { u16::MAX } else { l as u16 })
+            .collect();
+        assert_eq!(stored, painted, "frame {seq}: the class map");
+        let overlay = k.overlay.as_ref().expect("a class overlay");
+        let png = bus
+            .get_object(&overlay.bucket, &overlay.name)
+            .await
+            .unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
+    let (series, _) = bus
+        .kv_get(streams::SERIES_KV.bucket, &keys::series_key(&start.run))
+        .await
+        .unwrap()
+        .expect("the run's series");
+    let series: RunSeries = decode(&series, &limits).unwrap();
+    for p in &series.points {
+        let names: Vec<&str> = p.classes.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names.len(), values.len(), "frame {}: {names:?}", p.seq);
+        assert!(p.unknown.is_some());
+    }
+
+    // An edit (a class renamed) classifies the next run's frames, and the history keeps both.
+    let mut edited = trained.clone();
+    edited.classes[0].name = "matrix".into();
+    let (_, second) = classifiers::save(&bus, &limits, &edited, "bob", "renamed phase-0")
+        .await
+        .unwrap();
+    let k = one_frame(&bus, &inst, named("edited", "three-phase"), &frames[0]).await;
+    assert_eq!((k.revision, k.classes[0].name.as_str()), (second, "matrix"));
+    let history = classifiers::history(&bus, &limits, "three-phase")
+        .await
+        .unwrap();
+    let who: Vec<(u64, &str, &str)> = history
+        .iter()
+        .map(|(rev, r)| {
+            let r = r.as_ref().unwrap();
+            (*rev, r.edited_by.as_str(), r.note.as_str())
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            (first, "alice", "first strokes"),
+            (second, "bob", "renamed phase-0")
+        ]
+    );
+
+    // No such classifier, and one made from another model's embeddings: said, not fatal.
+    let k = one_frame(&bus, &inst, named("missing", "nobody"), &frames[0]).await;
+    let why = k.error.unwrap();
+    assert!(why.contains("no classifier is named nobody"), "{why}");
+    assert!(why.contains("tessera classifier put"), "{why}");
+    let mut other = trained.clone();
+    other.name = "other-model".into();
+    other.model_digest = "0000111122223333".into();
+    classifiers::save(&bus, &limits, &other, "carol", "")
+        .await
+        .unwrap();
+    let k = one_frame(&bus, &inst, named("other", "other-model"), &frames[0]).await;
+    let why = k.error.unwrap();
+    assert!(why.contains("same model"), "{why}");
+    assert!(services.is_running());
+    services.stop().await.unwrap();
+}
+
+/// The milliseconds of `stage` in `r`'s timings.
+fn stage(r: &tessera_protocol::FrameResult, stage: &str) -> f64 {
+    let t = r.timings.iter().find(|(s, _)| s == stage);
+    t.map(|(_, ms)| *ms)
+        .unwrap_or_else(|| panic!("no {stage} timing"))
+}
+
+/// A prepared frame and its embedding rows, as the classifier sees them.
+fn on<'a>(
+    p: &'a tessera_segment::Prepared,
+    rows: &'a [f32],
+    digest: &'a str,
+) -> tessera_fewshot::EmbeddedFrame<'a> {
+    tessera_fewshot::EmbeddedFrame {
+        grid: &p.grid,
+        normalized: &p.normalized,
+        embeddings: rows,
+        model_digest: digest,
+    }
+}
+
+/// Publishes `raster` as the one frame of `start`'s run and returns its classes.
+async fn one_frame(
+    bus: &Bus,
+    inst: &tessera_instrument::Instrument,
+    start: tessera_protocol::RunStart,
+    raster: &Raster,
+) -> tessera_protocol::FrameClasses {
+    let mut stream = results(bus, inst, &start.run).await;
+    publish_run(inst, &start, std::slice::from_ref(raster)).await;
+    let got = collect(&mut stream, 1, Duration::from_secs(120)).await;
+    let r = &got[&0];
+    assert!(!r.communities.is_empty(), "the communities still arrive");
+    r.classes.clone().expect("classes, or why not")
+}

@@ -49,19 +49,23 @@ enum Marks {
     Points(Vec<Point>),
 }
 
+/// A classifier file saved by `tessera segment --save-classifier`.
+pub(crate) fn read_classifier(path: &Path) -> Result<Classifier> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading the classifier {}", path.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a classifier saved by `tessera segment --save-classifier`",
+            path.display()
+        )
+    })
+}
+
 impl Classes {
     /// Reads `--labels` or `--classifier`; nothing is embedded yet.
     pub(crate) fn from_args(args: &ClassArgs) -> Result<Classes> {
         if let Some(path) = &args.classifier {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("reading the classifier {}", path.display()))?;
-            let c: Classifier = serde_json::from_slice(&bytes).with_context(|| {
-                format!(
-                    "{} is not a classifier saved by `tessera segment --save-classifier`",
-                    path.display()
-                )
-            })?;
-            return Ok(Classes::Ready(Arc::new(c)));
+            return Ok(Classes::Ready(Arc::new(read_classifier(path)?)));
         }
         let Some(path) = &args.labels else {
             return Ok(Classes::None);

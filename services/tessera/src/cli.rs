@@ -40,6 +40,10 @@ pub(crate) enum Command {
     Publish(PublishArgs),
     /// Print results as they arrive over NATS.
     Watch(WatchArgs),
+    /// Named few-shot classifiers in NATS: store one made by `tessera segment --labels ...
+    /// --save-classifier`, list them, or show one's edit history.
+    #[command(subcommand)]
+    Classifier(ClassifierCommand),
     /// Read one file and write it to stdout for a parent tessera (HDF5 files are read in such
     /// a child process, so that a damaged file cannot crash the command).
     #[command(hide = true)]
@@ -135,8 +139,53 @@ pub(crate) struct PublishArgs {
     /// frames still missing and what they were last seen doing.
     #[arg(long, default_value_t = 300, requires = "wait")]
     pub timeout: u64,
+    /// Classify every frame with this named classifier (stored with `tessera classifier
+    /// put`), beside its communities.
+    #[arg(long)]
+    pub classifier: Option<String>,
     #[command(flatten)]
     pub params: ParamArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClassifierCommand {
+    /// Store a classifier file under a name, as a new revision when the name exists.
+    Put(ClassifierPutArgs),
+    /// List the stored classifiers.
+    List(ClassifierListArgs),
+    /// Show every kept revision of one classifier: who saved it, when, and what changed.
+    History(ClassifierHistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClassifierPutArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// The classifier file (JSON, from `tessera segment --labels ... --save-classifier`).
+    pub file: PathBuf,
+    /// The name to store it under (letters, digits, - and _) [default: the name in the file].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Who is saving it [default: $USER].
+    #[arg(long)]
+    pub by: Option<String>,
+    /// What changed, kept with the revision.
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClassifierListArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClassifierHistoryArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// The classifier's name.
+    pub name: String,
 }
 
 #[derive(Debug, Args)]

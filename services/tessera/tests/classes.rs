@@ -113,6 +113,83 @@ fn a_scribble_makes_a_classifier_that_labels_this_frame_and_the_next() {
     assert_eq!(report["classifier"], "strokes", "{report}");
     let ari = adjusted_rand_index(&sb.truth, &labels, None).unwrap();
     assert!(ari > 0.6, "the next frame's classes score ARI {ari}");
+
+    stored_in_nats(&saved);
+}
+
+/// `tessera classifier put|list|history` with the saved file, and `tessera publish
+/// --classifier` refusing a name that is not stored, against a real nats-server.
+fn stored_in_nats(saved: &Path) {
+    let nats = tessera_testkit::NatsServer::builder()
+        .config("max_payload: 8MB")
+        .jetstream("max_file_store: 1TB")
+        .start()
+        .unwrap();
+    let url = nats.url();
+    let file = saved.to_str().unwrap();
+    let live = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--nats", &url]);
+        tessera(&all)
+    };
+    let put = [
+        "classifier",
+        "put",
+        file,
+        "--name",
+        "order",
+        "--by",
+        "alice",
+    ];
+    let o = live(&[&put[..], &["--note", "first strokes"]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("stored classifier order (revision 1)"),
+        "{}",
+        text(&o)
+    );
+    let o = live(&[&put[..], &["--note", "more strokes"]].concat());
+    assert!(text(&o).contains("(revision 2)"), "{}", text(&o));
+    let o = live(&["classifier", "list"]);
+    let listed = text(&o);
+    assert!(
+        listed.contains("order  classes crystal, disordered; logistic from"),
+        "{listed}"
+    );
+    let o = live(&["classifier", "history", "order"]);
+    let history = text(&o);
+    assert!(history.contains("revision 1: classes crystal"), "{history}");
+    assert!(history.contains("saved by alice"), "{history}");
+    assert!(history.contains("(more strokes)"), "{history}");
+
+    let o = live(&["classifier", "put", file, "--name", "two words"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--name"), "{}", text(&o));
+    let o = live(&["classifier", "history", "nobody"]);
+    assert!(
+        text(&o).contains("no classifier is named nobody"),
+        "{}",
+        text(&o)
+    );
+    let o = live(&[
+        "publish",
+        "--synthetic",
+        "1",
+        "--size",
+        "128",
+        "--classifier",
+        "nobody",
+    ]);
+    assert!(!o.status.success());
+    let said = text(&o);
+    assert!(
+        said.contains("--classifier nobody: no classifier of that name"),
+        "{said}"
+    );
+    assert!(
+        said.contains("tessera classifier put FILE --name nobody"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -80,6 +80,28 @@ impl Bus {
             .map_err(|e| BusError::classify(format!("deleting key {key} of bucket {bucket}"), &e))
     }
 
+    /// The key's kept revisions, oldest first: `(value, revision)`, a deletion as an empty
+    /// value. As many as the bucket's history keeps.
+    pub async fn kv_history(&self, bucket: &str, key: &str) -> Result<Vec<(Bytes, u64)>, BusError> {
+        let store = self.kv_store(bucket).await?;
+        let op = || format!("reading the history of key {key} of bucket {bucket}");
+        let entries = store
+            .history(key)
+            .await
+            .map_err(|e| BusError::classify(op(), &e))?;
+        let entries: Vec<_> = entries
+            .try_collect()
+            .await
+            .map_err(|e| BusError::classify(op(), &e))?;
+        Ok(entries
+            .into_iter()
+            .map(|e| match e.operation {
+                Operation::Put => (e.value, e.revision),
+                _ => (Bytes::new(), e.revision),
+            })
+            .collect())
+    }
+
     /// The bucket's keys that have a value.
     pub async fn kv_keys(&self, bucket: &str) -> Result<Vec<String>, BusError> {
         let store = self.kv_store(bucket).await?;

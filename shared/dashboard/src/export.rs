@@ -73,6 +73,7 @@ mod tests {
             model: "tiny".into(),
             model_digest: "d".into(),
             params: WireParams::default(),
+            classes: None,
         }
     }
 

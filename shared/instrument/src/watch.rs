@@ -94,6 +94,19 @@ pub fn format_result(r: &FrameResult) -> String {
     if n > LISTED {
         let _ = write!(line, " (+{} more)", n - LISTED);
     }
+    match &r.classes {
+        Some(k) if k.error.is_some() => {
+            let _ = write!(line, "; not classified ({})", k.classifier);
+        }
+        Some(k) => {
+            let _ = write!(line, "; classes ({}):", k.classifier);
+            for c in &k.classes {
+                let _ = write!(line, " {} {:.1}%", c.name, 100.0 * c.area_fraction);
+            }
+            let _ = write!(line, " unknown {:.1}%", 100.0 * k.unknown_fraction);
+        }
+        None => {}
+    }
     if let Some((_, ms)) = r.timings.iter().find(|(name, _)| name == LATENCY_TIMING) {
         let _ = write!(line, "; latency {ms:.0} ms");
     }

@@ -42,6 +42,7 @@ fn result(run: &str, seq: u64) -> FrameResult {
         model: "efficientnet-lite0".into(),
         model_digest: "0123456789abcdef".into(),
         params: WireParams::default(),
+        classes: None,
     }
 }
 
@@ -83,6 +84,33 @@ async fn watch_decodes_results_and_yields_garbage_as_errors() {
         }
     })
     .await;
+}
+
+#[test]
+fn format_result_names_the_classes_or_why_there_are_none() {
+    let mut r = result("run-7", 3);
+    r.timings.clear();
+    r.classes = Some(tessera_protocol::FrameClasses {
+        classes: vec![tessera_protocol::ClassWire {
+            name: "oxide".into(),
+            color: "#ff0000".into(),
+            chips: 12,
+            area_fraction: 0.75,
+        }],
+        unknown_fraction: 0.25,
+        error: None,
+        ..tessera_protocol::FrameClasses::failed("ebc", String::new())
+    });
+    assert!(
+        format_result(&r).ends_with("; classes (ebc): oxide 75.0% unknown 25.0%"),
+        "{}",
+        format_result(&r)
+    );
+    r.classes = Some(tessera_protocol::FrameClasses::failed(
+        "ebc",
+        "no such".into(),
+    ));
+    assert!(format_result(&r).ends_with("; not classified (ebc)"));
 }
 
 #[test]

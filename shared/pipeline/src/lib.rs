@@ -4,6 +4,7 @@
 //! `tessera segment` runs (`tessera_segment::prepare` and `finish`).
 //!
 //! # Layout
+//! - [`classes`]: few-shot classifiers stored and applied, and a frame's classes.
 //! - [`params`]: wire parameters to `SegmentParams` and back (resolved).
 //! - [`frames`]: a frame's raw samples to a raster.
 //! - [`batching`]: a prepared frame to chip batches that fit the server's payload limit.
@@ -12,6 +13,7 @@
 
 pub mod assembly;
 pub mod batching;
+pub mod classes;
 pub mod frames;
 pub mod params;
 pub mod results;
@@ -39,4 +41,7 @@ pub enum PipelineError {
     /// A segmentation stage failed.
     #[error(transparent)]
     Segment(#[from] tessera_segment::SegmentError),
+    /// A classifier could not be applied.
+    #[error(transparent)]
+    Classes(#[from] tessera_fewshot::FewShotError),
 }

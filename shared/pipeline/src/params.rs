@@ -102,7 +102,8 @@ pub fn resolve(wire: &WireParams) -> Result<SegmentParams, PipelineError> {
 }
 
 /// `params` as they travel downstream of ingest: every field set, `stride` the one laid on
-/// this frame, `model` the model that embeds it.
+/// this frame, `model` the model that embeds it. The classifier is not a segmentation
+/// parameter: the caller sets the run's ([`WireParams::classifier`]).
 pub fn resolved_wire(params: &SegmentParams, stride: usize, model: &str) -> WireParams {
     let (graph, k) = match params.graph {
         GraphKind::Knn { k } => (GraphWire::Knn, Some(k as u32)),
@@ -142,6 +143,7 @@ pub fn resolved_wire(params: &SegmentParams, stride: usize, model: &str) -> Wire
         refine_sigma: Some(params.refine_sigma),
         flatten: Some(params.flatten),
         model: Some(model.to_string()),
+        classifier: None,
     }
 }
 

@@ -66,6 +66,11 @@ fn stable_id(ids: &[u32], local: u32) -> Result<u32, PipelineError> {
     })
 }
 
+/// The result's classes, when the frame was classified.
+fn classified(result: &FrameResult) -> Option<&tessera_protocol::FrameClasses> {
+    result.classes.as_ref().filter(|k| k.error.is_none())
+}
+
 /// The point `result` adds to its run's series.
 pub fn series_point(result: &FrameResult) -> SeriesPoint {
     SeriesPoint {
@@ -77,6 +82,15 @@ pub fn series_point(result: &FrameResult) -> SeriesPoint {
             .iter()
             .map(|c| (c.id, c.area_fraction))
             .collect(),
+        classes: classified(result)
+            .map(|k| {
+                k.classes
+                    .iter()
+                    .map(|c| (c.name.clone(), c.area_fraction))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        unknown: classified(result).map(|k| k.unknown_fraction),
     }
 }
 

@@ -116,6 +116,28 @@ pub fn overlay_object(run: &RunId, seq: u64) -> String {
     format!("{run}/{seq}.overlay.png")
 }
 
+/// Object name of a class map in `tessera_outputs` (16-bit gray TIFF of class indices,
+/// 65535 = unknown): `<run>/<seq>.classes.tiff`.
+pub fn classes_object(run: &RunId, seq: u64) -> String {
+    format!("{run}/{seq}.classes.tiff")
+}
+
+/// Object name of a class overlay in `tessera_outputs` (PNG): `<run>/<seq>.classes.png`.
+pub fn classes_overlay_object(run: &RunId, seq: u64) -> String {
+    format!("{run}/{seq}.classes.png")
+}
+
+/// Key of a named classifier in KV `tessera_classifiers`: its name.
+pub fn classifier_key(name: &str) -> String {
+    name.to_string()
+}
+
+/// Object name of a classifier's body in `tessera_classifiers`: `<name>/<digest>.msgpack`,
+/// so that every saved revision keeps its own body.
+pub fn classifier_object(name: &str, digest: &str) -> String {
+    format!("{name}/{digest}.msgpack")
+}
+
 /// The run and frame a message's Msg-Id names (any of the ids above but rejects and dead
 /// letters): `(run, Some(seq))` for a frame or a batch of it, `(run, None)` for a run start
 /// or stop, `None` for anything else. How a reject is traced back to its frame.

@@ -32,6 +32,8 @@
 //!   ([`ChipBatch`], [`EmbeddingBatch`]), `segmented.rs` ([`Segmented`]), `result.rs`
 //!   ([`FrameResult`]), `ops.rs` ([`Reject`], [`DeadLetter`], [`ServiceStatus`]), `state.rs`
 //!   (KV records [`RunRecord`], [`FrameProgress`], [`RunSeries`]).
+//! - `messages/classes.rs` ([`FrameClasses`], [`ClassifierRecord`]): few-shot classes and the
+//!   classifiers' KV records.
 //! - `codec.rs`: [`encode`], [`encode_message`], [`decode`], [`decode_acq`].
 //! - `le.rs`: raw little-endian buffers to and from `f32`/`u32`.
 //! - [`subjects`]: subject patterns, builders, [`Route`] (the parser) and wildcard matching.
@@ -63,6 +65,7 @@ pub use limits::{
 };
 pub use messages::{
     MIN_SUPPORTED_VERSION, Message, MessageKind, PROTOCOL_VERSION,
+    classes::{ClassName, ClassWire, ClassifierRecord, FrameClasses},
     frame::{Dtype, Frame, ObjectRef, Pixels, samples_to_f32},
     ops::{DeadLetter, Reject, ServiceStatus},
     params::{AlgorithmWire, GraphWire, Preset, SplitWire, WireParams},

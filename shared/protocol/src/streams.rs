@@ -359,8 +359,25 @@ pub const TRACKS_KV: KvSpec = KvSpec {
     description: "Community tracks of each run, for stable ids across frames (key <run>)",
 };
 
+/// Named few-shot classifiers ([`crate::ClassifierRecord`], key: the name), with the last
+/// [`crate::messages::classes::CLASSIFIER_HISTORY`] revisions of each: who edited it and when.
+/// Kept until deleted.
+pub const CLASSIFIERS_KV: KvSpec = KvSpec {
+    bucket: "tessera_classifiers",
+    history: crate::messages::classes::CLASSIFIER_HISTORY,
+    max_age_secs: 0,
+    description: "Named few-shot classifiers and their edit history (key <name>)",
+};
+
 /// Every KV bucket.
-pub const KV_BUCKETS: [KvSpec; 5] = [PROGRESS_KV, LATEST_KV, RUNS_KV, SERIES_KV, TRACKS_KV];
+pub const KV_BUCKETS: [KvSpec; 6] = [
+    PROGRESS_KV,
+    LATEST_KV,
+    RUNS_KV,
+    SERIES_KV,
+    TRACKS_KV,
+    CLASSIFIERS_KV,
+];
 
 /// Every KV bucket.
 pub fn all_kv_buckets() -> Vec<KvSpec> {
@@ -381,8 +398,16 @@ pub const OUTPUTS_STORE: ObjectStoreSpec = ObjectStoreSpec {
     description: "Overlays and label maps of segmented frames (<run>/<seq>.*)",
 };
 
+/// The bodies of the named classifiers (`<name>/<digest>.msgpack`), one per saved revision;
+/// kept until deleted.
+pub const CLASSIFIERS_STORE: ObjectStoreSpec = ObjectStoreSpec {
+    bucket: "tessera_classifiers",
+    max_age_secs: 0,
+    description: "Bodies of the named few-shot classifiers (<name>/<digest>.msgpack)",
+};
+
 /// Every object store.
-pub const OBJECT_STORES: [ObjectStoreSpec; 2] = [FRAMES_STORE, OUTPUTS_STORE];
+pub const OBJECT_STORES: [ObjectStoreSpec; 3] = [FRAMES_STORE, OUTPUTS_STORE, CLASSIFIERS_STORE];
 
 /// Every object store.
 pub fn all_object_stores() -> Vec<ObjectStoreSpec> {

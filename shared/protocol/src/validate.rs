@@ -100,6 +100,16 @@ impl Check {
         check_token("token", value).map_err(|e| self.fail(field, e.to_string()))
     }
 
+    /// A colour written `#rrggbb`.
+    pub(crate) fn color(&self, field: &str, value: &str) -> Result<(), ProtocolError> {
+        let hex = value.strip_prefix('#').unwrap_or("");
+        if hex.len() == 6 && hex.chars().all(|ch| ch.is_ascii_hexdigit()) {
+            Ok(())
+        } else {
+            Err(self.fail(field, format!("is {value:?}; write colours as #rrggbb")))
+        }
+    }
+
     /// A finite number.
     pub(crate) fn finite(&self, field: &str, value: f64) -> Result<(), ProtocolError> {
         if value.is_finite() {

@@ -46,6 +46,13 @@ fn every_message_round_trips() {
         ..segmented()
     });
     round_trip(&frame_result());
+    round_trip(&FrameResult {
+        classes: Some(FrameClasses::failed(
+            "oxide-2026",
+            "no classifier is named oxide-2026".into(),
+        )),
+        ..frame_result()
+    });
     round_trip(&reject());
     round_trip(&dead_letter());
     round_trip(&service_status());
@@ -451,6 +458,30 @@ fn validation_names_fields() {
             .validate(&l)
             .unwrap_err(),
             "communities[1].id",
+        ),
+        (
+            FrameResult {
+                classes: Some(FrameClasses {
+                    unknown_fraction: 1.5,
+                    ..frame_classes()
+                }),
+                ..frame_result()
+            }
+            .validate(&l)
+            .unwrap_err(),
+            "classes.unknown_fraction",
+        ),
+        (
+            Segmented {
+                classes: Some(FrameClasses {
+                    classifier: "two words".into(),
+                    ..frame_classes()
+                }),
+                ..segmented()
+            }
+            .validate(&l)
+            .unwrap_err(),
+            "classes.classifier",
         ),
         (
             Reject {

@@ -299,11 +299,15 @@ fn consumers_buckets_and_stores() {
             "tessera_latest",
             "tessera_runs",
             "tessera_series",
-            "tessera_tracks"
+            "tessera_tracks",
+            "tessera_classifiers"
         ]
     );
     let stores: Vec<_> = all_object_stores().iter().map(|o| o.bucket).collect();
-    assert_eq!(stores, ["tessera_frames", "tessera_outputs"]);
+    assert_eq!(
+        stores,
+        ["tessera_frames", "tessera_outputs", "tessera_classifiers"]
+    );
     for name in kv.iter().chain(&stores) {
         assert!(is_valid_token(name));
     }

@@ -28,8 +28,8 @@ use tessera_pipeline::{
     results::{relabel, stable_communities},
 };
 use tessera_protocol::{
-    EmbeddingBatch, FrameProgress, ObjectRef, PROTOCOL_VERSION, ProgressState, Reject, RunId,
-    Segmented, Service, decode, encode_message, f32s_to_le_bytes, keys,
+    EmbeddingBatch, FrameClasses, FrameProgress, ObjectRef, PROTOCOL_VERSION, ProgressState,
+    Reject, RunId, Segmented, Service, decode, encode_message, f32s_to_le_bytes, keys,
     streams::{CLUSTERER_CONSUMER, OUTPUTS_STORE, PROGRESS_KV, TRACKS_KV},
     subjects, u32s_to_le_bytes,
 };
@@ -40,6 +40,7 @@ use tessera_segment::{
 
 use tracing::{Instrument, Span, field::Empty};
 
+use crate::classifiers::Loaded;
 use crate::common::{
     Failure, forward_headers, now_ms, publish_downstream, publish_reject, pull, settle,
 };
@@ -54,6 +55,14 @@ struct Open {
 }
 
 type FrameKey = (RunId, u64);
+
+/// What the clusterer keeps across frames: each run's community tracks, and the named
+/// classifiers it has loaded.
+#[derive(Default)]
+struct Memory {
+    tracks: HashMap<RunId, RunTracks>,
+    classifiers: Loaded,
+}
 
 /// What the clusterer holds: the frames being assembled, and batches of further frames
 /// waiting for room (`clusterer.max_open_frames`), oldest first.
@@ -86,7 +95,7 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let spec = &ctx.settings.queues.consumer(Service::Clusterer);
     let mut deliveries = pull(&ctx, Service::Clusterer, spec, 64).await?;
     let mut held = Held::default();
-    let mut tracks: HashMap<RunId, RunTracks> = HashMap::new();
+    let mut memory = Memory::default();
     let mut tick = tokio::time::interval(Duration::from_millis(spec.ack_wait_secs * 1000 / 3));
     loop {
         let next = tokio::select! {
@@ -98,7 +107,7 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
             _ = tick.tick() => {
                 if housekeeping(&ctx, &mut held).await {
                     let parked: Vec<Delivery> = held.parked.drain(..).collect();
-                    accept(&ctx, &mut held, &mut tracks, parked).await;
+                    accept(&ctx, &mut held, &mut memory, parked).await;
                 }
                 continue;
             }
@@ -113,7 +122,7 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
             Some(Err(e)) => return Err(e.into()),
             None => return Err(WorkerError::Task("the EMBEDDED consumer went away".into())),
         };
-        accept(&ctx, &mut held, &mut tracks, vec![d]).await;
+        accept(&ctx, &mut held, &mut memory, vec![d]).await;
     }
     Ok(())
 }
@@ -121,12 +130,7 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
 /// Receives `deliveries` in order and finishes every frame they complete. A finished frame
 /// makes room, so the parked batches are then tried again (those still without room are
 /// parked again, in order).
-async fn accept(
-    ctx: &Context,
-    held: &mut Held,
-    tracks: &mut HashMap<RunId, RunTracks>,
-    deliveries: Vec<Delivery>,
-) {
+async fn accept(ctx: &Context, held: &mut Held, memory: &mut Memory, deliveries: Vec<Delivery>) {
     let mut queue = VecDeque::from(deliveries);
     while let Some(d) = queue.pop_front() {
         let span = tracing::info_span!(
@@ -143,7 +147,7 @@ async fn accept(
                 .is_some_and(|o| o.assembly.is_complete())
             && let Some(frame) = held.open.remove(&key)
         {
-            complete(ctx, tracks, frame).await;
+            complete(ctx, memory, frame).await;
             queue.extend(held.parked.drain(..));
         }
     }
@@ -333,7 +337,7 @@ async fn give_up(ctx: &Context, frame: Open, reason: &str) {
 
 /// Segments a complete frame, publishes it, and settles its batches, in the frame's
 /// `cluster` span: a child of its first batch's context, linked to every batch's.
-async fn complete(ctx: &Context, tracks: &mut HashMap<RunId, RunTracks>, frame: Open) {
+async fn complete(ctx: &Context, memory: &mut Memory, frame: Open) {
     let a = &frame.assembly;
     let span = tracing::info_span!(
         "cluster",
@@ -344,11 +348,11 @@ async fn complete(ctx: &Context, tracks: &mut HashMap<RunId, RunTracks>, frame: 
     );
     tessera_telemetry::set_parent_from(&span, &frame.headers);
     crate::spans::link_all(&span, frame.deliveries.iter().map(|d| d.headers.as_slice()));
-    finish_frame(ctx, tracks, frame).instrument(span).await;
+    finish_frame(ctx, memory, frame).instrument(span).await;
 }
 
-async fn finish_frame(ctx: &Context, tracks: &mut HashMap<RunId, RunTracks>, frame: Open) {
-    match segment_and_publish(ctx, tracks, &frame).await {
+async fn finish_frame(ctx: &Context, memory: &mut Memory, frame: Open) {
+    match segment_and_publish(ctx, memory, &frame).await {
         Ok(()) => {
             ctx.metrics.counter("frames").inc();
             for d in &frame.deliveries {
@@ -373,13 +377,15 @@ async fn finish_frame(ctx: &Context, tracks: &mut HashMap<RunId, RunTracks>, fra
 }
 
 /// The normalised frame, read back from its 8-bit preview, when `params` need the image
-/// (chip intensity statistics, boundary refinement): `finish_image` uses that same preview, so
+/// (chip intensity statistics, boundary refinement) or the frame is to be classified
+/// (`for_classes`): `finish_image` uses that same preview, so
 /// the labels equal `tessera segment`'s. Without a stored preview, the image-based steps are
 /// left out, with a warning.
 async fn frame_image(
     ctx: &Context,
     a: &tessera_pipeline::FrameAssembly,
     mut params: tessera_segment::SegmentParams,
+    for_classes: bool,
     what: &str,
 ) -> Result<
     (
@@ -388,7 +394,7 @@ async fn frame_image(
     ),
     Failure,
 > {
-    if !params.needs_image() {
+    if !params.needs_image() && !for_classes {
         return Ok((None, params));
     }
     let (w, h) = (a.grid.width as usize, a.grid.height as usize);
@@ -422,7 +428,7 @@ async fn frame_image(
 
 async fn segment_and_publish(
     ctx: &Context,
-    tracks: &mut HashMap<RunId, RunTracks>,
+    memory: &mut Memory,
     frame: &Open,
 ) -> Result<(), Failure> {
     let a = &frame.assembly;
@@ -439,9 +445,17 @@ async fn segment_and_publish(
     .map_err(|e| reject(&e))?;
     let embeddings = a.embeddings().to_vec();
     let dim = a.dim;
-    let (image, params) = frame_image(ctx, a, params, &what).await?;
+    let classifier = match &a.params.classifier {
+        Some(name) => Some((
+            name.clone(),
+            memory.classifiers.get(&ctx.bus, &ctx.limits, name).await?,
+        )),
+        None => None,
+    };
+    let (image, params) = frame_image(ctx, a, params, classifier.is_some(), &what).await?;
     let span = Span::current();
-    let (seg, embeddings) = tokio::task::spawn_blocking(move || {
+    let digest = a.model_digest.clone();
+    let (seg, classes, embeddings) = tokio::task::spawn_blocking(move || {
         let _in_frame = span.enter();
         let seg = tessera_segment::finish_image(
             &grid,
@@ -451,13 +465,32 @@ async fn segment_and_publish(
             &params,
             Timings::default(),
         );
-        (seg, embeddings)
+        let t = Instant::now();
+        let classes = classifier.map(|(name, loaded)| {
+            classify(
+                &name,
+                loaded,
+                &grid,
+                image.as_ref(),
+                &embeddings,
+                &digest,
+                &params,
+            )
+        });
+        let classes_ms = t.elapsed().as_secs_f64() * 1e3;
+        let seg = seg.map(|mut seg| {
+            if classes.is_some() {
+                seg.timings.record("classes", classes_ms);
+            }
+            seg
+        });
+        (seg, classes, embeddings)
     })
     .await
     .map_err(|e| Failure::Retry(format!("the clustering task failed: {e}")))?;
     let mut seg = seg.map_err(|e| reject(&e))?;
 
-    let run_tracks = run_tracks(ctx, tracks, &a.run, dim).await?;
+    let run_tracks = run_tracks(ctx, &mut memory.tracks, &a.run, dim).await?;
     let n = seg.partition.n_communities;
     let directions = community_directions(&embeddings, dim, &seg.partition.labels, n);
     let mut sizes = vec![0u32; n];
@@ -490,6 +523,14 @@ async fn segment_and_publish(
         .bus
         .put_object(OUTPUTS_STORE.bucket, &name, &tiff)
         .await?;
+    let classes = match classes {
+        Some((mut wire, Some(labels))) => {
+            wire.labels = Some(store_class_map(ctx, a, labels, w, h).await?);
+            Some(wire)
+        }
+        Some((wire, None)) => Some(wire),
+        None => None,
+    };
     seg.timings
         .record("store_labels", t.elapsed().as_secs_f64() * 1e3);
     ctx.bus
@@ -527,6 +568,7 @@ async fn segment_and_publish(
             size: stored.size,
             digest: Some(stored.digest).filter(|d| !d.is_empty()),
         }),
+        classes,
     };
     let payload = encode_message(&out, &ctx.limits).map_err(|e| reject(&e))?;
     publish_downstream(
@@ -547,6 +589,68 @@ async fn segment_and_publish(
         "frame segmented"
     );
     Ok(())
+}
+
+/// The frame's classes with the run's classifier (`loaded`, or why it could not be), and
+/// its class map; a frame that cannot be classified says why and keeps its communities.
+fn classify(
+    name: &str,
+    loaded: Result<(u64, std::sync::Arc<tessera_fewshot::Classifier>), String>,
+    grid: &ChipGrid,
+    image: Option<&tessera_imaging::Raster>,
+    embeddings: &[f32],
+    model_digest: &str,
+    params: &tessera_segment::SegmentParams,
+) -> (FrameClasses, Option<Vec<u32>>) {
+    let failed = |why: String| (FrameClasses::failed(name, why), None);
+    let (revision, c) = match loaded {
+        Ok(l) => l,
+        Err(why) => return failed(why),
+    };
+    let Some(image) = image else {
+        return failed(
+            "the frame has no stored preview (ingest.store_normalized is off), and classes \
+             are painted on it; turn it on to classify frames"
+                .into(),
+        );
+    };
+    match tessera_pipeline::classes::classify(
+        &c,
+        revision,
+        grid,
+        image,
+        embeddings,
+        model_digest,
+        params,
+    ) {
+        Ok(k) => (k.wire, Some(k.labels)),
+        Err(e) => failed(format!("classifier {name}: {e}")),
+    }
+}
+
+/// Stores a frame's class map (16-bit TIFF, 65535 = unknown) beside its label map.
+async fn store_class_map(
+    ctx: &Context,
+    a: &FrameAssembly,
+    labels: Vec<u32>,
+    w: usize,
+    h: usize,
+) -> Result<ObjectRef, Failure> {
+    let tiff = tokio::task::spawn_blocking(move || encode_labels_tiff(&labels, w, h))
+        .await
+        .map_err(|e| Failure::Retry(format!("the class map encoder failed: {e}")))?
+        .map_err(|e| Failure::Reject(format!("frame {}: class map: {e}", a.seq)))?;
+    let name = keys::classes_object(&a.run, a.seq);
+    let stored = ctx
+        .bus
+        .put_object(OUTPUTS_STORE.bucket, &name, &tiff)
+        .await?;
+    Ok(ObjectRef {
+        bucket: stored.bucket,
+        name: stored.name,
+        size: stored.size,
+        digest: Some(stored.digest).filter(|d| !d.is_empty()),
+    })
 }
 
 /// The run's tracks: in memory, else from KV (after a restart), else new.

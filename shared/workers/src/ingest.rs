@@ -313,7 +313,9 @@ async fn ingest_frame(
         pixel_size_nm: frame.pixel_size_nm,
         normalized,
     };
-    let wire = tessera_pipeline::resolved_wire(&info.params, prepared.grid.stride(), &info.model);
+    let mut wire =
+        tessera_pipeline::resolved_wire(&info.params, prepared.grid.stride(), &info.model);
+    wire.classifier = info.record.params.classifier.clone();
     let work = FrameWork {
         run: &run,
         seq: frame.seq,

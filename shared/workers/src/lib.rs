@@ -17,8 +17,10 @@
 //! - `spans`: the span around each message (run and frame ids on every log line, trace
 //!   context through the message headers).
 //! - [`ingest`], [`embedder`], [`clusterer`], [`publisher`]: one service each.
+//! - [`classifiers`]: named few-shot classifiers saved to, listed from and loaded from NATS.
 //! - [`up`]: several services in one process.
 
+pub mod classifiers;
 pub mod clusterer;
 mod common;
 mod context;

@@ -1,17 +1,21 @@
 //! The publisher service: segmented frames in, results out. Renders the overlay (the
 //! normalised frame with the communities coloured, as `tessera segment` draws it) and stores
 //! it beside the label map, publishes a [`FrameResult`] on
-//! `tessera.results.<instrument>.<run>`, keeps the run's latest result in KV
+//! `tessera.results.<instrument>.<run>` (with the class overlay beside it when the run has a
+//! classifier), keeps the run's latest result in KV
 //! `tessera_latest`, and adds the frame to the run's fraction series in KV `tessera_series`.
 
 use std::time::Instant;
 
 use bytes::Bytes;
 use tessera_bus::{BusError, Delivery};
-use tessera_imaging::{NO_LABEL, NO_LABEL_U16, Raster, decode_labels_tiff, render_overlay};
+use tessera_imaging::{
+    LegendEntry, NO_LABEL, NO_LABEL_U16, Raster, decode_labels_tiff, render_overlay_coloured,
+};
+use tessera_pipeline::classes::class_legend;
 use tessera_pipeline::results::{legend, series_point};
 use tessera_protocol::{
-    FrameResult, ObjectRef, PROTOCOL_VERSION, RunSeries, Segmented, Service, decode,
+    FrameClasses, FrameResult, ObjectRef, PROTOCOL_VERSION, RunSeries, Segmented, Service, decode,
     encode_message, keys,
     streams::{LATEST_KV, OUTPUTS_STORE, SERIES_KV},
     subjects,
@@ -46,7 +50,11 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
     crate::spans::record_frame(&Span::current(), &seg.run, seg.seq);
     let what = format!("frame {} of run {}", seg.seq, seg.run);
     let t = Instant::now();
+    let mut classes = seg.classes.clone();
     let overlay = if ctx.settings.publisher.overlay {
+        if let Some(k) = classes.as_mut() {
+            k.overlay = class_overlay(ctx, &seg, k, &what).await?;
+        }
         overlay(ctx, &seg, &what).await?
     } else {
         None
@@ -93,6 +101,7 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
         model: seg.model.clone(),
         model_digest: seg.model_digest.clone(),
         params: seg.params.clone(),
+        classes,
     };
     let payload = encode_message(&result, &ctx.limits)
         .map_err(|e| Failure::Reject(format!("{what}: {e}")))?;
@@ -153,14 +162,57 @@ async fn already_published(ctx: &Context, subject: &str, msg_id: &str) -> Result
 
 /// Renders and stores the overlay; `None` when the frame has no stored source or labels.
 async fn overlay(ctx: &Context, seg: &Segmented, what: &str) -> Result<Option<ObjectRef>, Failure> {
-    let (Some(source), Some(labels)) = (&seg.meta.normalized, &seg.labels) else {
+    let name = keys::overlay_object(&seg.run, seg.seq);
+    let drawn = Drawn {
+        map: seg.labels.as_ref(),
+        legend: legend(&seg.communities),
+        colours: None,
+        name,
+    };
+    draw(ctx, seg, drawn, what).await
+}
+
+/// Renders and stores the class overlay; `None` when the frame has no stored source or class
+/// map (a frame that could not be classified).
+async fn class_overlay(
+    ctx: &Context,
+    seg: &Segmented,
+    classes: &FrameClasses,
+    what: &str,
+) -> Result<Option<ObjectRef>, Failure> {
+    let (legend, colours) = class_legend(classes);
+    let drawn = Drawn {
+        map: classes.labels.as_ref(),
+        legend,
+        colours: Some(colours),
+        name: keys::classes_overlay_object(&seg.run, seg.seq),
+    };
+    draw(ctx, seg, drawn, what).await
+}
+
+/// What an overlay shows: a stored label map, its legend and colours, and where it goes.
+struct Drawn<'a> {
+    map: Option<&'a ObjectRef>,
+    legend: Vec<LegendEntry>,
+    colours: Option<Vec<[u8; 3]>>,
+    name: String,
+}
+
+/// Renders `drawn` over the frame's preview and stores it in `tessera_outputs`.
+async fn draw(
+    ctx: &Context,
+    seg: &Segmented,
+    drawn: Drawn<'_>,
+    what: &str,
+) -> Result<Option<ObjectRef>, Failure> {
+    let (Some(source), Some(labels)) = (&seg.meta.normalized, drawn.map) else {
         return Ok(None);
     };
     let source_bytes = get(ctx, source, what).await?;
     let labels_bytes = get(ctx, labels, what).await?;
     let (w, h) = (seg.grid.width as usize, seg.grid.height as usize);
     let alpha = ctx.settings.publisher.overlay_alpha;
-    let legend = legend(&seg.communities);
+    let (legend, colours) = (drawn.legend, drawn.colours);
     let png = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         if source_bytes.len() != w * h {
             return Err(format!(
@@ -184,15 +236,15 @@ async fn overlay(ctx: &Context, seg: &Segmented, what: &str) -> Result<Option<Ob
                 }
             })
             .collect();
-        render_overlay(&raster, &labels, alpha, &legend).map_err(|e| e.to_string())
+        render_overlay_coloured(&raster, &labels, alpha, &legend, None, colours.as_deref())
+            .map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| Failure::Retry(format!("the overlay task failed: {e}")))?
     .map_err(|e| Failure::Reject(format!("{what}: overlay: {e}")))?;
-    let name = keys::overlay_object(&seg.run, seg.seq);
     let stored = ctx
         .bus
-        .put_object(OUTPUTS_STORE.bucket, &name, &png)
+        .put_object(OUTPUTS_STORE.bucket, &drawn.name, &png)
         .await?;
     Ok(Some(ObjectRef {
         bucket: stored.bucket,

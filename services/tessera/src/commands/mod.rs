@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod classifier;
 mod demo;
 mod eval;
 mod info;
@@ -33,6 +34,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Up(args) => up::run(&cache, &args),
         Command::Publish(args) => publish::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Classifier(command) => classifier::run(&command),
         Command::Topology(args) => topology::run(&args),
     }
 }

@@ -45,6 +45,11 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
     )
     .context("--run")?;
     let params = args.params.params();
+    let mut wire = wire_params(&params);
+    if let Some(name) = &args.classifier {
+        tessera_protocol::check_token("classifier name", name).context("--classifier")?;
+        wire.classifier = Some(name.clone());
+    }
     let start = RunStart {
         version: PROTOCOL_VERSION,
         run: run.clone(),
@@ -52,7 +57,7 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
         sample: args.sample.clone(),
         modality: args.modality.clone(),
         started_at_ms: now_ms(),
-        params: wire_params(&params),
+        params: wire,
         metadata: Default::default(),
     };
     block_on(async move {
@@ -60,6 +65,9 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("connecting to {}", settings.bus.display_url()))?;
         tessera_workers::up::ensure_topology(&bus, &settings).await?;
+        if let Some(name) = &args.classifier {
+            check_classifier(&bus, &settings, name).await?;
+        }
         let events = if args.wait {
             Some(watch_run(&bus, &instrument, &run).await?)
         } else {
@@ -246,6 +254,26 @@ impl Session<'_> {
         }
         Ok(())
     }
+}
+
+/// Refuses to start a run whose classifier is not stored, before any frame is sent.
+async fn check_classifier(
+    bus: &Bus,
+    settings: &tessera_settings::Settings,
+    name: &str,
+) -> Result<()> {
+    let limits = settings.protocol_limits();
+    if tessera_workers::classifiers::record(bus, &limits, name)
+        .await?
+        .is_none()
+    {
+        bail!(
+            "--classifier {name}: no classifier of that name is stored; store one with \
+             `tessera classifier put FILE --name {name}` (`tessera classifier list` shows \
+             those stored)"
+        );
+    }
+    Ok(())
 }
 
 /// Stops `run` as aborted after `frames` frames; a failure to do so is only reported.

@@ -71,5 +71,15 @@ fn json(r: &tessera_protocol::FrameResult) -> serde_json::Value {
         "labels": r.labels.as_ref().map(|o| format!("{}/{}", o.bucket, o.name)),
         "overlay": r.overlay.as_ref().map(|o| format!("{}/{}", o.bucket, o.name)),
         "timings_ms": r.timings.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        "classes": r.classes.as_ref().map(|k| serde_json::json!({
+            "classifier": k.classifier, "revision": k.revision, "error": k.error,
+            "classes": k.classes.iter().map(|c| serde_json::json!({
+                "name": c.name, "color": c.color, "chips": c.chips,
+                "area_fraction": c.area_fraction,
+            })).collect::<Vec<_>>(),
+            "unknown_fraction": k.unknown_fraction,
+            "labels": k.labels.as_ref().map(|o| format!("{}/{}", o.bucket, o.name)),
+            "overlay": k.overlay.as_ref().map(|o| format!("{}/{}", o.bucket, o.name)),
+        })),
     })
 }

@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::{Limits, ProtocolError};
 
+pub mod classes;
 pub mod frame;
 pub mod ops;
 pub mod params;
@@ -53,6 +54,8 @@ pub enum MessageKind {
     FrameProgress,
     /// [`crate::RunSeries`] (KV value).
     RunSeries,
+    /// [`crate::ClassifierRecord`] (KV value).
+    ClassifierRecord,
 }
 
 impl MessageKind {
@@ -72,6 +75,7 @@ impl MessageKind {
             MessageKind::RunRecord => "run record",
             MessageKind::FrameProgress => "frame progress",
             MessageKind::RunSeries => "run series",
+            MessageKind::ClassifierRecord => "classifier record",
         }
     }
 }

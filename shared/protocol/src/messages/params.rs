@@ -143,6 +143,10 @@ pub struct WireParams {
     /// The embedding model's name (as in its manifest).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// A named classifier (KV `tessera_classifiers`) that classifies every frame beside its
+    /// communities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<String>,
 }
 
 impl WireParams {
@@ -206,6 +210,9 @@ impl WireParams {
         }
         if let Some(model) = &self.model {
             c.text(&f("model"), model, 128, false)?;
+        }
+        if let Some(name) = &self.classifier {
+            c.token(&f("classifier"), name)?;
         }
         Ok(())
     }

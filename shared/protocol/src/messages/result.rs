@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    FrameId, InstrumentId, Limits, MessageKind, ObjectRef, ProtocolError, RunId, WireParams,
+    FrameClasses, FrameId, InstrumentId, Limits, MessageKind, ObjectRef, ProtocolError, RunId,
+    WireParams,
     messages::{impl_message, segmented::CommunityWire, segmented::check_communities},
     validate::Check,
 };
@@ -62,6 +63,9 @@ pub struct FrameResult {
     pub model_digest: String,
     /// The resolved parameters the frame was segmented with.
     pub params: WireParams,
+    /// The frame's few-shot classes, when the run names a classifier.
+    #[serde(default)]
+    pub classes: Option<FrameClasses>,
 }
 
 impl FrameResult {
@@ -107,6 +111,9 @@ impl FrameResult {
         c.timings("timings", &self.timings)?;
         c.text("model", &self.model, 128, false)?;
         c.text("model_digest", &self.model_digest, 128, false)?;
+        if let Some(classes) = &self.classes {
+            classes.check_in(c, "classes")?;
+        }
         self.params.check_in(c, "params")
     }
 }

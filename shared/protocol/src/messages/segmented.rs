@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    FrameId, Limits, MessageKind, ObjectRef, ProtocolError, RunId, WireParams,
+    FrameClasses, FrameId, Limits, MessageKind, ObjectRef, ProtocolError, RunId, WireParams,
     le::{le_bytes_to_f32s, le_bytes_to_u32s},
     messages::{
         impl_message,
@@ -39,13 +39,7 @@ pub struct CommunityWire {
 
 impl CommunityWire {
     pub(crate) fn check_in(&self, c: Check, at: &str) -> Result<(), ProtocolError> {
-        let hex = self.color.strip_prefix('#').unwrap_or("");
-        if hex.len() != 6 || !hex.chars().all(|ch| ch.is_ascii_hexdigit()) {
-            return Err(c.fail(
-                &format!("{at}.color"),
-                format!("is {:?}; write colours as #rrggbb", self.color),
-            ));
-        }
+        c.color(&format!("{at}.color"), &self.color)?;
         c.within(&format!("{at}.area_fraction"), self.area_fraction, 0.0, 1.0)?;
         c.finite(&format!("{at}.centroid_px[0]"), self.centroid_px[0])?;
         c.finite(&format!("{at}.centroid_px[1]"), self.centroid_px[1])
@@ -126,6 +120,10 @@ pub struct Segmented {
     /// The painted label map, if the clusterer stored one (`tessera_outputs`).
     #[serde(default)]
     pub labels: Option<ObjectRef>,
+    /// The frame's few-shot classes, when the run names a classifier
+    /// ([`WireParams::classifier`]).
+    #[serde(default)]
+    pub classes: Option<FrameClasses>,
 }
 
 impl Segmented {
@@ -186,6 +184,9 @@ impl Segmented {
         c.timings("timings", &self.timings)?;
         if let Some(o) = &self.labels {
             o.check_in(c, "labels")?;
+        }
+        if let Some(classes) = &self.classes {
+            classes.check_in(c, "classes")?;
         }
         Ok(())
     }

@@ -127,6 +127,13 @@ pub struct SeriesPoint {
     /// `(community id, area fraction)` for every community of the frame; ids are the run's
     /// stable ids, so a column of the series follows one phase.
     pub fractions: Vec<(u32, f64)>,
+    /// `(class name, area fraction)` for every class of the run's classifier, by name so that
+    /// a column keeps its class when the classifier is edited; empty without one.
+    #[serde(default)]
+    pub classes: Vec<(String, f64)>,
+    /// The fraction of the frame no class claimed, with a classifier.
+    #[serde(default)]
+    pub unknown: Option<f64>,
 }
 
 /// A run's community fractions frame by frame (e.g. the disordered fraction against dose),
@@ -177,6 +184,9 @@ impl RunSeries {
             for (id, f) in &p.fractions {
                 c.within(&format!("points[{i}].fractions[{id}]"), *f, 0.0, 1.0)?;
             }
+            for (name, f) in &p.classes {
+                c.within(&format!("points[{i}].classes[{name:?}]"), *f, 0.0, 1.0)?;
+            }
         }
         Ok(())
     }
@@ -193,6 +203,8 @@ mod tests {
             timestamp_ms: seq * 10,
             dose: Some(seq as f64),
             fractions: vec![(0, 0.5), (1, 0.5)],
+            classes: vec![("oxide".into(), 0.25)],
+            unknown: Some(0.0),
         }
     }
 

@@ -231,6 +231,43 @@ pub(crate) fn segmented() -> Segmented {
         cache_hits: 5,
         timings: vec![("graph".into(), 1.5), ("cluster".into(), 3.25)],
         labels: None,
+        classes: Some(frame_classes()),
+    }
+}
+
+/// Twelve chips in two named classes, the last two unknown.
+pub(crate) fn frame_classes() -> FrameClasses {
+    let chips: Vec<u32> = (0..12)
+        .map(|i| [0, 1, 2][usize::from(i >= 6) + usize::from(i >= 10)])
+        .collect();
+    FrameClasses {
+        classifier: "oxide-2026".into(),
+        revision: 4,
+        classes: vec![
+            ClassWire {
+                name: "oxide".into(),
+                color: "#d62728".into(),
+                chips: 6,
+                area_fraction: 0.5,
+            },
+            ClassWire {
+                name: "crack".into(),
+                color: "#1f77b4".into(),
+                chips: 4,
+                area_fraction: 0.4,
+            },
+        ],
+        unknown_chips: 2,
+        unknown_fraction: 0.1,
+        chip_classes: u32s_to_le_bytes(&chips),
+        labels: Some(ObjectRef {
+            bucket: "tessera_outputs".into(),
+            name: keys::classes_object(&run(), 3),
+            size: 99,
+            digest: None,
+        }),
+        overlay: None,
+        error: None,
     }
 }
 
@@ -263,6 +300,7 @@ pub(crate) fn frame_result() -> FrameResult {
         }),
         timings: vec![("publish_to_result".into(), 250.0)],
         cache_hits: 5,
+        classes: Some(frame_classes()),
         model: "efficientnet-lite0".into(),
         model_digest: "0123456789abcdef".into(),
         params: resolved_params(),
