@@ -457,27 +457,34 @@ async fn segment_and_publish(
     let digest = a.model_digest.clone();
     let (seg, classes, embeddings) = tokio::task::spawn_blocking(move || {
         let _in_frame = span.enter();
-        let seg = tessera_segment::finish_image(
-            &grid,
-            image.as_ref(),
-            &embeddings,
-            dim,
-            &params,
-            Timings::default(),
+        // The classes need only the embeddings and the preview: found beside the communities.
+        let (seg, (classes, classes_ms)) = rayon::join(
+            || {
+                tessera_segment::finish_image(
+                    &grid,
+                    image.as_ref(),
+                    &embeddings,
+                    dim,
+                    &params,
+                    Timings::default(),
+                )
+            },
+            || {
+                let t = Instant::now();
+                let classes = classifier.map(|(name, loaded)| {
+                    classify(
+                        &name,
+                        loaded,
+                        &grid,
+                        image.as_ref(),
+                        &embeddings,
+                        &digest,
+                        &params,
+                    )
+                });
+                (classes, t.elapsed().as_secs_f64() * 1e3)
+            },
         );
-        let t = Instant::now();
-        let classes = classifier.map(|(name, loaded)| {
-            classify(
-                &name,
-                loaded,
-                &grid,
-                image.as_ref(),
-                &embeddings,
-                &digest,
-                &params,
-            )
-        });
-        let classes_ms = t.elapsed().as_secs_f64() * 1e3;
         let seg = seg.map(|mut seg| {
             if classes.is_some() {
                 seg.timings.record("classes", classes_ms);

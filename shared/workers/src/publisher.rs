@@ -52,10 +52,18 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
     let t = Instant::now();
     let mut classes = seg.classes.clone();
     let overlay = if ctx.settings.publisher.overlay {
+        // Both overlays at once: each is its own blocking render.
+        let class_overlay = async {
+            match &classes {
+                Some(k) => class_overlay(ctx, &seg, k, &what).await,
+                None => Ok(None),
+            }
+        };
+        let (communities, of_classes) = tokio::try_join!(overlay(ctx, &seg, &what), class_overlay)?;
         if let Some(k) = classes.as_mut() {
-            k.overlay = class_overlay(ctx, &seg, k, &what).await?;
+            k.overlay = of_classes;
         }
-        overlay(ctx, &seg, &what).await?
+        communities
     } else {
         None
     };
