@@ -12,7 +12,7 @@ use tessera_bus::Bus;
 use tessera_fewshot::Classifier;
 use tessera_pipeline::classes::{body_digest, classifier_record, decode_classifier};
 use tessera_protocol::{
-    ClassifierRecord, Limits, ObjectRef, decode, encode_message, keys,
+    ClassifierRecord, Limits, decode, encode_message, keys,
     streams::{CLASSIFIERS_KV, CLASSIFIERS_STORE},
 };
 
@@ -35,12 +35,7 @@ pub async fn save(
     let stored = bus
         .put_object(CLASSIFIERS_STORE.bucket, &name, &body)
         .await?;
-    let body = ObjectRef {
-        bucket: stored.bucket,
-        name: stored.name,
-        size: stored.size,
-        digest: Some(stored.digest).filter(|d| !d.is_empty()),
-    };
+    let body = crate::common::object_ref(stored);
     let record = classifier_record(c, body, edited_by, now_ms(), note);
     let bytes = encode_message(&record, limits).map_err(|e| WorkerError::Task(e.to_string()))?;
     let revision = bus

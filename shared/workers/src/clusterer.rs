@@ -569,12 +569,7 @@ async fn segment_and_publish(
         modularity: Some(seg.partition.modularity),
         cache_hits: a.cache_hits,
         timings,
-        labels: Some(ObjectRef {
-            bucket: stored.bucket,
-            name: stored.name,
-            size: stored.size,
-            digest: Some(stored.digest).filter(|d| !d.is_empty()),
-        }),
+        labels: Some(crate::common::object_ref(stored)),
         classes,
     };
     let payload = encode_message(&out, &ctx.limits).map_err(|e| reject(&e))?;
@@ -652,12 +647,7 @@ async fn store_class_map(
         .bus
         .put_object(OUTPUTS_STORE.bucket, &name, &tiff)
         .await?;
-    Ok(ObjectRef {
-        bucket: stored.bucket,
-        name: stored.name,
-        size: stored.size,
-        digest: Some(stored.digest).filter(|d| !d.is_empty()),
-    })
+    Ok(crate::common::object_ref(stored))
 }
 
 /// The run's tracks: in memory, else from KV (after a restart), else new.

@@ -33,6 +33,16 @@ impl From<BusError> for Failure {
     }
 }
 
+/// The reference a message carries to an object just stored.
+pub(crate) fn object_ref(stored: tessera_bus::ObjectInfo) -> tessera_protocol::ObjectRef {
+    tessera_protocol::ObjectRef {
+        bucket: stored.bucket,
+        name: stored.name,
+        size: stored.size,
+        digest: Some(stored.digest).filter(|d| !d.is_empty()),
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()

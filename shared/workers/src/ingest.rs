@@ -297,12 +297,7 @@ async fn ingest_frame(
             .bus
             .put_object(FRAMES_STORE.bucket, &name, &bytes)
             .await?;
-        Some(ObjectRef {
-            bucket: stored.bucket,
-            name: stored.name,
-            size: stored.size,
-            digest: Some(stored.digest).filter(|d| !d.is_empty()),
-        })
+        Some(crate::common::object_ref(stored))
     } else {
         None
     };

@@ -254,12 +254,7 @@ async fn draw(
         .bus
         .put_object(OUTPUTS_STORE.bucket, &drawn.name, &png)
         .await?;
-    Ok(Some(ObjectRef {
-        bucket: stored.bucket,
-        name: stored.name,
-        size: stored.size,
-        digest: Some(stored.digest).filter(|d| !d.is_empty()),
-    }))
+    Ok(Some(crate::common::object_ref(stored)))
 }
 
 async fn get(ctx: &Context, o: &ObjectRef, what: &str) -> Result<Bytes, Failure> {
