@@ -9,45 +9,17 @@ use common::{tessera, text};
 
 use std::path::Path;
 
-use tessera_imaging::{decode_labels_tiff, encode_png_gray8, encode_png_gray16};
-use tessera_synth::{NoiseLevel, SceneConfig, SynthImage, adjusted_rand_index, generate, to_u16};
+use tessera_imaging::{decode_labels_tiff, encode_png_gray8};
+use tessera_synth::{SynthImage, adjusted_rand_index};
 
 const SIZE: usize = 384;
 
-/// An order–disorder scene written as a 16-bit PNG.
 fn scene(path: &Path, seed: u64) -> SynthImage {
-    let s = generate(&SceneConfig {
-        width: SIZE,
-        height: SIZE,
-        seed,
-        noise: NoiseLevel::Medium,
-        ..SceneConfig::default()
-    })
-    .unwrap();
-    std::fs::write(
-        path,
-        encode_png_gray16(SIZE, SIZE, &to_u16(&s.pixels)).unwrap(),
-    )
-    .unwrap();
-    s
+    common::scene(path, SIZE, seed)
 }
 
-/// Strokes a user might draw: two-pixel vertical lines every 48 px, carrying the truth class
-/// as 10 (crystal) or 20 (disordered), where the line is at least 16 px inside its region.
 fn scribble(s: &SynthImage) -> Vec<u8> {
-    let mut mask = vec![0u8; SIZE * SIZE];
-    for y in 16..SIZE - 16 {
-        for x in (24..SIZE).step_by(48) {
-            for x in [x, x + 1] {
-                let t = s.truth[y * SIZE + x];
-                let inside = (0..=16).all(|d| s.truth[(y - 16 + 2 * d) * SIZE + x] == t);
-                if inside {
-                    mask[y * SIZE + x] = 10 * (t + 1);
-                }
-            }
-        }
-    }
-    mask
+    common::scribble(s, SIZE)
 }
 
 fn classes_of(out: &Path, stem: &str) -> (serde_json::Value, Vec<u16>) {

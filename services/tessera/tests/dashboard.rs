@@ -3,13 +3,18 @@
 //! in the runs list, the run page shows the frame, its overlay and the legend, and the plot
 //! gains a point as each frame is segmented, and the page tells the run's state. Then two
 //! more runs, one with rejected frames and one that failed, on the same services
-//! (`dashboard/story.rs`). Screenshots go to the test artifacts (`target/test-artifacts/`).
+//! (`dashboard/story.rs`), and two that name a classifier (`dashboard/classes.rs`). Screenshots go to the test artifacts (`target/test-artifacts/`).
 
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
 
 #[path = "dashboard/story.rs"]
 mod story;
+
+#[path = "dashboard/classes.rs"]
+mod classes;
+
+mod common;
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -299,6 +304,10 @@ async fn the_dashboard_follows_a_run_live_in_headless_chromium() {
 
     story::publish_other_runs(&url, addr).await;
     story::check_rejects_and_states(&browser, &base, RUN).await;
+    let dir = tempfile::tempdir().unwrap();
+    classes::store_classifier(dir.path(), &url);
+    classes::publish_classified_runs(&url, addr).await;
+    classes::check_classes(&browser, &base, addr).await;
     browser.close().await;
 
     // Exports: the fraction table, the label map and the images.

@@ -155,8 +155,11 @@ function showFrame(seq) {
   const frameImg = $("frame-img");
   const overlayImg = $("overlay-img");
   frameImg.src = r.source ? frameUrl(seq, "frame.png") : "";
-  overlayImg.src = r.labels ? frameUrl(seq, "communities.png") : "";
+  const classes = classesOf(r);
+  const layer = classes && $("layer").value === "classes" ? "classes" : "communities";
+  overlayImg.src = r.labels ? frameUrl(seq, layer + ".png") : "";
   overlayImg.hidden = !r.labels;
+  overlayImg.dataset.layer = layer;
   $("stage").style.aspectRatio = r.width + " / " + r.height;
   frameImg.dataset.seq = overlayImg.dataset.seq = String(seq);
 
@@ -182,11 +185,45 @@ function showFrame(seq) {
     ]);
   }));
 
+  drawClasses(r);
   drawTimings(r.timings || []);
 
   $("dl-labels").href = frameUrl(seq, "labels.tiff");
   $("dl-overlay").href = frameUrl(seq, "overlay.png");
   drawPlot();
+}
+
+/** The frame's classes: their legend, the layer choice and the download, or why the frame
+ *  has none although the run names a classifier. */
+function drawClasses(r) {
+  const k = classesOf(r);
+  const anyClasses = [...view.frames.values()].some((f) => f.classes);
+  $("classes-view").hidden = !anyClasses;
+  $("layer-choice").hidden = !k;
+  $("dl-classes-item").hidden = !k;
+  if (!r.classes) {
+    $("classes-note").textContent = anyClasses ? "This frame was not classified." : "";
+    $("class-legend").tBodies[0].replaceChildren();
+    return;
+  }
+  $("classes-title").textContent = "Classes · " + r.classes.classifier;
+  $("classes-note").textContent = r.classes.error
+    ? "Not classified: " + r.classes.error
+    : "Unknown (far from every class): " + pct(r.classes.unknown_fraction) + " · revision " + r.classes.revision;
+  $("classes-note").className = r.classes.error ? "problem" : "";
+  const rows = k ? k.classes.map((c, i) => {
+    const swatch = el("span", { class: "swatch", title: c.color });
+    swatch.style.background = c.color;
+    return el("tr", { class: "class-row", "data-index": i, "data-name": c.name, "data-color": c.color }, [
+      el("td", {}, [swatch]),
+      el("td", {}, [c.name]),
+      el("td", { class: "num" }, [pct(c.area_fraction)]),
+      el("td", { class: "num area" }, [area(r, c.area_fraction)]),
+      el("td", { class: "num" }, [String(c.chips)]),
+    ]);
+  }) : [];
+  $("class-legend").tBodies[0].replaceChildren(...rows);
+  if (k) $("dl-classes").href = frameUrl(r.seq, "classes.tiff");
 }
 
 function showRun(s) {
@@ -238,6 +275,7 @@ function runView(run) {
     $("opacity-value").textContent = e.target.value + "%";
   });
   $("overlay-img").style.opacity = "0.5";
+  $("layer").addEventListener("change", () => showFrame(view.current));
   $("frame-slider").addEventListener("input", (e) => {
     view.follow = false;
     $("follow").checked = false;

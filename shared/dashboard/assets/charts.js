@@ -1,6 +1,6 @@
 // Tessera dashboard: the run page's charts, drawn from the run view's state (`view`, in
-// app.js, which loads after this file): the stage times, and the plot of community fractions
-// in plain SVG with its legend and round ticks.
+// app.js, which loads after this file): the stage times, and the plots of community and class
+// fractions in plain SVG with their legends and round ticks.
 "use strict";
 
 /** What each stage time measures: its label, whether it is time elapsed on the frame's way
@@ -19,6 +19,7 @@ const STAGES = {
   summary: ["summary", "elapsed", "Clusterer: each community's area and chips."],
   store_labels: ["store labels", "elapsed", "Clusterer: encoding the label map as TIFF and storing it."],
   overlay: ["overlay", "elapsed", "Publisher: rendering the overlay image and storing it."],
+  classes: ["classes", "beside", "Clusterer: the frame's few-shot classes from its embeddings, painted and refined; found at the same time as the communities, so not added to the time elapsed."],
   embed: ["embed", "work", "Model time for the frame's chips, added up over its embedding batches. Batches embedded at the same time by several embedders are all added, so this is work done, not time elapsed: it can exceed end to end."],
   cache: ["cache", "work", "Embedding-cache lookups and write-backs for the frame's chips, added up over its embedding batches (work done, not time elapsed)."],
 };
@@ -35,6 +36,7 @@ function drawTimings(timings) {
   const total = rows.find((t) => t.stage === "publish_to_result");
   const elapsed = rows.filter((t) => t.kind === "elapsed" && t !== total);
   const work = rows.filter((t) => t.kind === "work");
+  const beside = rows.filter((t) => t.kind === "beside");
   if (total) {
     const inStages = elapsed.reduce((sum, t) => sum + t.ms, 0);
     elapsed.push({ stage: "rest", ms: Math.max(0, total.ms - inStages), label: "other", kind: "elapsed", meaning: REST });
@@ -52,6 +54,10 @@ function drawTimings(timings) {
   if (total || elapsed.length) {
     body.push(group("Time elapsed", "Wall clock on the frame's way through the services."));
     body.push(...(total ? [row(total)] : []), ...elapsed.map(row));
+  }
+  if (beside.length) {
+    body.push(group("Beside the stages above", "Run at the same time as the elapsed stages, so not part of their sum."));
+    body.push(...beside.map(row));
   }
   if (work.length) {
     body.push(group("Work, added up over batches", "Time spent on the frame's embedding batches, added up; batches run side by side count in full."));
@@ -82,15 +88,45 @@ function tickLabel(x, digits) {
   return x.toFixed(digits);
 }
 
-/** The plot: every community's area fraction against dose (when every frame has one) or
- *  frame number, in the community's own colour, with a cursor at the frame shown. */
+/** The plots: every community's area fraction, and with a run classifier every class's,
+ *  against dose (when every frame has one) or frame number, each series in its own colour,
+ *  with a cursor at the frame shown. */
 function drawPlot() {
-  const svg = $("plot");
   const frames = view.seqs.map((s) => view.frames.get(s));
+  const colour = new Map();
+  for (const r of frames) for (const c of r.communities) colour.set(c.id, c.color);
+  const communities = [...colour].sort((a, b) => a[0] - b[0]).map(([id, color]) => ({
+    key: id, label: "#" + id, color,
+    value: (r) => { const c = r.communities.find((k) => k.id === id); return c ? c.area_fraction : 0; },
+  }));
+  plotFractions($("plot"), $("plot-title"), "Area fraction", frames, communities);
+  $("plot").dataset.communities = String(communities.length);
+
+  const classified = frames.filter((r) => classesOf(r));
+  const classColour = new Map();
+  for (const r of classified) for (const c of classesOf(r).classes) classColour.set(c.name, c.color);
+  const classes = [...classColour].map(([name, color]) => ({
+    key: name, label: name, color,
+    value: (r) => { const c = classesOf(r).classes.find((k) => k.name === name); return c ? c.area_fraction : 0; },
+  }));
+  plotFractions($("class-plot"), $("class-plot-title"), "Class fraction", classified, classes);
+  $("class-plot").dataset.classes = String(classes.length);
+}
+
+/** A frame's classes, when it was classified (not when its classifier could not be used). */
+function classesOf(r) {
+  return r && r.classes && !r.classes.error ? r.classes : null;
+}
+
+/** One plot of fractions in `svg`: `series` (each `{key, label, color, value(frame)}`) over
+ *  `frames`, titled `title` by dose or frame. */
+function plotFractions(svg, titleEl, title, frames, series) {
   const byDose = frames.length > 0 && frames.every((r) => typeof r.dose === "number");
-  $("plot-title").textContent = "Area fraction by " + (byDose ? "dose" : "frame");
+  titleEl.textContent = title + " by " + (byDose ? "dose" : "frame");
   const xOf = (r) => (byDose ? r.dose : r.seq);
-  const W = 640, H = 280, L = 46, R = 84, T = 12, B = 34;
+  // The legend's room on the right grows with the longest label (class names can be long).
+  const longest = Math.max(3, ...series.map((s) => String(s.label).length));
+  const W = 640, H = 280, L = 46, R = Math.min(220, Math.max(84, 30 + 7 * longest)), T = 12, B = 34;
   const xs = frames.map(xOf);
   const axis = frames.length ? niceTicks(Math.min(...xs), Math.max(...xs), 6, !byDose) : niceTicks(0, 5, 5, true);
   const x0 = axis.ticks[0], x1 = axis.ticks[axis.ticks.length - 1];
@@ -113,53 +149,45 @@ function drawPlot() {
   children.push(el("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }, [], SVG));
   children.push(el("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }, [], SVG));
 
-  // One series per community id; its colour is the one it has in the newest frame.
-  const colour = new Map();
-  for (const r of frames) for (const c of r.communities) colour.set(c.id, c.color);
-  for (const [id, color] of colour) {
-    const pts = frames.map((r) => {
-      const c = r.communities.find((k) => k.id === id);
-      return [xOf(r), c ? c.area_fraction : 0, r.seq];
-    });
-    const series = el("g", { class: "series", "data-id": id }, [], SVG);
-    series.append(el("polyline", {
+  for (const s of series) {
+    const pts = frames.map((r) => [xOf(r), s.value(r), r.seq]);
+    const g = el("g", { class: "series", "data-id": s.key }, [], SVG);
+    g.append(el("polyline", {
       points: pts.map(([x, f]) => px(x).toFixed(1) + "," + py(f).toFixed(1)).join(" "),
-      fill: "none", stroke: color, "stroke-width": 2,
+      fill: "none", stroke: s.color, "stroke-width": 2,
     }, [], SVG));
     for (const [x, f, seq] of pts) {
-      series.append(el("circle", { cx: px(x).toFixed(1), cy: py(f).toFixed(1), r: 3, fill: color, class: "point" },
-        [el("title", {}, ["#" + id + " frame " + seq + ": " + pct(f)], SVG)], SVG));
+      g.append(el("circle", { cx: px(x).toFixed(1), cy: py(f).toFixed(1), r: 3, fill: s.color, class: "point" },
+        [el("title", {}, [s.label + " frame " + seq + ": " + pct(f)], SVG)], SVG));
     }
-    children.push(series);
+    children.push(g);
   }
-  children.push(plotLegend(colour, W - R + 10, T, H - B));
+  children.push(plotLegend(series, W - R + 10, T, H - B));
   const cur = view.frames.get(view.current);
-  if (cur) {
+  if (cur && frames.includes(cur)) {
     const x = px(xOf(cur));
     children.push(el("line", { class: "cursor", x1: x, x2: x, y1: T, y2: H - B }, [], SVG));
   }
   svg.replaceChildren(...children);
   svg.dataset.frames = String(frames.length);
-  svg.dataset.communities = String(colour.size);
 }
 
-/** The plot's legend, right of it: a swatch and the id of each series, as many as fit
+/** A plot's legend, right of it: a swatch and the label of each series, as many as fit
  *  between `top` and `bottom`, then how many more there are. */
-function plotLegend(colour, x, top, bottom) {
+function plotLegend(series, x, top, bottom) {
   const legend = el("g", { class: "plot-legend" }, [], SVG);
-  const ids = [...colour.keys()].sort((a, b) => a - b);
   const fit = Math.max(1, Math.floor((bottom - top) / 16));
-  const shown = ids.length > fit ? ids.slice(0, fit - 1) : ids;
-  shown.forEach((id, i) => {
+  const shown = series.length > fit ? series.slice(0, fit - 1) : series;
+  shown.forEach((s, i) => {
     const y = top + 16 * i;
-    legend.append(el("g", { class: "legend-item", "data-id": id, "data-color": colour.get(id) }, [
-      el("rect", { x, y, width: 12, height: 12, rx: 2, fill: colour.get(id) }, [], SVG),
-      el("text", { x: x + 17, y: y + 10 }, ["#" + id], SVG),
+    legend.append(el("g", { class: "legend-item", "data-id": s.key, "data-color": s.color }, [
+      el("rect", { x, y, width: 12, height: 12, rx: 2, fill: s.color }, [], SVG),
+      el("text", { x: x + 17, y: y + 10 }, [s.label], SVG),
     ], SVG));
   });
-  if (shown.length < ids.length) {
+  if (shown.length < series.length) {
     legend.append(el("text", { class: "legend-more", x, y: top + 16 * shown.length + 10 },
-      ["+" + (ids.length - shown.length) + " more"], SVG));
+      ["+" + (series.length - shown.length) + " more"], SVG));
   }
   return legend;
 }

@@ -1,7 +1,7 @@
 //! Downloads of one frame: the frame itself as an 8-bit PNG (from ingest's preview), its
-//! communities as a PNG of the same size (to lay over it at any opacity), the overlay as the
-//! publisher drew it (PNG, with its legend), the label map (16-bit TIFF), and the run's
-//! fraction table (CSV).
+//! communities and (with a run classifier) its classes as PNGs of the same size (to lay over
+//! it at any opacity), the overlay as the publisher drew it (PNG, with its legend), the label
+//! map and class map (16-bit TIFF), and the run's fraction table (CSV).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +27,10 @@ pub(crate) enum FrameFile {
     Communities,
     /// `labels.tiff`.
     Labels,
+    /// `classes.png`: the class layer.
+    Classes,
+    /// `classes.tiff`: the class map.
+    ClassMap,
 }
 
 impl FrameFile {
@@ -37,6 +41,8 @@ impl FrameFile {
             "frame.png" => Some(FrameFile::Frame),
             "communities.png" => Some(FrameFile::Communities),
             "labels.tiff" => Some(FrameFile::Labels),
+            "classes.png" => Some(FrameFile::Classes),
+            "classes.tiff" => Some(FrameFile::ClassMap),
             _ => None,
         }
     }
@@ -52,21 +58,26 @@ pub(crate) async fn frame_file(
     let name = format!("{run}-{seq}");
     match file {
         // Stored by the publisher and clusterer as they are.
-        FrameFile::Overlay | FrameFile::Labels => {
-            let (object, kind, suffix, inline) = if file == FrameFile::Overlay {
-                (
+        FrameFile::Overlay | FrameFile::Labels | FrameFile::ClassMap => {
+            let (object, kind, suffix, inline) = match file {
+                FrameFile::Overlay => (
                     keys::overlay_object(run, seq),
                     "image/png",
                     "overlay.png",
                     true,
-                )
-            } else {
-                (
+                ),
+                FrameFile::ClassMap => (
+                    keys::classes_object(run, seq),
+                    "image/tiff",
+                    "classes.tiff",
+                    false,
+                ),
+                _ => (
                     keys::labels_object(run, seq),
                     "image/tiff",
                     "labels.tiff",
                     false,
-                )
+                ),
             };
             let bytes = dash.bus.get_object(OUTPUTS_STORE.bucket, &object).await?;
             Ok(download(bytes, kind, &format!("{name}-{suffix}"), inline))
@@ -86,21 +97,23 @@ pub(crate) async fn frame_file(
                 true,
             ))
         }
-        FrameFile::Communities => {
-            let tiff = dash
-                .bus
-                .get_object(OUTPUTS_STORE.bucket, &keys::labels_object(run, seq))
-                .await?;
+        FrameFile::Communities | FrameFile::Classes => {
             let look = look(dash, run, seq).await?;
+            let (object, colors, what) = if file == FrameFile::Classes {
+                (keys::classes_object(run, seq), look.class_colors, "classes")
+            } else {
+                (keys::labels_object(run, seq), look.colors, "communities")
+            };
+            let tiff = dash.bus.get_object(OUTPUTS_STORE.bucket, &object).await?;
             let (w, h, labels) = tessera_imaging::decode_labels_tiff(&tiff)
                 .map_err(|e| unfit("label map", seq, e))?;
-            let rgba = community_layer(&labels, &look.colors);
+            let rgba = community_layer(&labels, &colors);
             let png = tessera_imaging::encode_png_rgba8(w, h, &rgba)
                 .map_err(|e| unfit("label map", seq, e))?;
             Ok(download(
                 png.into(),
                 "image/png",
-                &format!("{name}-communities.png"),
+                &format!("{name}-{what}.png"),
                 true,
             ))
         }

@@ -11,7 +11,7 @@
 //! | `/api/runs/<run>/frames` | the run's results so far (JSON) |
 //! | `/api/runs/<run>/events` | the run's results, live (server-sent events) |
 //! | `/api/runs/<run>/fractions.csv` | the fraction table |
-//! | `/api/runs/<run>/frames/<seq>/<file>` | `frame.png`, `communities.png`, `overlay.png`, `labels.tiff` |
+//! | `/api/runs/<run>/frames/<seq>/<file>` | `frame.png`, `communities.png`, `overlay.png`, `labels.tiff`; with a run classifier `classes.png` and `classes.tiff` |
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -198,6 +198,8 @@ pub(crate) struct FrameLook {
     pub size: (u32, u32),
     /// Each community's id and colour.
     pub colors: Vec<(u32, [u8; 3])>,
+    /// Each class's index and colour, when the frame was classified.
+    pub class_colors: Vec<(u32, [u8; 3])>,
 }
 
 /// [`FrameLook`]s of the frames seen, by run and frame.
@@ -213,6 +215,10 @@ impl FrameLooks {
                 .communities
                 .iter()
                 .filter_map(|c| Some((c.id, crate::layer::parse_hex(&c.color)?)))
+                .collect(),
+            class_colors: (r.classes.iter().filter(|k| k.error.is_none()))
+                .flat_map(|k| k.classes.iter().enumerate())
+                .filter_map(|(i, c)| Some((i as u32, crate::layer::parse_hex(&c.color)?)))
                 .collect(),
         };
         if let Ok(mut map) = self.0.lock() {

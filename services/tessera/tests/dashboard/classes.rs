@@ -1,0 +1,211 @@
+//! The run page with few-shot classes (issue 18): a classifier made with `tessera segment
+//! --labels` on the services' model and stored with `tessera classifier put`, a run that names
+//! it, and one that names a classifier that does not exist. The page shows each frame's
+//! classes with their legend, the class layer over the frame, and the class plot beside the
+//! community plot; the unusable classifier is said, not hidden.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tessera_bus::{Bus, BusConfig};
+use tessera_imaging::encode_png_gray8;
+use tessera_instrument::{DoseSeries, FrameSource, Instrument, now_ms};
+use tessera_protocol::{
+    InstrumentId, Limits, PROTOCOL_VERSION, RunId, RunStart, RunStop, StopReason, WireParams,
+};
+use tessera_testkit::Browser;
+
+use super::{TOKEN, WAIT, get, tessera};
+
+/// A run of three dose-series frames classified with `order`.
+pub(crate) const CLASSES_RUN: &str = "dash-classes";
+/// A run naming a classifier nobody stored.
+const MISSING_RUN: &str = "dash-no-classifier";
+const SIZE: usize = 256;
+
+/// Makes the classifier `order` on the `tiny` model and stores it in NATS at `url`.
+pub(crate) fn store_classifier(dir: &Path, url: &str) {
+    let image = dir.join("scene.png");
+    let scene = crate::common::scene(&image, SIZE, 21);
+    let mask = dir.join("strokes.png");
+    let strokes = crate::common::scribble(&scene, SIZE);
+    std::fs::write(&mask, encode_png_gray8(SIZE, SIZE, &strokes).unwrap()).unwrap();
+    let saved = dir.join("order.json");
+    let o = tessera()
+        .args(["segment", image.to_str().unwrap(), "--model", "tiny"])
+        .args(["--labels", mask.to_str().unwrap()])
+        .args(["--class-names", "crystal=#2060ff,disordered=#ff8000"])
+        .args(["--save-classifier", saved.to_str().unwrap()])
+        .args(["--out", dir.join("out").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = tessera()
+        .args([
+            "classifier",
+            "put",
+            saved.to_str().unwrap(),
+            "--name",
+            "order",
+        ])
+        .args(["--by", "dashboard-test", "--nats", url])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Publishes [`CLASSES_RUN`] and [`MISSING_RUN`] and waits until both are segmented.
+pub(crate) async fn publish_classified_runs(url: &str, addr: std::net::SocketAddr) {
+    let bus = Bus::connect(&BusConfig::new(url)).await.unwrap();
+    let inst = Instrument::new(bus, InstrumentId::new("tem-1").unwrap(), Limits::default());
+    let series = FrameSource::Synthetic(DoseSeries::new(SIZE as u32, 3, 5).unwrap());
+    for (name, classifier, frames) in [(CLASSES_RUN, "order", 3), (MISSING_RUN, "nobody", 1)] {
+        let run = RunId::new(name).unwrap();
+        inst.start_run(&start(&run, classifier)).await.unwrap();
+        for seq in 0..frames {
+            inst.publish_frame(&run, seq, &series.frame(seq).unwrap())
+                .await
+                .unwrap();
+        }
+        inst.stop_run(&RunStop {
+            version: PROTOCOL_VERSION,
+            run: run.clone(),
+            reason: StopReason::Success,
+            frames,
+            message: String::new(),
+        })
+        .await
+        .unwrap();
+    }
+    let deadline = Instant::now() + WAIT;
+    for (name, frames) in [(CLASSES_RUN, 3), (MISSING_RUN, 1)] {
+        loop {
+            let (_, s) = get(addr, &format!("/api/runs/{name}")).await;
+            let s: serde_json::Value = serde_json::from_slice(&s).unwrap_or_default();
+            if s["frames_segmented"] == frames {
+                break;
+            }
+            assert!(Instant::now() < deadline, "run {name} never finished: {s}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn start(run: &RunId, classifier: &str) -> RunStart {
+    RunStart {
+        version: PROTOCOL_VERSION,
+        run: run.clone(),
+        instrument: InstrumentId::new("tem-1").unwrap(),
+        sample: "classified".into(),
+        modality: "STEM".into(),
+        started_at_ms: now_ms(),
+        params: WireParams {
+            classifier: Some(classifier.into()),
+            ..WireParams::default()
+        },
+        metadata: Default::default(),
+    }
+}
+
+/// The classified run's page: legend, layer, plot and download; then the run whose
+/// classifier is missing says so.
+pub(crate) async fn check_classes(browser: &Browser, base: &str, addr: std::net::SocketAddr) {
+    browser
+        .goto(&format!("{base}/runs/{CLASSES_RUN}?token={TOKEN}"))
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "document.getElementById('class-plot').dataset.frames === '3'",
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let rows = browser
+        .eval("[...document.querySelectorAll('#class-legend tr.class-row')].map(r => [r.dataset.name, r.dataset.color])")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([["crystal", "#2060ff"], ["disordered", "#ff8000"]])
+    );
+    let plotted = browser
+        .eval("[...document.querySelectorAll('#class-plot .legend-item')].map(i => [i.dataset.id, i.dataset.color])")
+        .await
+        .unwrap();
+    assert_eq!(plotted, rows, "the class plot's series are the classes");
+    assert!(
+        browser
+            .text("#classes-title")
+            .await
+            .unwrap()
+            .contains("order")
+    );
+    assert!(
+        browser
+            .text("#classes-note")
+            .await
+            .unwrap()
+            .starts_with("Unknown")
+    );
+
+    // The class layer over the frame, in place of the communities.
+    browser
+        .eval("(() => { const s = document.getElementById('layer'); s.value = 'classes'; s.dispatchEvent(new Event('change')); })()")
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "(() => { const i = document.getElementById('overlay-img'); \
+             return i.dataset.layer === 'classes' && i.src.includes('/classes.png') \
+             && i.complete && i.naturalWidth === 256; })()",
+            WAIT,
+        )
+        .await
+        .unwrap();
+    browser.screenshot("dashboard-classes").await.unwrap();
+    let href = browser
+        .eval("document.getElementById('dl-classes').getAttribute('href')")
+        .await
+        .unwrap();
+    let path = href
+        .as_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, tiff) = get(addr, &path).await;
+    assert_eq!(status, 200, "{path}");
+    assert!(tiff.starts_with(b"II*\0"));
+    let (_, csv) = get(addr, &format!("/api/runs/{CLASSES_RUN}/fractions.csv")).await;
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",class_crystal,class_disordered,unknown"),
+        "{csv}"
+    );
+
+    browser
+        .goto(&format!("{base}/runs/{MISSING_RUN}?token={TOKEN}"))
+        .await
+        .unwrap();
+    browser
+        .wait_until("!document.getElementById('classes-view').hidden", WAIT)
+        .await
+        .unwrap();
+    let note = browser.text("#classes-note").await.unwrap();
+    assert!(
+        note.starts_with("Not classified: no classifier is named nobody"),
+        "{note}"
+    );
+    assert_eq!(
+        browser
+            .eval("document.getElementById('layer-choice').hidden")
+            .await
+            .unwrap(),
+        true
+    );
+}
