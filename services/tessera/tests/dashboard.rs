@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use tessera_testkit::{Browser, ChildGuard, NatsServer, free_port, http::request};
 
 const TOKEN: &str = "dashboard-test-token-42";
+const WRITE_TOKEN: &str = "dashboard-write-token-17";
 const RUN: &str = "dash-1";
 const FRAMES: u64 = 6;
 const WAIT: Duration = Duration::from_secs(60);
@@ -73,6 +74,7 @@ async fn the_dashboard_follows_a_run_live_in_headless_chromium() {
             .args(["up", "--nats", &url, "--dashboard", &addr.to_string()])
             .env("TESSERA__MODEL__NAME", "tiny")
             .env("TESSERA__DASHBOARD__TOKEN", TOKEN)
+            .env("TESSERA__DASHBOARD__WRITE_TOKEN", WRITE_TOKEN)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -308,6 +310,7 @@ async fn the_dashboard_follows_a_run_live_in_headless_chromium() {
     classes::store_classifier(dir.path(), &url);
     classes::publish_classified_runs(&url, addr).await;
     classes::check_classes(&browser, &base, addr).await;
+    classes::check_painting(&browser, &base, &url, addr).await;
     browser.close().await;
 
     // Exports: the fraction table, the label map and the images.

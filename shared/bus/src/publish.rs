@@ -42,6 +42,8 @@ pub struct CoreMessage {
     pub payload: Bytes,
     /// Its headers.
     pub headers: Headers,
+    /// Where the sender waits for an answer, for a request.
+    pub reply: Option<String>,
 }
 
 impl Bus {
@@ -128,6 +130,31 @@ impl Bus {
             .map_err(|e| BusError::classify(format!("publishing to {subject}"), &e))
     }
 
+    /// Sends a request on core NATS and waits up to `timeout` for its one answer. Fails with
+    /// [`BusError::NotFound`] when nobody listens on `subject`, and with
+    /// [`BusError::Timeout`] when the answer does not come in time.
+    pub async fn request(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        timeout: std::time::Duration,
+    ) -> Result<Bytes, BusError> {
+        let op = || format!("request on {subject}");
+        let request = async_nats::Request::new()
+            .payload(payload)
+            .timeout(Some(timeout));
+        match self.client.send_request(subject.to_string(), request).await {
+            Ok(m) => Ok(m.payload),
+            Err(e) => match e.kind() {
+                async_nats::RequestErrorKind::NoResponders => Err(BusError::NotFound(format!(
+                    "nobody answers {subject}: is its service running?"
+                ))),
+                async_nats::RequestErrorKind::TimedOut => Err(BusError::Timeout { op: op() }),
+                _ => Err(BusError::classify(op(), &e)),
+            },
+        }
+    }
+
     /// Subscribes on core NATS to `subject` (wildcards allowed). Messages published to
     /// JetStream subjects reach core subscribers too. The stream ends when the connection is
     /// closed; the subscription survives reconnects. Fails with [`BusError::Denied`] when the
@@ -162,6 +189,7 @@ impl Bus {
             subject: m.subject.to_string(),
             payload: m.payload,
             headers: headers_of(m.headers.as_ref()),
+            reply: m.reply.map(|r| r.to_string()),
         }))
     }
 }

@@ -137,6 +137,10 @@ function frameUrl(seq, file) {
 }
 
 function addFrame(r) {
+  // A frame classified in this page (labels applied) keeps its classes when its result,
+  // which has none, comes again (the event stream replays the run's results).
+  const had = view.frames.get(r.seq);
+  if (had && had.classes && !r.classes) r.classes = had.classes;
   view.frames.set(r.seq, r);
   view.seqs = [...view.frames.keys()].sort((a, b) => a - b);
   const slider = $("frame-slider");
@@ -186,6 +190,7 @@ function showFrame(seq) {
   }));
 
   drawClasses(r);
+  labelsFor(r);
   drawTimings(r.timings || []);
 
   $("dl-labels").href = frameUrl(seq, "labels.tiff");
@@ -276,6 +281,7 @@ function runView(run) {
   });
   $("overlay-img").style.opacity = "0.5";
   $("layer").addEventListener("change", () => showFrame(view.current));
+  setUpLabels();
   $("frame-slider").addEventListener("input", (e) => {
     view.follow = false;
     $("follow").checked = false;
@@ -307,6 +313,9 @@ function runView(run) {
   events.addEventListener("problem", (e) => setStatus(e.data, "down"));
   events.onerror = () => { view.connected = false; showConnection(); };
   events.onopen = () => { view.connected = true; showConnection(); };
+  // Browsers allow six connections to a server; a page left (and kept in the back-forward
+  // cache) must not hold one, or the next page's requests wait for it.
+  addEventListener("pagehide", () => events.close());
 }
 
 // ---- start -----------------------------------------------------------------------------

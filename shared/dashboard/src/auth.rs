@@ -1,7 +1,8 @@
-//! The guard in front of every route: the dashboard is read-only, and when a token is set
-//! each request must carry it, as `Authorization: Bearer <token>`, as `?token=<token>` (the
+//! The guard in front of every route. Reading: when a token is set each request must carry
+//! it (or the write token), as `Authorization: Bearer <token>`, as `?token=<token>` (the
 //! browser's event streams and download links cannot set headers), or in the cookie that a
 //! page opened with `?token=` receives (so that its script, style sheet and images load).
+//! Writing (labels only) needs the write token, a separate one, in the header.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,26 +17,43 @@ use crate::error::ApiError;
 /// Paths served without a token: health probes only, which reveal nothing.
 const OPEN_PATHS: [&str; 1] = ["/healthz"];
 
-/// Refuses anything but `GET`/`HEAD`, and requests without the token when one is set.
-pub(crate) async fn guard(
-    State(token): State<Option<Arc<str>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if request.method() != Method::GET && request.method() != Method::HEAD {
+/// The tokens a request may carry: the read token (`dashboard.token`) and the write token
+/// (`dashboard.write_token`), which reads too.
+#[derive(Clone, Default)]
+pub(crate) struct Tokens {
+    pub(crate) read: Option<Arc<str>>,
+    pub(crate) write: Option<Arc<str>>,
+}
+
+/// Serves `GET`/`HEAD` to requests with either token (any request when no read token is
+/// set), and `POST` of labels (`/api/runs/<run>/classes`) only to requests whose
+/// `Authorization` header carries the write token: a cookie or query never writes, so another
+/// site cannot make a browser write.
+pub(crate) async fn guard(State(tokens): State<Tokens>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    if method == Method::POST {
+        return guard_write(&tokens, request, next).await;
+    }
+    if method != Method::GET && method != Method::HEAD {
         return ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "the dashboard is read-only: only GET requests are served",
+            "the dashboard serves GET requests, and POST of labels to /api/runs/<run>/classes",
         )
         .into_response();
     }
-    let Some(token) = token else {
+    let Some(read) = tokens.read.clone() else {
         return next.run(request).await;
     };
     if OPEN_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    let via = carries(&request, &token);
+    let mut matched = (carries(&request, &read), read);
+    if matched.0 == Via::Nothing
+        && let Some(write) = tokens.write.clone()
+    {
+        matched = (carries(&request, &write), write);
+    }
+    let (via, token) = matched;
     if via == Via::Nothing {
         let mut reply = ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -58,6 +76,35 @@ pub(crate) async fn guard(
         }
     }
     reply
+}
+
+/// A write: labels only, with the write token in the `Authorization` header.
+async fn guard_write(tokens: &Tokens, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !(path.starts_with("/api/runs/") && path.ends_with("/classes")) {
+        return ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only labels can be written: POST /api/runs/<run>/classes",
+        )
+        .into_response();
+    }
+    let Some(write) = &tokens.write else {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "labelling is off on this dashboard: the operator enables it with \
+             dashboard.write_token (TESSERA__DASHBOARD__WRITE_TOKEN)",
+        )
+        .into_response();
+    };
+    if carries(&request, write) != Via::Header {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "labelling needs the write token, sent as Authorization: Bearer <write token> \
+             (open the dashboard as /?token=<write token>); the read token only reads",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// The cookie that carries the token for a page opened with `?token=`.

@@ -6,12 +6,15 @@
 //! REJECTS streams, the object stores) and follows it live: results arrive by server-sent
 //! events fed from a NATS subscription.
 //!
-//! Only `GET` is served. With `dashboard.token` set, every request but `/healthz` must carry
-//! it (`Authorization: Bearer …` or `?token=…`); settings refuse a bind beyond loopback
-//! without one.
+//! It serves `GET`, and one write: labels painted on a run's frame (`POST
+//! /api/runs/<run>/classes`), passed to the clusterer as a NATS request, only with
+//! `dashboard.write_token` in the `Authorization` header. With `dashboard.token` set, every
+//! request but `/healthz` must carry it or the write token (`Authorization: Bearer …` or
+//! `?token=…`); settings refuse a bind beyond loopback without one.
 //!
 //! # Layout
-//! - `routes`: the router and [`serve`]; `auth`: the token and read-only guard.
+//! - `routes`: the router and [`serve`]; `auth`: the read and write tokens' guard.
+//! - `labels`: labels painted in the page, sent to the clusterer, and its answer.
 //! - `runs`: runs, their state and their frames, read from KV and the RESULTS stream;
 //!   `rejects`: what services refused, from the REJECTS stream, by run and frame.
 //! - `events`: the live event stream of a run.
@@ -26,6 +29,7 @@ mod error;
 mod events;
 mod export;
 mod files;
+mod labels;
 mod layer;
 mod rejects;
 mod routes;

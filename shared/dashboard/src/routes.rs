@@ -11,6 +11,7 @@
 //! | `/api/runs/<run>/frames` | the run's results so far (JSON) |
 //! | `/api/runs/<run>/events` | the run's results, live (server-sent events) |
 //! | `/api/runs/<run>/fractions.csv` | the fraction table |
+//! | `/api/runs/<run>/classes` | `POST` (write token): labels painted on a frame; answers with the frame's classes |
 //! | `/api/runs/<run>/frames/<seq>/<file>` | `frame.png`, `communities.png`, `overlay.png`, `labels.tiff`; with a run classifier `classes.png` and `classes.tiff` |
 
 use std::future::Future;
@@ -22,7 +23,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tessera_bus::Bus;
 use tessera_protocol::{FrameResult, RunId};
 use tessera_settings::DashboardSettings;
@@ -44,7 +45,7 @@ pub struct Dashboard {
     rejects: Arc<RejectCache>,
     /// Turns true when the server stops, to end the live streams.
     pub(crate) closing: watch::Receiver<bool>,
-    token: Option<Arc<str>>,
+    tokens: auth::Tokens,
 }
 
 impl Dashboard {
@@ -63,7 +64,10 @@ impl Dashboard {
                 looks: Arc::default(),
                 rejects: Arc::default(),
                 closing,
-                token: settings.token().map(Arc::from),
+                tokens: auth::Tokens {
+                    read: settings.token().map(Arc::from),
+                    write: settings.write_token().map(Arc::from),
+                },
             },
             closer,
         ))
@@ -94,7 +98,7 @@ impl Dashboard {
         read_run(&self.bus, run, &rejects).await
     }
 
-    /// Every route, behind the read-only and token guard.
+    /// Every route, behind the token guard.
     pub fn router(&self) -> Router {
         let api = Router::new()
             .route("/api/runs", get(runs))
@@ -102,7 +106,8 @@ impl Dashboard {
             .route("/api/runs/{run}/frames", get(run_frames))
             .route("/api/runs/{run}/events", get(events))
             .route("/api/runs/{run}/fractions.csv", get(fraction_table))
-            .route("/api/runs/{run}/frames/{seq}/{file}", get(file));
+            .route("/api/runs/{run}/frames/{seq}/{file}", get(file))
+            .route("/api/runs/{run}/classes", post(crate::labels::apply));
         Router::new()
             .route("/", get(assets::page))
             .route("/runs/{run}", get(assets::run_page))
@@ -111,7 +116,7 @@ impl Dashboard {
             .merge(api)
             .fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
-                self.token.clone(),
+                self.tokens.clone(),
                 auth::guard,
             ))
             .with_state(self.clone())
@@ -142,7 +147,8 @@ pub async fn serve_on(
     let addr: SocketAddr = listener.local_addr().map_err(DashboardError::Serve)?;
     tracing::info!(
         url = %format!("http://{addr}/"),
-        token = dash.token.is_some(),
+        token = dash.tokens.read.is_some(),
+        labelling = dash.tokens.write.is_some(),
         "dashboard serving"
     );
     let router = dash.router();

@@ -202,6 +202,14 @@ pub(crate) struct FrameLook {
     pub class_colors: Vec<(u32, [u8; 3])>,
 }
 
+/// Each class's index and colour, when `classes` classified the frame.
+fn class_colors(classes: Option<&tessera_protocol::FrameClasses>) -> Vec<(u32, [u8; 3])> {
+    (classes.iter().filter(|k| k.error.is_none()))
+        .flat_map(|k| k.classes.iter().enumerate())
+        .filter_map(|(i, c)| Some((i as u32, crate::layer::parse_hex(&c.color)?)))
+        .collect()
+}
+
 /// [`FrameLook`]s of the frames seen, by run and frame.
 #[derive(Debug, Default)]
 pub(crate) struct FrameLooks(Mutex<HashMap<(RunId, u64), FrameLook>>);
@@ -216,16 +224,27 @@ impl FrameLooks {
                 .iter()
                 .filter_map(|c| Some((c.id, crate::layer::parse_hex(&c.color)?)))
                 .collect(),
-            class_colors: (r.classes.iter().filter(|k| k.error.is_none()))
-                .flat_map(|k| k.classes.iter().enumerate())
-                .filter_map(|(i, c)| Some((i as u32, crate::layer::parse_hex(&c.color)?)))
-                .collect(),
+            class_colors: class_colors(r.classes.as_ref()),
         };
         if let Ok(mut map) = self.0.lock() {
             if map.len() >= MAX_REMEMBERED_FRAMES {
                 map.clear();
             }
             map.insert((r.run.clone(), r.seq), look);
+        }
+    }
+
+    /// The class colours of frame `seq` of `run`, classified after its result was seen.
+    pub(crate) fn remember_classes(
+        &self,
+        run: &RunId,
+        seq: u64,
+        classes: &tessera_protocol::FrameClasses,
+    ) {
+        if let Ok(mut map) = self.0.lock()
+            && let Some(look) = map.get_mut(&(run.clone(), seq))
+        {
+            look.class_colors = class_colors(Some(classes));
         }
     }
 

@@ -105,10 +105,27 @@ async fn the_token_is_required_only_get_is_served_and_bad_paths_are_explained() 
         get(addr, "/assets/app.js", &[("Cookie", wrong)]).await.0,
         401
     );
-    // Read-only.
+    // Reads, and labels only; with no write token set, no labels either.
     let post = request(addr, "POST", &q("/api/runs"), &[]).await.unwrap();
     assert_eq!(post.status, 405);
-    assert!(post.text().contains("read-only"), "{}", post.text());
+    assert!(post.text().contains("only labels"), "{}", post.text());
+    let put = request(addr, "PUT", &q("/api/runs/r"), &[]).await.unwrap();
+    assert_eq!(put.status, 405);
+    let bearer = format!("Bearer {TOKEN}");
+    let label = request(
+        addr,
+        "POST",
+        "/api/runs/r/classes",
+        &[("Authorization", bearer.as_str())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(label.status, 403);
+    assert!(
+        label.text().contains("dashboard.write_token"),
+        "{}",
+        label.text()
+    );
 
     // Bad paths get a status and a sentence.
     let (status, text) = get(addr, &q("/api/runs/no..such"), &[]).await;

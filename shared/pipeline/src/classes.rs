@@ -2,11 +2,14 @@
 //! and a frame classified with it, as the results carry it.
 
 use sha2::{Digest, Sha256};
-use tessera_fewshot::{Classifier, EmbeddedFrame, classify_frame};
+use tessera_fewshot::{
+    ClassInfo, Classifier, EmbeddedFrame, Examples, FewShotError, Method, chip_examples_from_mask,
+    classify_frame, train_on_frame,
+};
 use tessera_imaging::{ChipGrid, LegendEntry, NO_LABEL, Raster};
 use tessera_protocol::{
-    ClassName, ClassWire, ClassifierRecord, FrameClasses, ObjectRef, PROTOCOL_VERSION,
-    u32s_to_le_bytes,
+    ClassName, ClassWire, ClassifierRecord, ClassifyRequest, FrameClasses, ObjectRef,
+    PROTOCOL_VERSION, u32s_to_le_bytes,
 };
 use tessera_segment::SegmentParams;
 
@@ -109,6 +112,43 @@ pub fn classifier_record(
     }
 }
 
+/// A classifier made from pixels painted on a held frame (`request.points`, `(x, y, class)`):
+/// the chips whose centre cells the strokes cross, as `tessera segment --labels` takes a
+/// scribble mask.
+pub fn train_from_points(
+    request: &ClassifyRequest,
+    frame: &EmbeddedFrame<'_>,
+    params: &SegmentParams,
+) -> Result<Classifier, FewShotError> {
+    let (w, h) = (frame.grid.width(), frame.grid.height());
+    let mut mask = vec![0u32; w * h];
+    for &(x, y, class) in &request.points {
+        let (x, y) = (x as usize, y as usize);
+        if x >= w || y >= h {
+            return Err(FewShotError::Labels(format!(
+                "a stroke reaches ({x}, {y}), off the {w} × {h} frame"
+            )));
+        }
+        mask[y * w + x] = class + 1;
+    }
+    let (found, values) = chip_examples_from_mask(frame.grid, &mask)?;
+    // Mask value v is class v - 1, whichever classes have strokes.
+    let examples = Examples {
+        classes: (found.classes.iter())
+            .map(|&i| values[i] as usize - 1)
+            .collect(),
+        chips: found.chips,
+    };
+    let method = Method::parse(&request.method).map_err(FewShotError::Labels)?;
+    let classes = (request.classes.iter())
+        .map(|c| ClassInfo {
+            name: c.name.clone(),
+            colour: parse_hex(&c.color),
+        })
+        .collect();
+    train_on_frame(&request.name, classes, method, frame, &examples, params)
+}
+
 /// One frame classified: chips and pixels, as the live services see it.
 pub struct Classified {
     /// The classes as the results carry them (no stored maps yet).
@@ -127,7 +167,7 @@ pub fn classify(
     embeddings: &[f32],
     model_digest: &str,
     params: &SegmentParams,
-) -> Result<Classified, tessera_fewshot::FewShotError> {
+) -> Result<Classified, FewShotError> {
     let frame = EmbeddedFrame {
         grid,
         normalized: image,

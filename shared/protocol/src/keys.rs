@@ -132,6 +132,12 @@ pub fn classifier_key(name: &str) -> String {
     name.to_string()
 }
 
+/// Key of the classifier bound to a run in KV `tessera_classifiers`: `run.<run>` (a
+/// classifier's own name has no dot).
+pub fn run_classifier_key(run: &RunId) -> String {
+    format!("run.{run}")
+}
+
 /// Object name of a classifier's body in `tessera_classifiers`: `<name>/<digest>.msgpack`,
 /// so that every saved revision keeps its own body.
 pub fn classifier_object(name: &str, digest: &str) -> String {

@@ -65,7 +65,9 @@ pub use limits::{
 };
 pub use messages::{
     MIN_SUPPORTED_VERSION, Message, MessageKind, PROTOCOL_VERSION,
-    classes::{ClassName, ClassWire, ClassifierRecord, FrameClasses},
+    classes::{
+        ClassName, ClassWire, ClassifierRecord, ClassifyReply, ClassifyRequest, FrameClasses,
+    },
     frame::{Dtype, Frame, ObjectRef, Pixels, samples_to_f32},
     ops::{DeadLetter, Reject, ServiceStatus},
     params::{AlgorithmWire, GraphWire, Preset, SplitWire, WireParams},

@@ -13,6 +13,7 @@
 //! | `tessera.rejects.<service>` | [`crate::Reject`] | REJECTS | any service → operators |
 //! | `tessera.dlq.<stream>` | [`crate::DeadLetter`] | DLQ | any consumer → operators |
 //! | `tessera.status.<service>` | [`crate::ServiceStatus`] | none (core NATS) | services → monitors |
+//! | `tessera.classify.<run>` | [`crate::ClassifyRequest`], answered with [`crate::ClassifyReply`] | none (core NATS request) | dashboard → clusterer |
 
 use std::{fmt, str::FromStr};
 
@@ -44,6 +45,13 @@ pub const REJECTS_PATTERN: &str = "tessera.rejects.*";
 pub const DLQ_PATTERN: &str = "tessera.dlq.*";
 /// Status of every service (core NATS, no stream).
 pub const STATUS_PATTERN: &str = "tessera.status.*";
+/// Label requests of every run (core NATS requests, no stream).
+pub const CLASSIFY_PATTERN: &str = "tessera.classify.*";
+
+/// `tessera.classify.<run>`: labels painted on one of the run's frames.
+pub fn classify_subject(run: &RunId) -> String {
+    format!("{PREFIX}.classify.{run}")
+}
 
 /// The pipeline's services, as they name themselves in subjects and messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

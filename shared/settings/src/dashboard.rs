@@ -20,6 +20,10 @@ pub struct DashboardSettings {
     /// Token every request must carry (`Authorization: Bearer <token>` or `?token=<token>`),
     /// at least 16 characters. Default: none, which is allowed on loopback only.
     pub token: Option<String>,
+    /// Token that lets a request also write: label classes on a run's frame (`POST
+    /// /api/runs/<run>/classes`, with `Authorization: Bearer <write token>` only). It reads
+    /// too. Default: none, and nothing can be written.
+    pub write_token: Option<String>,
     /// Most frames of one run the dashboard reads back from the RESULTS stream for a run
     /// page; later frames still arrive live. Default: 20000.
     pub max_history_frames: usize,
@@ -30,6 +34,7 @@ impl Default for DashboardSettings {
         Self {
             bind: "127.0.0.1:8080".into(),
             token: None,
+            write_token: None,
             max_history_frames: 20_000,
         }
     }
@@ -40,6 +45,7 @@ impl fmt::Debug for DashboardSettings {
         f.debug_struct("DashboardSettings")
             .field("bind", &self.bind)
             .field("token", &self.token.as_ref().map(|_| "****"))
+            .field("write_token", &self.write_token.as_ref().map(|_| "****"))
             .field("max_history_frames", &self.max_history_frames)
             .finish()
     }
@@ -66,22 +72,41 @@ impl DashboardSettings {
         self.token.as_deref().filter(|t| !t.is_empty())
     }
 
-    /// Checks the address, and that a token is set when it binds beyond loopback.
+    /// The write token, when one is set and not empty.
+    pub fn write_token(&self) -> Option<&str> {
+        self.write_token.as_deref().filter(|t| !t.is_empty())
+    }
+
+    /// Checks the address, the tokens, and that a token is set when it binds beyond
+    /// loopback.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let addr = self.bind_addr()?;
-        if let Some(token) = self.token() {
+        for (key, token) in [
+            ("dashboard.token", self.token()),
+            ("dashboard.write_token", self.write_token()),
+        ] {
             let safe = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
-            if token.len() < MIN_TOKEN_LEN || !token.chars().all(safe) {
+            if let Some(token) = token
+                && (token.len() < MIN_TOKEN_LEN || !token.chars().all(safe))
+            {
                 return Err(SettingsError::invalid(
-                    "dashboard.token",
+                    key,
                     format!(
-                        "dashboard.token must have at least {MIN_TOKEN_LEN} characters, each a \
+                        "{key} must have at least {MIN_TOKEN_LEN} characters, each a \
                          letter, digit or one of - . _ ~ + / = (it travels in addresses and \
                          cookies); e.g. the output of `openssl rand -hex 16`"
                     ),
                 ));
             }
-        } else if !addr.ip().is_loopback() {
+        }
+        if self.write_token().is_some() && self.write_token() == self.token() {
+            return Err(SettingsError::invalid(
+                "dashboard.write_token",
+                "dashboard.write_token is the same as dashboard.token; give writing its own \
+                 token, so that those who may only read cannot write",
+            ));
+        }
+        if self.token().is_none() && !addr.ip().is_loopback() {
             return Err(SettingsError::invalid(
                 "dashboard.token",
                 format!(
@@ -130,6 +155,19 @@ mod tests {
         );
         // An empty token counts as none.
         assert!(with("0.0.0.0:8080", Some("")).validate().is_err());
+    }
+
+    #[test]
+    fn the_write_token_is_checked_and_differs_from_the_read_token() {
+        let mut s = with("127.0.0.1:8080", Some("0123456789abcdef"));
+        s.write_token = Some("short".into());
+        let err = s.validate().unwrap_err();
+        assert_eq!(err.key(), Some("dashboard.write_token"));
+        s.write_token = Some("0123456789abcdef".into());
+        assert!(s.validate().unwrap_err().to_string().contains("its own"));
+        s.write_token = Some("fedcba9876543210".into());
+        assert!(s.validate().is_ok());
+        assert!(!format!("{s:?}").contains("fedcba"));
     }
 
     #[test]

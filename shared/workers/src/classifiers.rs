@@ -1,6 +1,7 @@
 //! Named few-shot classifiers in NATS: saved (the body to object store
 //! `tessera_classifiers` under its digest, then the record to KV `tessera_classifiers`, whose
-//! history keeps who saved each revision and when), listed, and loaded by the clusterer
+//! history keeps who saved each revision and when), bound to a run, listed, and loaded by the
+//! clusterer
 //! through a cache that follows edits: each frame reads the small record, and the body is
 //! fetched again only when the record's revision changed.
 
@@ -12,7 +13,7 @@ use tessera_bus::Bus;
 use tessera_fewshot::Classifier;
 use tessera_pipeline::classes::{body_digest, classifier_record, decode_classifier};
 use tessera_protocol::{
-    ClassifierRecord, Limits, decode, encode_message, keys,
+    ClassifierRecord, Limits, RunId, decode, encode_message, keys,
     streams::{CLASSIFIERS_KV, CLASSIFIERS_STORE},
 };
 
@@ -65,9 +66,31 @@ pub async fn record(
     Ok(Some((record, revision)))
 }
 
+/// Binds classifier `name` to `run`: from the run's next frame on, the clusterer classifies
+/// with it, whatever the run's start named. Kept in KV `tessera_classifiers` under
+/// `run.<run>` (the bucket's history keeps earlier bindings).
+pub async fn bind(bus: &Bus, run: &RunId, name: &str) -> Result<u64, WorkerError> {
+    let key = keys::run_classifier_key(run);
+    let revision = bus
+        .kv_put(CLASSIFIERS_KV.bucket, &key, Bytes::from(name.to_string()))
+        .await?;
+    Ok(revision)
+}
+
+/// The classifier bound to `run` ([`bind`]), if any.
+pub(crate) async fn bound(bus: &Bus, run: &RunId) -> Result<Option<String>, Failure> {
+    let key = keys::run_classifier_key(run);
+    let stored = bus.kv_get(CLASSIFIERS_KV.bucket, &key).await?;
+    Ok(stored
+        .and_then(|(bytes, _)| String::from_utf8(bytes.to_vec()).ok())
+        .filter(|name| tessera_protocol::is_valid_token(name)))
+}
+
 /// Every classifier's current record, by name.
 pub async fn list(bus: &Bus, limits: &Limits) -> Result<Vec<ClassifierRecord>, WorkerError> {
     let mut keys = bus.kv_keys(CLASSIFIERS_KV.bucket).await?;
+    // Run bindings (`run.<run>`) share the bucket; a classifier's name has no dot.
+    keys.retain(|k| !k.contains('.'));
     keys.sort();
     let mut out = Vec::new();
     for key in keys {

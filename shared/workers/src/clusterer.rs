@@ -44,6 +44,7 @@ use crate::classifiers::Loaded;
 use crate::common::{
     Failure, forward_headers, now_ms, publish_downstream, publish_reject, pull, settle,
 };
+use crate::labelling::{HeldFrame, HeldFrames};
 use crate::{Context, WorkerError};
 
 /// A frame being assembled, with the deliveries of its batches.
@@ -62,6 +63,8 @@ type FrameKey = (RunId, u64);
 struct Memory {
     tracks: HashMap<RunId, RunTracks>,
     classifiers: Loaded,
+    /// Each run's newest frame, for labels painted on it.
+    held: HeldFrames,
 }
 
 /// What the clusterer holds: the frames being assembled, and batches of further frames
@@ -96,6 +99,7 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let mut deliveries = pull(&ctx, Service::Clusterer, spec, 64).await?;
     let mut held = Held::default();
     let mut memory = Memory::default();
+    let mut label_requests = ctx.bus.subscribe(subjects::CLASSIFY_PATTERN).await?;
     let mut tick = tokio::time::interval(Duration::from_millis(spec.ack_wait_secs * 1000 / 3));
     loop {
         let next = tokio::select! {
@@ -109,6 +113,10 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
                     let parked: Vec<Delivery> = held.parked.drain(..).collect();
                     accept(&ctx, &mut held, &mut memory, parked).await;
                 }
+                continue;
+            }
+            Some(request) = futures::StreamExt::next(&mut label_requests) => {
+                crate::labelling::answer(&ctx, &memory.held, request).await;
                 continue;
             }
             next = futures::StreamExt::next(&mut deliveries) => next,
@@ -443,19 +451,26 @@ async fn segment_and_publish(
         g.stride as usize,
     )
     .map_err(|e| reject(&e))?;
+    let held_grid = grid.clone();
     let embeddings = a.embeddings().to_vec();
     let dim = a.dim;
-    let classifier = match &a.params.classifier {
-        Some(name) => Some((
-            name.clone(),
-            memory.classifiers.get(&ctx.bus, &ctx.limits, name).await?,
-        )),
+    // A classifier bound to the run (labels painted on it) comes before the run start's.
+    let name = match crate::classifiers::bound(&ctx.bus, &a.run).await? {
+        Some(name) => Some(name),
+        None => a.params.classifier.clone(),
+    };
+    let classifier = match name {
+        Some(name) => {
+            let loaded = memory.classifiers.get(&ctx.bus, &ctx.limits, &name).await?;
+            Some((name, loaded))
+        }
         None => None,
     };
     let (image, params) = frame_image(ctx, a, params, classifier.is_some(), &what).await?;
     let span = Span::current();
     let digest = a.model_digest.clone();
-    let (seg, classes, embeddings) = tokio::task::spawn_blocking(move || {
+    let kept_params = params.clone();
+    let (seg, classes, embeddings, image) = tokio::task::spawn_blocking(move || {
         let _in_frame = span.enter();
         // The classes need only the embeddings and the preview: found beside the communities.
         let (seg, (classes, classes_ms)) = rayon::join(
@@ -491,7 +506,7 @@ async fn segment_and_publish(
             }
             seg
         });
-        (seg, classes, embeddings)
+        (seg, classes, embeddings, image)
     })
     .await
     .map_err(|e| Failure::Retry(format!("the clustering task failed: {e}")))?;
@@ -532,7 +547,7 @@ async fn segment_and_publish(
         .await?;
     let classes = match classes {
         Some((mut wire, Some(labels))) => {
-            wire.labels = Some(store_class_map(ctx, a, labels, w, h).await?);
+            wire.labels = Some(store_class_map(ctx, &a.run, a.seq, labels, w, h).await?);
             Some(wire)
         }
         Some((wire, None)) => Some(wire),
@@ -583,6 +598,17 @@ async fn segment_and_publish(
     )
     .await?;
     save_progress(ctx, a, ProgressState::Done).await?;
+    memory.held.keep(
+        a.run.clone(),
+        HeldFrame {
+            seq: a.seq,
+            grid: held_grid,
+            image,
+            embeddings,
+            model_digest: a.model_digest.clone(),
+            params: kept_params,
+        },
+    );
     tracing::info!(
         target: crate::common::FRAMES,
         communities = n,
@@ -631,9 +657,10 @@ fn classify(
 }
 
 /// Stores a frame's class map (16-bit TIFF, 65535 = unknown) beside its label map.
-async fn store_class_map(
+pub(crate) async fn store_class_map(
     ctx: &Context,
-    a: &FrameAssembly,
+    run: &RunId,
+    seq: u64,
     labels: Vec<u32>,
     w: usize,
     h: usize,
@@ -641,8 +668,8 @@ async fn store_class_map(
     let tiff = tokio::task::spawn_blocking(move || encode_labels_tiff(&labels, w, h))
         .await
         .map_err(|e| Failure::Retry(format!("the class map encoder failed: {e}")))?
-        .map_err(|e| Failure::Reject(format!("frame {}: class map: {e}", a.seq)))?;
-    let name = keys::classes_object(&a.run, a.seq);
+        .map_err(|e| Failure::Reject(format!("frame {seq}: class map: {e}")))?;
+    let name = keys::classes_object(run, seq);
     let stored = ctx
         .bus
         .put_object(OUTPUTS_STORE.bucket, &name, &tiff)

@@ -18,6 +18,8 @@
 //!   context through the message headers).
 //! - [`ingest`], [`embedder`], [`clusterer`], [`publisher`]: one service each.
 //! - [`classifiers`]: named few-shot classifiers saved to, listed from and loaded from NATS.
+//! - `labelling`: labels painted in the dashboard on a run's newest frame, which the
+//!   clusterer keeps: a classifier made, stored and bound to the run, the frame re-classified.
 //! - [`up`]: several services in one process.
 
 pub mod classifiers;
@@ -26,6 +28,7 @@ mod common;
 mod context;
 pub mod embedder;
 pub mod ingest;
+mod labelling;
 mod models;
 mod prefetch;
 pub mod publisher;

@@ -77,17 +77,8 @@ pub(crate) async fn publish_classified_runs(url: &str, addr: std::net::SocketAdd
         .await
         .unwrap();
     }
-    let deadline = Instant::now() + WAIT;
     for (name, frames) in [(CLASSES_RUN, 3), (MISSING_RUN, 1)] {
-        loop {
-            let (_, s) = get(addr, &format!("/api/runs/{name}")).await;
-            let s: serde_json::Value = serde_json::from_slice(&s).unwrap_or_default();
-            if s["frames_segmented"] == frames {
-                break;
-            }
-            assert!(Instant::now() < deadline, "run {name} never finished: {s}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_segmented(addr, name, frames).await;
     }
 }
 
@@ -208,4 +199,164 @@ pub(crate) async fn check_classes(browser: &Browser, base: &str, addr: std::net:
             .unwrap(),
         true
     );
+}
+
+/// A live run labelled in the page: frames 0 and 1 arrive unclassified; strokes of two
+/// classes painted on frame 1 are refused with the read token and applied with the write
+/// token (frame 1 classified at once), and frame 2, published after, arrives classified.
+pub(crate) async fn check_painting(
+    browser: &Browser,
+    base: &str,
+    url: &str,
+    addr: std::net::SocketAddr,
+) {
+    let bus = Bus::connect(&BusConfig::new(url)).await.unwrap();
+    let inst = Instrument::new(bus, InstrumentId::new("tem-1").unwrap(), Limits::default());
+    let series = FrameSource::Synthetic(DoseSeries::new(SIZE as u32, 3, 9).unwrap());
+    let run = RunId::new(PAINT_RUN).unwrap();
+    let mut plain = start(&run, "unused");
+    plain.params.classifier = None;
+    inst.start_run(&plain).await.unwrap();
+    for seq in 0..2 {
+        inst.publish_frame(&run, seq, &series.frame(seq).unwrap())
+            .await
+            .unwrap();
+    }
+    wait_segmented(addr, PAINT_RUN, 2).await;
+
+    let paint = |token: &str| format!("{base}/runs/{PAINT_RUN}?token={token}");
+    browser.goto(&paint(TOKEN)).await.unwrap();
+    browser
+        .wait_until("view.current === 1", WAIT)
+        .await
+        .unwrap();
+    browser.eval(STROKES).await.unwrap();
+    browser
+        .eval("document.getElementById('apply-labels').click()")
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "document.getElementById('label-status').dataset.state === 'refused'",
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let said = browser.text("#label-status").await.unwrap();
+    assert!(said.contains("needs the write token"), "{said}");
+
+    browser.goto(&paint(super::WRITE_TOKEN)).await.unwrap();
+    browser
+        .wait_until("view.current === 1", WAIT)
+        .await
+        .unwrap();
+    browser.eval(STROKES).await.unwrap();
+    let painted = browser
+        .eval("Number(document.getElementById('label-status').dataset.points)")
+        .await
+        .unwrap();
+    assert!(painted.as_u64().unwrap() > 500, "{painted} pixels painted");
+    browser
+        .eval("document.getElementById('apply-labels').click()")
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "document.getElementById('label-status').dataset.state === 'applied'",
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let rows = browser
+        .eval(
+            "[...document.querySelectorAll('#class-legend tr.class-row')].map(r => r.dataset.name)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!(["left", "right"]),
+        "frame 1 classified"
+    );
+    let plotted = browser
+        .eval(
+            "['frames', 'classes'].map(k => document.getElementById('class-plot').dataset[k])\
+             .concat([document.getElementById('class-plot-title').textContent])",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        plotted,
+        serde_json::json!(["1", "2", "Class fraction by dose"]),
+        "the class plot has the frame just classified"
+    );
+    browser.screenshot("dashboard-painted").await.unwrap();
+
+    // The next frame is classified by the clusterer with what was painted.
+    inst.publish_frame(&run, 2, &series.frame(2).unwrap())
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "(() => { const k = view.frames.get(2)?.classes; \
+             return !!k && !k.error && k.classifier === 'dash-paint-classes'; })()",
+            WAIT,
+        )
+        .await
+        .unwrap();
+    inst.stop_run(&RunStop {
+        version: PROTOCOL_VERSION,
+        run,
+        reason: StopReason::Success,
+        frames: 3,
+        message: String::new(),
+    })
+    .await
+    .unwrap();
+    let o = tessera()
+        .args(["classifier", "history", "dash-paint-classes", "--nats", url])
+        .output()
+        .unwrap();
+    let history = String::from_utf8_lossy(&o.stdout);
+    assert!(history.contains("saved by tester"), "{history}");
+    assert!(history.contains("(painted on frame 1)"), "{history}");
+}
+
+/// A run labelled in the page.
+const PAINT_RUN: &str = "dash-paint";
+
+/// Names the two classes "left" and "right", and paints a vertical stroke of each on the
+/// frame shown (pointer events on the canvas, as a mouse would send them).
+const STROKES: &str = r#"(() => {
+  const names = document.querySelectorAll('#label-classes .class-name');
+  names[0].value = 'left'; names[0].dispatchEvent(new Event('input'));
+  names[1].value = 'right'; names[1].dispatchEvent(new Event('input'));
+  document.getElementById('label-by').value = 'tester';
+  const paint = document.getElementById('paint');
+  paint.checked = true; paint.dispatchEvent(new Event('change'));
+  const canvas = document.getElementById('strokes');
+  const box = canvas.getBoundingClientRect();
+  const at = (fx, fy) => ({ clientX: box.left + fx * box.width, clientY: box.top + fy * box.height,
+                            pointerId: 1, bubbles: true });
+  for (const [radio, fx] of [[0, 0.15], [1, 0.85]]) {
+    const pick = document.querySelectorAll('#label-classes input[type=radio]')[radio];
+    pick.checked = true; pick.dispatchEvent(new Event('change'));
+    canvas.dispatchEvent(new PointerEvent('pointerdown', at(fx, 0.1)));
+    for (let fy = 0.1; fy <= 0.9; fy += 0.05) canvas.dispatchEvent(new PointerEvent('pointermove', at(fx, fy)));
+    canvas.dispatchEvent(new PointerEvent('pointerup', at(fx, 0.9)));
+  }
+})()"#;
+
+/// Waits until `run` has `frames` segmented frames.
+async fn wait_segmented(addr: std::net::SocketAddr, run: &str, frames: u64) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, s) = get(addr, &format!("/api/runs/{run}")).await;
+        let s: serde_json::Value = serde_json::from_slice(&s).unwrap_or_default();
+        if s["frames_segmented"] == frames {
+            return;
+        }
+        assert!(Instant::now() < deadline, "run {run} never got there: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -190,6 +190,96 @@ impl ClassifierRecord {
 }
 impl_message!(ClassifierRecord, MessageKind::ClassifierRecord);
 
+/// Most labelled pixels one request may carry.
+pub const MAX_LABEL_POINTS: usize = 1 << 20;
+
+/// Labels painted on a frame of a live run (dashboard → clusterer, a request on
+/// `tessera.classify.<run>`): make classifier `name` from them on that frame's embeddings,
+/// classify the run's frames with it from now on, and re-classify this frame at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifyRequest {
+    /// Message version ([`crate::PROTOCOL_VERSION`]).
+    pub version: u16,
+    /// The run.
+    pub run: crate::RunId,
+    /// The frame painted on.
+    pub seq: u64,
+    /// The classifier's name (a subject token).
+    pub name: String,
+    /// How it classifies ("logistic", "prototypes", "propagation").
+    pub method: String,
+    /// The classes, in order.
+    pub classes: Vec<ClassName>,
+    /// Labelled pixels `(x, y, class index)`.
+    pub points: Vec<(u32, u32, u32)>,
+    /// Who painted them.
+    pub edited_by: String,
+    /// What changed, in the editor's words.
+    #[serde(default)]
+    pub note: String,
+}
+
+impl ClassifyRequest {
+    fn check(&self, _limits: &Limits, c: Check) -> Result<(), ProtocolError> {
+        c.token("name", &self.name)?;
+        c.text("method", &self.method, 32, false)?;
+        c.int_within("classes", self.classes.len() as u64, 1, MAX_CLASSES as u64)?;
+        for (i, class) in self.classes.iter().enumerate() {
+            c.text(&format!("classes[{i}].name"), &class.name, 64, false)?;
+            c.color(&format!("classes[{i}].color"), &class.color)?;
+        }
+        c.int_within(
+            "points",
+            self.points.len() as u64,
+            1,
+            MAX_LABEL_POINTS as u64,
+        )?;
+        if let Some(i) = (self.points.iter()).position(|p| p.2 as usize >= self.classes.len()) {
+            return Err(c.fail(
+                &format!("points[{i}]"),
+                format!(
+                    "has class {}, but there are {} classes",
+                    self.points[i].2,
+                    self.classes.len()
+                ),
+            ));
+        }
+        c.text("edited_by", &self.edited_by, crate::MAX_NAME_LEN, false)?;
+        c.text("note", &self.note, crate::MAX_TEXT_LEN, true)
+    }
+}
+impl_message!(ClassifyRequest, MessageKind::ClassifyRequest);
+
+/// The answer to a [`ClassifyRequest`]: the classifier's new revision and the frame's
+/// classes, or why it could not be made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifyReply {
+    /// Message version ([`crate::PROTOCOL_VERSION`]).
+    pub version: u16,
+    /// The revision of the classifier's KV record saved.
+    #[serde(default)]
+    pub revision: u64,
+    /// The painted frame, classified.
+    #[serde(default)]
+    pub classes: Option<FrameClasses>,
+    /// Why nothing was made (what to do instead), when nothing was.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl ClassifyReply {
+    fn check(&self, _limits: &Limits, c: Check) -> Result<(), ProtocolError> {
+        if let Some(k) = &self.classes {
+            k.check_in(c, "classes")?;
+        }
+        if let Some(e) = &self.error {
+            c.text("error", e, crate::MAX_TEXT_LEN, false)?;
+        }
+        Ok(())
+    }
+}
+impl_message!(ClassifyReply, MessageKind::ClassifyReply);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,10 @@ pub enum MessageKind {
     RunSeries,
     /// [`crate::ClassifierRecord`] (KV value).
     ClassifierRecord,
+    /// [`crate::ClassifyRequest`].
+    ClassifyRequest,
+    /// [`crate::ClassifyReply`].
+    ClassifyReply,
 }
 
 impl MessageKind {
@@ -76,6 +80,8 @@ impl MessageKind {
             MessageKind::FrameProgress => "frame progress",
             MessageKind::RunSeries => "run series",
             MessageKind::ClassifierRecord => "classifier record",
+            MessageKind::ClassifyRequest => "classify request",
+            MessageKind::ClassifyReply => "classify reply",
         }
     }
 }
