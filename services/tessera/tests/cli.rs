@@ -9,22 +9,11 @@ use common::{tessera, text};
 use std::path::Path;
 
 use tessera_imaging::{decode_labels_tiff, encode_png_gray16};
-use tessera_synth::{NoiseLevel, SceneConfig, generate, to_u16};
+use tessera_synth::{SceneConfig, generate, to_u16};
 
+/// An order–disorder scene written as a 16-bit PNG.
 fn write_scene(path: &Path, size: usize, seed: u64) {
-    let s = generate(&SceneConfig {
-        width: size,
-        height: size,
-        seed,
-        noise: NoiseLevel::Medium,
-        ..SceneConfig::default()
-    })
-    .unwrap();
-    std::fs::write(
-        path,
-        encode_png_gray16(size, size, &to_u16(&s.pixels)).unwrap(),
-    )
-    .unwrap();
+    common::scene(path, size, seed);
 }
 
 #[test]
