@@ -30,12 +30,14 @@ function addClassRow(name, color) {
   $("label-classes").append(el("div", { class: "label-class", "data-index": i }, [pick, nameBox, colorBox]));
 }
 
-/** Paints a round brush of radius 2 at frame pixel (x, y) in the active class. */
+/** Paints a small brush (a pixel and its four neighbours) at frame pixel (x, y) in the active
+ *  class: the chips a stroke crosses are what count, so a thin stroke keeps the request
+ *  small (a 1000-pixel stroke is about 5000 labelled pixels). */
 function dab(x, y, w, h) {
-  for (let dy = -2; dy <= 2; dy++) {
-    for (let dx = -2; dx <= 2; dx++) {
+  for (let dy = -1; dy <= 1; dy++) {
+    for (let dx = -1; dx <= 1; dx++) {
       const px = Math.round(x) + dx, py = Math.round(y) + dy;
-      if (dx * dx + dy * dy <= 4 && px >= 0 && py >= 0 && px < w && py < h) {
+      if (dx * dx + dy * dy <= 1 && px >= 0 && py >= 0 && px < w && py < h) {
         labels.points.set(px + "," + py, labels.active);
       }
     }

@@ -19,6 +19,10 @@ use crate::error::ApiError;
 use crate::routes::{Dashboard, run_id};
 use crate::runs::result_limits;
 
+/// Largest labels body accepted: a million labelled pixels as JSON (`[x, y, class]` triples,
+/// about 20 bytes each), the most a request may carry.
+pub(crate) const MAX_BODY: usize = 24 * 1024 * 1024;
+
 /// How long the clusterer may take to train and classify.
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -107,7 +107,10 @@ impl Dashboard {
             .route("/api/runs/{run}/events", get(events))
             .route("/api/runs/{run}/fractions.csv", get(fraction_table))
             .route("/api/runs/{run}/frames/{seq}/{file}", get(file))
-            .route("/api/runs/{run}/classes", post(crate::labels::apply));
+            .route(
+                "/api/runs/{run}/classes",
+                post(crate::labels::apply).layer(DefaultBodyLimit::max(crate::labels::MAX_BODY)),
+            );
         Router::new()
             .route("/", get(assets::page))
             .route("/runs/{run}", get(assets::run_page))
