@@ -6,7 +6,9 @@
 //!
 //! Groups as in the tuning harness: `synthetic`, `textures`, and the real SEM groups of
 //! `--sem` (default `$TESSERA_TUNING_SEM`). A drawn chip is one whose truth is one class over
-//! at least 75% of its pixels (the chips a user would click as clear examples).
+//! at least 75% of its pixels (the chips a user would click as clear examples); a class that
+//! no chip holds that purely (EBC's thin cracks) is drawn from the chips whose centre cell it
+//! holds, the chips a stroke across it would label.
 //!
 //! ```sh
 //! cargo run --release -p tessera-tests --example fewshot -- \
@@ -128,8 +130,18 @@ fn frame<'a>(emb: &mut Embedder, case: &'a Case, p: &SegmentParams) -> Frame<'a>
     let grid = prepared.grid.clone();
     let n = grid.len();
     let majority = chip_majority(&grid, &case.truth, case.ignore, PURITY);
+    let centred = centre_classes(&grid, case);
+    // A class no chip holds at PURITY (a thin crack) is drawn as a user would click it: from
+    // the chips whose centre cell it holds, the rule strokes label by.
     let pool = (case.values.iter())
-        .map(|&v| (0..n).filter(|&i| majority[i] == Some(v)).collect())
+        .map(|&v| {
+            let pure: Vec<usize> = (0..n).filter(|&i| majority[i] == Some(v)).collect();
+            if pure.is_empty() {
+                (0..n).filter(|&i| centred[i] == Some(v)).collect()
+            } else {
+                pure
+            }
+        })
         .collect();
     let seg = finish_image(
         &grid,
@@ -149,6 +161,19 @@ fn frame<'a>(emb: &mut Embedder, case: &'a Case, p: &SegmentParams) -> Frame<'a>
         pool,
         communities: (s.ari, s.mean_iou),
     }
+}
+
+/// Each chip's class by the majority of its centre cell (`None` where that is ignored).
+fn centre_classes(grid: &ChipGrid, case: &Case) -> Vec<Option<u32>> {
+    let mask: Vec<u32> = (case.truth.iter())
+        .map(|&t| if Some(t) == case.ignore { 0 } else { t + 1 })
+        .collect();
+    let (ex, values) = tessera_fewshot::chip_examples_from_mask(grid, &mask).unwrap();
+    let mut out = vec![None; grid.len()];
+    for (&chip, &class) in ex.chips.iter().zip(&ex.classes) {
+        out[chip] = Some(values[class] - 1);
+    }
+    out
 }
 
 /// `k` chips per class (all of a class's chips when it has fewer); classes with no clear
@@ -252,7 +277,8 @@ fn main() {
         }
     });
     println!(
-        "{} images ({}), {} draws per k, chips drawn at ≥ {:.0}% purity, model {}",
+        "{} images ({}), {} draws per k, chips drawn at ≥ {:.0}% purity (a class with none: \
+         from the chips whose centre cell it holds), model {}",
         frames.len(),
         groups.join(", "),
         a.draws,
