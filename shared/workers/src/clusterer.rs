@@ -65,6 +65,9 @@ struct Memory {
     classifiers: Loaded,
     /// Each run's newest frame, for labels painted on it.
     held: HeldFrames,
+    /// The classifier bound to each run seen (labels painted on it), read from KV once per
+    /// run; this clusterer makes every binding, so it keeps them up to date.
+    bindings: HashMap<RunId, Option<String>>,
 }
 
 /// What the clusterer holds: the frames being assembled, and batches of further frames
@@ -116,7 +119,11 @@ pub async fn run(ctx: Context) -> Result<(), WorkerError> {
                 continue;
             }
             Some(request) = futures::StreamExt::next(&mut label_requests) => {
-                crate::labelling::answer(&ctx, &memory.held, request).await;
+                if let Some((run, name)) =
+                    crate::labelling::answer(&ctx, &memory.held, request).await
+                {
+                    memory.bindings.insert(run, Some(name));
+                }
                 continue;
             }
             next = futures::StreamExt::next(&mut deliveries) => next,
@@ -455,10 +462,15 @@ async fn segment_and_publish(
     let embeddings = a.embeddings().to_vec();
     let dim = a.dim;
     // A classifier bound to the run (labels painted on it) comes before the run start's.
-    let name = match crate::classifiers::bound(&ctx.bus, &a.run).await? {
-        Some(name) => Some(name),
-        None => a.params.classifier.clone(),
-    };
+    let name = match memory.bindings.get(&a.run) {
+        Some(bound) => bound.clone(),
+        None => {
+            let bound = crate::classifiers::bound(&ctx.bus, &a.run).await?;
+            memory.bindings.insert(a.run.clone(), bound.clone());
+            bound
+        }
+    }
+    .or_else(|| a.params.classifier.clone());
     let classifier = match name {
         Some(name) => {
             let loaded = memory.classifiers.get(&ctx.bus, &ctx.limits, &name).await?;
@@ -535,19 +547,15 @@ async fn segment_and_publish(
     let n_labels = ids.iter().max().map_or(0, |m| m + 1);
 
     let t = Instant::now();
-    let (w, h, labels) = (seg.width, seg.height, std::mem::take(&mut seg.labels));
-    let tiff = tokio::task::spawn_blocking(move || encode_labels_tiff(&labels, w, h))
-        .await
-        .map_err(|e| Failure::Retry(format!("the label encoder failed: {e}")))?
-        .map_err(|e| reject(&e))?;
+    let size = (seg.width, seg.height);
+    let labels = std::mem::take(&mut seg.labels);
     let name = keys::labels_object(&a.run, a.seq);
-    let stored = ctx
-        .bus
-        .put_object(OUTPUTS_STORE.bucket, &name, &tiff)
-        .await?;
+    let stored = store_map(ctx, &name, labels, size, &format!("{what}: label map")).await?;
     let classes = match classes {
         Some((mut wire, Some(labels))) => {
-            wire.labels = Some(store_class_map(ctx, &a.run, a.seq, labels, w, h).await?);
+            let name = keys::classes_object(&a.run, a.seq);
+            let what = format!("{what}: class map");
+            wire.labels = Some(store_map(ctx, &name, labels, size, &what).await?);
             Some(wire)
         }
         Some((wire, None)) => Some(wire),
@@ -584,7 +592,7 @@ async fn segment_and_publish(
         modularity: Some(seg.partition.modularity),
         cache_hits: a.cache_hits,
         timings,
-        labels: Some(crate::common::object_ref(stored)),
+        labels: Some(stored),
         classes,
     };
     let payload = encode_message(&out, &ctx.limits).map_err(|e| reject(&e))?;
@@ -636,11 +644,7 @@ fn classify(
         Err(why) => return failed(why),
     };
     let Some(image) = image else {
-        return failed(
-            "the frame has no stored preview (ingest.store_normalized is off), and classes \
-             are painted on it; turn it on to classify frames"
-                .into(),
-        );
+        return failed(crate::labelling::NO_PREVIEW.into());
     };
     match tessera_pipeline::classes::classify(
         &c,
@@ -656,23 +660,22 @@ fn classify(
     }
 }
 
-/// Stores a frame's class map (16-bit TIFF, 65535 = unknown) beside its label map.
-pub(crate) async fn store_class_map(
+/// Stores a frame's label or class map (16-bit TIFF, 65535 = none) in `tessera_outputs` as
+/// `name`; `what` names it in errors ("frame 3 of run r: label map").
+pub(crate) async fn store_map(
     ctx: &Context,
-    run: &RunId,
-    seq: u64,
+    name: &str,
     labels: Vec<u32>,
-    w: usize,
-    h: usize,
+    (w, h): (usize, usize),
+    what: &str,
 ) -> Result<ObjectRef, Failure> {
     let tiff = tokio::task::spawn_blocking(move || encode_labels_tiff(&labels, w, h))
         .await
-        .map_err(|e| Failure::Retry(format!("the class map encoder failed: {e}")))?
-        .map_err(|e| Failure::Reject(format!("frame {seq}: class map: {e}")))?;
-    let name = keys::classes_object(run, seq);
+        .map_err(|e| Failure::Retry(format!("{what}: the encoder task failed: {e}")))?
+        .map_err(|e| Failure::Reject(format!("{what}: {e}")))?;
     let stored = ctx
         .bus
-        .put_object(OUTPUTS_STORE.bucket, &name, &tiff)
+        .put_object(OUTPUTS_STORE.bucket, name, &tiff)
         .await?;
     Ok(crate::common::object_ref(stored))
 }

@@ -13,15 +13,20 @@ use tessera_fewshot::EmbeddedFrame;
 use tessera_imaging::{ChipGrid, Raster};
 use tessera_pipeline::classes::{classify, train_from_points};
 use tessera_protocol::{
-    ClassifyReply, ClassifyRequest, PROTOCOL_VERSION, RunId, decode, encode_message,
+    ClassifyReply, ClassifyRequest, PROTOCOL_VERSION, RunId, decode, encode_message, keys,
 };
 use tessera_segment::SegmentParams;
 
 use crate::Context;
 use crate::classifiers::{bind, save};
+use crate::common::Failure;
 
 /// Runs whose newest frame is kept. A 1024² frame takes about 9 MB (embeddings and preview).
 const MAX_HELD_RUNS: usize = 4;
+
+/// Why a frame without a stored preview is neither classified nor labelled.
+pub(crate) const NO_PREVIEW: &str = "the frame has no stored preview (ingest.store_normalized is \
+     off), and classes are painted on it; turn it on to classify or label frames";
 
 /// A run's newest segmented frame, as the clusterer had it.
 pub(crate) struct HeldFrame {
@@ -55,14 +60,23 @@ impl HeldFrames {
     }
 }
 
-/// Answers one label request; a request nobody waits for is dropped.
-pub(crate) async fn answer(ctx: &Context, held: &HeldFrames, message: CoreMessage) {
+/// Answers one label request; a request nobody waits for is dropped. Returns the run and
+/// the classifier it bound to it, when it did.
+pub(crate) async fn answer(
+    ctx: &Context,
+    held: &HeldFrames,
+    message: CoreMessage,
+) -> Option<(RunId, String)> {
     let Some(reply_to) = message.reply else {
         tracing::debug!(subject = %message.subject, "a label request without a reply subject");
-        return;
+        return None;
     };
+    let mut bound = None;
     let reply = match handle(ctx, held, &message.payload).await {
-        Ok(reply) => reply,
+        Ok((run, name, reply)) => {
+            bound = Some((run, name));
+            reply
+        }
         Err(why) => {
             tracing::info!(%why, "labels not applied");
             ClassifyReply {
@@ -81,10 +95,16 @@ pub(crate) async fn answer(ctx: &Context, held: &HeldFrames, message: CoreMessag
         }
         Err(e) => tracing::warn!(error = %e, "could not encode a label answer"),
     }
+    bound
 }
 
-/// Makes, stores and binds the classifier, and classifies the painted frame with it.
-async fn handle(ctx: &Context, held: &HeldFrames, payload: &[u8]) -> Result<ClassifyReply, String> {
+/// Makes, stores and binds the classifier, and classifies the painted frame with it; returns
+/// the run, the classifier's name and the answer.
+async fn handle(
+    ctx: &Context,
+    held: &HeldFrames,
+    payload: &[u8],
+) -> Result<(RunId, String, ClassifyReply), String> {
     let request: ClassifyRequest = decode(payload, &ctx.limits).map_err(|e| e.to_string())?;
     let run = request.run.clone();
     let run = &run;
@@ -103,11 +123,7 @@ async fn handle(ctx: &Context, held: &HeldFrames, payload: &[u8]) -> Result<Clas
         ));
     }
     let Some(image) = frame.image.clone() else {
-        return Err(
-            "the frame has no stored preview (ingest.store_normalized is off), and classes \
-             are painted on it; turn it on to label frames"
-                .into(),
-        );
+        return Err(NO_PREVIEW.into());
     };
     let (grid, embeddings, digest, params) = (
         frame.grid.clone(),
@@ -145,10 +161,14 @@ async fn handle(ctx: &Context, held: &HeldFrames, payload: &[u8]) -> Result<Clas
         .await
         .map_err(|e| format!("binding classifier {} to run {run}: {e}", classifier.name))?;
     classified.wire.revision = revision;
-    let (w, h) = (frame.grid.width(), frame.grid.height());
-    let map = crate::clusterer::store_class_map(ctx, run, request.seq, classified.labels, w, h)
+    let size = (frame.grid.width(), frame.grid.height());
+    let name = keys::classes_object(run, request.seq);
+    let what = format!("frame {} of run {run}: class map", request.seq);
+    let map = crate::clusterer::store_map(ctx, &name, classified.labels, size, &what)
         .await
-        .map_err(|e| format!("storing the class map: {e:?}"))?;
+        .map_err(|(Failure::Retry(e) | Failure::Reject(e))| {
+            format!("storing the class map: {e}")
+        })?;
     classified.wire.labels = Some(map);
     tracing::info!(
         %run,
@@ -158,10 +178,11 @@ async fn handle(ctx: &Context, held: &HeldFrames, payload: &[u8]) -> Result<Clas
         by = %request.edited_by,
         "labels applied"
     );
-    Ok(ClassifyReply {
+    let reply = ClassifyReply {
         version: PROTOCOL_VERSION,
         revision,
         classes: Some(classified.wire),
         error: None,
-    })
+    };
+    Ok((run.clone(), classifier.name, reply))
 }

@@ -51,15 +51,20 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
     let what = format!("frame {} of run {}", seg.seq, seg.run);
     let t = Instant::now();
     let mut classes = seg.classes.clone();
-    let overlay = if ctx.settings.publisher.overlay {
-        // Both overlays at once: each is its own blocking render.
+    let overlay = if ctx.settings.publisher.overlay
+        && let Some(source) = &seg.meta.normalized
+    {
+        // The frame's preview is read once; both overlays are drawn at once over it, each its
+        // own blocking render.
+        let source = get(ctx, source, &what).await?;
         let class_overlay = async {
             match &classes {
-                Some(k) => class_overlay(ctx, &seg, k, &what).await,
+                Some(k) => class_overlay(ctx, &seg, &source, k, &what).await,
                 None => Ok(None),
             }
         };
-        let (communities, of_classes) = tokio::try_join!(overlay(ctx, &seg, &what), class_overlay)?;
+        let communities = overlay(ctx, &seg, &source, &what);
+        let (communities, of_classes) = tokio::try_join!(communities, class_overlay)?;
         if let Some(k) = classes.as_mut() {
             k.overlay = of_classes;
         }
@@ -168,8 +173,14 @@ async fn already_published(ctx: &Context, subject: &str, msg_id: &str) -> Result
         .any(|m| tessera_bus::header(&m.headers, tessera_bus::MSG_ID_HEADER) == Some(msg_id)))
 }
 
-/// Renders and stores the overlay; `None` when the frame has no stored source or labels.
-async fn overlay(ctx: &Context, seg: &Segmented, what: &str) -> Result<Option<ObjectRef>, Failure> {
+/// Renders and stores the overlay over `source` (the frame's preview); `None` when the frame
+/// has no stored labels.
+async fn overlay(
+    ctx: &Context,
+    seg: &Segmented,
+    source: &Bytes,
+    what: &str,
+) -> Result<Option<ObjectRef>, Failure> {
     let name = keys::overlay_object(&seg.run, seg.seq);
     let drawn = Drawn {
         map: seg.labels.as_ref(),
@@ -177,14 +188,15 @@ async fn overlay(ctx: &Context, seg: &Segmented, what: &str) -> Result<Option<Ob
         colours: None,
         name,
     };
-    draw(ctx, seg, drawn, what).await
+    draw(ctx, seg, source, drawn, what).await
 }
 
-/// Renders and stores the class overlay; `None` when the frame has no stored source or class
-/// map (a frame that could not be classified).
+/// Renders and stores the class overlay over `source`; `None` when the frame has no class map
+/// (it could not be classified).
 async fn class_overlay(
     ctx: &Context,
     seg: &Segmented,
+    source: &Bytes,
     classes: &FrameClasses,
     what: &str,
 ) -> Result<Option<ObjectRef>, Failure> {
@@ -195,7 +207,7 @@ async fn class_overlay(
         colours: Some(colours),
         name: keys::classes_overlay_object(&seg.run, seg.seq),
     };
-    draw(ctx, seg, drawn, what).await
+    draw(ctx, seg, source, drawn, what).await
 }
 
 /// What an overlay shows: a stored label map, its legend and colours, and where it goes.
@@ -206,17 +218,18 @@ struct Drawn<'a> {
     name: String,
 }
 
-/// Renders `drawn` over the frame's preview and stores it in `tessera_outputs`.
+/// Renders `drawn` over `source`, the frame's preview, and stores it in `tessera_outputs`.
 async fn draw(
     ctx: &Context,
     seg: &Segmented,
+    source: &Bytes,
     drawn: Drawn<'_>,
     what: &str,
 ) -> Result<Option<ObjectRef>, Failure> {
-    let (Some(source), Some(labels)) = (&seg.meta.normalized, drawn.map) else {
+    let Some(labels) = drawn.map else {
         return Ok(None);
     };
-    let source_bytes = get(ctx, source, what).await?;
+    let source_bytes = source.clone();
     let labels_bytes = get(ctx, labels, what).await?;
     let (w, h) = (seg.grid.width as usize, seg.grid.height as usize);
     let alpha = ctx.settings.publisher.overlay_alpha;
