@@ -305,15 +305,12 @@ fn class_infos(names: &[String], values: &[u32]) -> Result<Vec<ClassInfo>> {
         .collect()
 }
 
+/// `#RRGGBB`, the `#` optional.
 fn parse_colour(hex: &str) -> Result<[u8; 3]> {
     let digits = hex.trim().trim_start_matches('#');
-    let bad =
-        || anyhow!("--class-names: `{hex}` is not a colour; write it as #RRGGBB, e.g. #e41a1c");
-    if digits.len() != 6 {
-        return Err(bad());
-    }
-    let byte = |i: usize| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| bad());
-    Ok([byte(0)?, byte(2)?, byte(4)?])
+    tessera_imaging::parse_color_hex(&format!("#{digits}")).ok_or_else(|| {
+        anyhow!("--class-names: `{hex}` is not a colour; write it as #RRGGBB, e.g. #e41a1c")
+    })
 }
 
 #[cfg(test)]

@@ -363,7 +363,7 @@ pub(crate) fn write_classes(
     let classes: Vec<ClassReport> = (classifier.classes.iter().enumerate())
         .map(|(i, c)| ClassReport {
             name: c.name.clone(),
-            color: tessera_pipeline::classes::hex(c.colour),
+            color: tessera_imaging::color_hex(c.colour),
             value: i as u32 + 1,
             chips: chips[i],
             area_fraction: fractions[i],

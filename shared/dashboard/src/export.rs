@@ -17,12 +17,11 @@ pub fn fractions_csv(results: &[FrameResult]) -> String {
         .values()
         .flat_map(|r| r.communities.iter().map(|c| c.id))
         .collect();
-    let classified = |r: &&FrameResult| r.classes.as_ref().filter(|k| k.error.is_none()).cloned();
-    let mut names: Vec<String> = Vec::new();
-    for k in by_seq.values().filter_map(classified) {
-        for c in k.classes {
-            if !names.contains(&c.name) {
-                names.push(c.name);
+    let mut names: Vec<&str> = Vec::new();
+    for k in by_seq.values().filter_map(|r| r.applied_classes()) {
+        for c in &k.classes {
+            if !names.contains(&c.name.as_str()) {
+                names.push(&c.name);
             }
         }
     }
@@ -48,9 +47,9 @@ pub fn fractions_csv(results: &[FrameResult]) -> String {
                 .map_or(0.0, |c| c.area_fraction);
             let _ = write!(out, ",{f:.6}");
         }
-        let classes = classified(r);
+        let classes = r.applied_classes();
         for name in &names {
-            match classes.as_ref() {
+            match classes {
                 Some(k) => {
                     let f = k.classes.iter().find(|c| c.name == *name);
                     let _ = write!(out, ",{:.6}", f.map_or(0.0, |c| c.area_fraction));

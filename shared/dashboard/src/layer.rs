@@ -5,16 +5,6 @@
 
 use tessera_imaging::NO_LABEL_U16;
 
-/// `#rrggbb` as bytes; `None` if it is not that.
-pub(crate) fn parse_hex(color: &str) -> Option<[u8; 3]> {
-    let hex = color.strip_prefix('#')?;
-    if hex.len() != 6 {
-        return None;
-    }
-    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
-    Some([byte(0)?, byte(2)?, byte(4)?])
-}
-
 /// RGBA pixels (`labels.len() × 4` bytes) for a label map: label `id` takes the colour
 /// `colors` gives it, opaque; [`NO_LABEL_U16`] and labels without a colour are transparent.
 pub(crate) fn community_layer(labels: &[u16], colors: &[(u32, [u8; 3])]) -> Vec<u8> {
@@ -40,13 +30,5 @@ mod tests {
             rgba,
             [1, 2, 3, 255, 9, 8, 7, 255, 0, 0, 0, 0, 0, 0, 0, 0].to_vec()
         );
-    }
-
-    #[test]
-    fn hex_colours() {
-        assert_eq!(parse_hex("#ff0080"), Some([255, 0, 128]));
-        assert_eq!(parse_hex("ff0080"), None);
-        assert_eq!(parse_hex("#ff00"), None);
-        assert_eq!(parse_hex("#gg0000"), None);
     }
 }

@@ -202,11 +202,11 @@ pub(crate) struct FrameLook {
     pub class_colors: Vec<(u32, [u8; 3])>,
 }
 
-/// Each class's index and colour, when `classes` classified the frame.
+/// Each class's index and colour, of classes applied to a frame.
 fn class_colors(classes: Option<&tessera_protocol::FrameClasses>) -> Vec<(u32, [u8; 3])> {
-    (classes.iter().filter(|k| k.error.is_none()))
+    (classes.iter())
         .flat_map(|k| k.classes.iter().enumerate())
-        .filter_map(|(i, c)| Some((i as u32, crate::layer::parse_hex(&c.color)?)))
+        .filter_map(|(i, c)| Some((i as u32, tessera_imaging::parse_color_hex(&c.color)?)))
         .collect()
 }
 
@@ -222,9 +222,9 @@ impl FrameLooks {
             colors: r
                 .communities
                 .iter()
-                .filter_map(|c| Some((c.id, crate::layer::parse_hex(&c.color)?)))
+                .filter_map(|c| Some((c.id, tessera_imaging::parse_color_hex(&c.color)?)))
                 .collect(),
-            class_colors: class_colors(r.classes.as_ref()),
+            class_colors: class_colors(r.applied_classes()),
         };
         if let Ok(mut map) = self.0.lock() {
             if map.len() >= MAX_REMEMBERED_FRAMES {

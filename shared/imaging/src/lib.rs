@@ -56,6 +56,6 @@ pub use overlay::{
     LegendEntry, render_overlay, render_overlay_coloured, render_overlay_with_scale,
 };
 pub use paint::{NO_LABEL, paint_labels, paint_labels_weighted};
-pub use palette::{PALETTE, palette_color};
+pub use palette::{PALETTE, color_hex, palette_color, parse_color_hex};
 pub use raster::{LUMA_709, Raster, check_finite};
 pub use scale_bar::{ScaleBar, readable_length};

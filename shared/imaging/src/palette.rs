@@ -1,4 +1,5 @@
-//! [`palette_color`]: a fixed palette of 20 clearly distinct colours.
+//! [`palette_color`]: a fixed palette of 20 clearly distinct colours; colours written as
+//! `#rrggbb` ([`color_hex`], [`parse_color_hex`]).
 
 /// The palette: Tableau-10 first (familiar, colour-blind aware), then ten saturated colours
 /// chosen to stay distinct from those and from gray.
@@ -29,4 +30,34 @@ pub const PALETTE: [[u8; 3]; 20] = [
 /// ([`crate::NO_LABEL`] is never coloured by the overlay.)
 pub fn palette_color(label: u32) -> [u8; 3] {
     PALETTE[label as usize % PALETTE.len()]
+}
+
+/// `#rrggbb` of a colour.
+pub fn color_hex([r, g, b]: [u8; 3]) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// The colour written `#rrggbb`; `None` for anything else.
+pub fn parse_color_hex(text: &str) -> Option<[u8; 3]> {
+    let hex = text.strip_prefix('#')?;
+    if hex.len() != 6 {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_are_written_and_read_as_hex() {
+        assert_eq!(color_hex([255, 0, 16]), "#ff0010");
+        assert_eq!(parse_color_hex("#ff0080"), Some([255, 0, 128]));
+        assert_eq!(parse_color_hex("ff0080"), None);
+        assert_eq!(parse_color_hex("#ff00"), None);
+        assert_eq!(parse_color_hex("#gg0000"), None);
+        assert_eq!(parse_color_hex("#aé0000"), None);
+    }
 }

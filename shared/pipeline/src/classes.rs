@@ -6,7 +6,7 @@ use tessera_fewshot::{
     ClassInfo, Classifier, EmbeddedFrame, Examples, FewShotError, Method, chip_examples_from_mask,
     classify_frame, train_on_frame,
 };
-use tessera_imaging::{ChipGrid, LegendEntry, NO_LABEL, Raster};
+use tessera_imaging::{ChipGrid, LegendEntry, NO_LABEL, Raster, color_hex, parse_color_hex};
 use tessera_protocol::{
     ClassName, ClassWire, ClassifierRecord, ClassifyRequest, FrameClasses, ObjectRef,
     PROTOCOL_VERSION, u32s_to_le_bytes,
@@ -44,21 +44,9 @@ pub fn body_digest(bytes: &[u8]) -> String {
     d.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// `#rrggbb` of a class colour.
-pub fn hex(colour: [u8; 3]) -> String {
-    let [r, g, b] = colour;
-    format!("#{r:02x}{g:02x}{b:02x}")
-}
-
 /// The colour of `#rrggbb`; black for anything else (the protocol checks colours).
-pub fn parse_hex(color: &str) -> [u8; 3] {
-    let hex = color.strip_prefix('#').unwrap_or("");
-    let byte = |i: usize| {
-        hex.get(i..i + 2)
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-            .unwrap_or(0)
-    };
-    [byte(0), byte(2), byte(4)]
+fn parse_hex(color: &str) -> [u8; 3] {
+    parse_color_hex(color).unwrap_or_default()
 }
 
 /// The class overlay's legend (`"oxide  61.2 %"`, then the unknown share) and its colours,
@@ -98,7 +86,7 @@ pub fn classifier_record(
             .iter()
             .map(|k| ClassName {
                 name: k.name.clone(),
-                color: hex(k.colour),
+                color: color_hex(k.colour),
             })
             .collect(),
         method: c.method.name().into(),
@@ -187,7 +175,7 @@ pub fn classify(
             .enumerate()
             .map(|(i, k)| ClassWire {
                 name: k.name.clone(),
-                color: hex(k.colour),
+                color: color_hex(k.colour),
                 chips: counts[i] as u32,
                 area_fraction: fractions[i],
             })
@@ -213,9 +201,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn colours_are_written_as_hex() {
-        assert_eq!(hex([255, 0, 16]), "#ff0010");
+    fn class_colours_are_read_and_black_when_unreadable() {
         assert_eq!(parse_hex("#ff0010"), [255, 0, 16]);
+        assert_eq!(parse_hex("red"), [0, 0, 0]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Results as dashboards see them: communities under their run-stable ids, legend lines for
 //! the overlay, and the point a frame adds to its run's series.
 
-use tessera_imaging::{LegendEntry, NO_LABEL, palette_color};
+use tessera_imaging::{LegendEntry, NO_LABEL, color_hex, palette_color};
 use tessera_protocol::{CommunityWire, FrameResult, SeriesPoint};
 use tessera_segment::Community;
 
@@ -9,8 +9,7 @@ use crate::PipelineError;
 
 /// `#rrggbb` of a label's overlay colour.
 pub fn hex_color(id: u32) -> String {
-    let [r, g, b] = palette_color(id);
-    format!("#{r:02x}{g:02x}{b:02x}")
+    color_hex(palette_color(id))
 }
 
 /// The legend line of a community: `"<id>  61.2 %  (512 chips)"`.
@@ -66,11 +65,6 @@ fn stable_id(ids: &[u32], local: u32) -> Result<u32, PipelineError> {
     })
 }
 
-/// The result's classes, when the frame was classified.
-fn classified(result: &FrameResult) -> Option<&tessera_protocol::FrameClasses> {
-    result.classes.as_ref().filter(|k| k.error.is_none())
-}
-
 /// The point `result` adds to its run's series.
 pub fn series_point(result: &FrameResult) -> SeriesPoint {
     SeriesPoint {
@@ -82,7 +76,7 @@ pub fn series_point(result: &FrameResult) -> SeriesPoint {
             .iter()
             .map(|c| (c.id, c.area_fraction))
             .collect(),
-        classes: classified(result)
+        classes: (result.applied_classes())
             .map(|k| {
                 k.classes
                     .iter()
@@ -90,7 +84,7 @@ pub fn series_point(result: &FrameResult) -> SeriesPoint {
                     .collect()
             })
             .unwrap_or_default(),
-        unknown: classified(result).map(|k| k.unknown_fraction),
+        unknown: result.applied_classes().map(|k| k.unknown_fraction),
     }
 }
 

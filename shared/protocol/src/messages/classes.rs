@@ -43,6 +43,21 @@ pub struct ClassWire {
     pub area_fraction: f64,
 }
 
+/// Checks one class's name (1–64 characters) and colour (`#rrggbb`), at `at`.
+fn check_class(c: Check, at: &str, name: &str, color: &str) -> Result<(), ProtocolError> {
+    c.text(&format!("{at}.name"), name, 64, false)?;
+    c.color(&format!("{at}.color"), color)
+}
+
+/// Checks a classifier's classes: 1–[`MAX_CLASSES`] of them, each named and coloured.
+fn check_class_names(c: Check, classes: &[ClassName]) -> Result<(), ProtocolError> {
+    c.int_within("classes", classes.len() as u64, 1, MAX_CLASSES as u64)?;
+    for (i, class) in classes.iter().enumerate() {
+        check_class(c, &format!("classes[{i}]"), &class.name, &class.color)?;
+    }
+    Ok(())
+}
+
 /// A frame classified with a named classifier, or why it could not be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FrameClasses {
@@ -119,8 +134,7 @@ impl FrameClasses {
         }
         for (i, class) in self.classes.iter().enumerate() {
             let at = f(&format!("classes[{i}]"));
-            c.text(&format!("{at}.name"), &class.name, 64, false)?;
-            c.color(&format!("{at}.color"), &class.color)?;
+            check_class(c, &at, &class.name, &class.color)?;
             c.within(
                 &format!("{at}.area_fraction"),
                 class.area_fraction,
@@ -175,11 +189,7 @@ pub struct ClassifierRecord {
 impl ClassifierRecord {
     fn check(&self, _limits: &Limits, c: Check) -> Result<(), ProtocolError> {
         c.token("name", &self.name)?;
-        c.int_within("classes", self.classes.len() as u64, 1, MAX_CLASSES as u64)?;
-        for (i, class) in self.classes.iter().enumerate() {
-            c.text(&format!("classes[{i}].name"), &class.name, 64, false)?;
-            c.color(&format!("classes[{i}].color"), &class.color)?;
-        }
+        check_class_names(c, &self.classes)?;
         c.text("method", &self.method, 32, false)?;
         c.text("model_digest", &self.model_digest, 128, false)?;
         c.int_within("chip", self.chip.into(), 1, 4096)?;
@@ -223,11 +233,7 @@ impl ClassifyRequest {
     fn check(&self, _limits: &Limits, c: Check) -> Result<(), ProtocolError> {
         c.token("name", &self.name)?;
         c.text("method", &self.method, 32, false)?;
-        c.int_within("classes", self.classes.len() as u64, 1, MAX_CLASSES as u64)?;
-        for (i, class) in self.classes.iter().enumerate() {
-            c.text(&format!("classes[{i}].name"), &class.name, 64, false)?;
-            c.color(&format!("classes[{i}].color"), &class.color)?;
-        }
+        check_class_names(c, &self.classes)?;
         c.int_within(
             "points",
             self.points.len() as u64,

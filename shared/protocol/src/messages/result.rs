@@ -74,6 +74,12 @@ impl FrameResult {
         FrameId::new(self.run.clone(), self.seq)
     }
 
+    /// The frame's classes, when it was classified (not when its classifier could not be
+    /// used: then `classes.error` says why).
+    pub fn applied_classes(&self) -> Option<&FrameClasses> {
+        self.classes.as_ref().filter(|k| k.error.is_none())
+    }
+
     fn check(&self, limits: &Limits, c: Check) -> Result<(), ProtocolError> {
         for (name, v) in [("width", self.width), ("height", self.height)] {
             if v == 0 {
