@@ -224,49 +224,12 @@ pub(crate) async fn check_painting(
     }
     wait_segmented(addr, PAINT_RUN, 2).await;
 
-    let paint = |token: &str| format!("{base}/runs/{PAINT_RUN}?token={token}");
-    browser.goto(&paint(TOKEN)).await.unwrap();
-    browser
-        .wait_until("view.current === 1", WAIT)
-        .await
-        .unwrap();
-    browser.eval(STROKES).await.unwrap();
-    browser
-        .eval("document.getElementById('apply-labels').click()")
-        .await
-        .unwrap();
-    browser
-        .wait_until(
-            "document.getElementById('label-status').dataset.state === 'refused'",
-            WAIT,
-        )
-        .await
-        .unwrap();
+    let page = |token: &str| format!("{base}/runs/{PAINT_RUN}?token={token}");
+    paint_and_apply(browser, &page(TOKEN), "refused").await;
     let said = browser.text("#label-status").await.unwrap();
     assert!(said.contains("needs the write token"), "{said}");
 
-    browser.goto(&paint(super::WRITE_TOKEN)).await.unwrap();
-    browser
-        .wait_until("view.current === 1", WAIT)
-        .await
-        .unwrap();
-    browser.eval(STROKES).await.unwrap();
-    let painted = browser
-        .eval("Number(document.getElementById('label-status').dataset.points)")
-        .await
-        .unwrap();
-    assert!(painted.as_u64().unwrap() > 500, "{painted} pixels painted");
-    browser
-        .eval("document.getElementById('apply-labels').click()")
-        .await
-        .unwrap();
-    browser
-        .wait_until(
-            "document.getElementById('label-status').dataset.state === 'applied'",
-            WAIT,
-        )
-        .await
-        .unwrap();
+    paint_and_apply(browser, &page(super::WRITE_TOKEN), "applied").await;
     let rows = browser
         .eval(
             "[...document.querySelectorAll('#class-legend tr.class-row')].map(r => r.dataset.name)",
@@ -320,6 +283,28 @@ pub(crate) async fn check_painting(
     let history = String::from_utf8_lossy(&o.stdout);
     assert!(history.contains("saved by tester"), "{history}");
     assert!(history.contains("(painted on frame 1)"), "{history}");
+}
+
+/// Opens `page` on frame 1, paints [`STROKES`], applies them, and waits until the page says
+/// `outcome` ("applied" or "refused").
+async fn paint_and_apply(browser: &Browser, page: &str, outcome: &str) {
+    browser.goto(page).await.unwrap();
+    browser
+        .wait_until("view.current === 1", WAIT)
+        .await
+        .unwrap();
+    browser.eval(STROKES).await.unwrap();
+    let painted = browser
+        .eval("Number(document.getElementById('label-status').dataset.points)")
+        .await
+        .unwrap();
+    assert!(painted.as_u64().unwrap() > 500, "{painted} pixels painted");
+    browser
+        .eval("document.getElementById('apply-labels').click()")
+        .await
+        .unwrap();
+    let state = format!("document.getElementById('label-status').dataset.state === '{outcome}'");
+    browser.wait_until(&state, WAIT).await.unwrap();
 }
 
 /// A run labelled in the page.
