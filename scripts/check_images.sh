@@ -136,8 +136,8 @@ fi
 
 # --- 3. images -------------------------------------------------------------------------------
 # The six binaries, as the Dockerfile's build stage names them, and the package of each.
-BINARIES=(tessera tessera-ingest tessera-embedder tessera-clusterer tessera-publisher tessera-dashboard)
-PACKAGES=(tessera-cli tessera-ingest tessera-embedder tessera-clusterer tessera-publisher tessera-dashboard-service)
+BINARIES=(tessera tessera-ingest tessera-embedder tessera-clusterer tessera-publisher tessera-decider tessera-dashboard)
+PACKAGES=(tessera-cli tessera-ingest tessera-embedder tessera-clusterer tessera-publisher tessera-decider tessera-dashboard-service)
 build_args=(-f deploy/docker/Dockerfile --build-arg "BASE=$BASE_IMAGE" --build-context "tessera-cache=$TESSERA_CACHE")
 prebuilt="${TESSERA_IMAGES_BINARIES:-}"
 if [[ -n "$prebuilt" ]]; then

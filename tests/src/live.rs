@@ -467,6 +467,7 @@ pub fn service_command(
                 settings.publisher.overlay.to_string(),
             );
         }
+        Service::Decider => {}
     }
     cmd
 }

@@ -25,12 +25,13 @@ use tessera_tests::live::*;
 use tessera_workers::{CancellationToken, up};
 
 const MODEL: &str = "tiny";
-const USERS: [&str; 7] = [
+const USERS: [&str; 8] = [
     "admin",
     "ingest",
     "embedder",
     "clusterer",
     "publisher",
+    "decider",
     "dashboard",
     "instrument-tem-1",
 ];
@@ -244,7 +245,11 @@ impl Running {
     async fn start(base: &Settings, nats: &NatsServer, certs: &Certs, pw: &Passwords) -> Self {
         let shutdown = CancellationToken::new();
         let mut tasks = Vec::new();
-        for service in Services::ALL {
+        // The decider too: with no policy stored it only reads the policies bucket.
+        let all = Services::ALL
+            .into_iter()
+            .chain([tessera_protocol::Service::Decider]);
+        for service in all {
             let user = service.as_str();
             let mut s = base.clone();
             s.bus = login(nats, certs, user, pw.of(user));
@@ -443,6 +448,22 @@ async fn every_user_is_refused_outside_its_subjects() {
     let publisher = connect_as(&nats, &certs, &pw, "publisher").await;
     assert_publish_denied(&publisher, "publisher", "tessera.work.r").await;
     assert_publish_denied(&publisher, "publisher", "$KV.tessera_runs.r").await;
+    // Only the decider publishes decisions; it may not touch the policies it reads.
+    assert_publish_denied(&publisher, "publisher", "tessera.decisions.tem-1.r").await;
+    let decider = connect_as(&nats, &certs, &pw, "decider").await;
+    let ack = decider
+        .publish(
+            "tessera.decisions.tem-1.r",
+            Bytes::from_static(b"x"),
+            &[],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ack.stream, "DECISIONS");
+    assert_publish_denied(&decider, "decider", "tessera.results.tem-1.r").await;
+    assert_publish_denied(&decider, "decider", "tessera.acq.tem-1.stop").await;
+    assert_publish_denied(&decider, "decider", "$KV.tessera_policies.run.r").await;
     // No service may change the topology.
     let err = publisher
         .ensure_topology(&[tessera_protocol::streams::ACQ], &[], &[], &[])
@@ -509,13 +530,22 @@ async fn every_user_is_refused_outside_its_subjects() {
         "tessera.acq.tem-2.start",
         "tessera.work.r",
         "tessera.results.tem-1.r",
+        "tessera.decisions.tem-1.r",
+        "tessera.acks.tem-2.r",
     ] {
         assert_publish_denied(&inst, "instrument-tem-1", subject).await;
     }
     assert_subscribe_denied(&inst, "instrument-tem-1", "tessera.results.tem-2.>").await;
     assert_subscribe_denied(&inst, "instrument-tem-1", "tessera.acq.>").await;
-    // Its own results it may watch.
+    assert_subscribe_denied(&inst, "instrument-tem-1", "tessera.decisions.tem-2.>").await;
+    // Its own results and decisions it may watch, and answer its decisions.
     let _own = inst.subscribe("tessera.results.tem-1.>").await.unwrap();
+    let _decisions = inst.subscribe("tessera.decisions.tem-1.>").await.unwrap();
+    let ack = inst
+        .publish("tessera.acks.tem-1.r", Bytes::from_static(b"x"), &[], None)
+        .await
+        .unwrap();
+    assert_eq!(ack.stream, "DECISIONS");
     logs.assert_free_of(&pw.all());
     eprintln!("refusals checked in {:?}", t0.elapsed());
 }

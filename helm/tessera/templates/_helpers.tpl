@@ -19,7 +19,7 @@
 
 {{/* The five services, in start-up order. */}}
 {{- define "tessera.services" -}}
-ingest embedder clusterer publisher dashboard
+ingest embedder clusterer publisher decider dashboard
 {{- end }}
 
 {{- define "tessera.labels" -}}

@@ -33,8 +33,8 @@ pub(crate) enum Command {
     Eval(EvalArgs),
     /// Fetch the ONNX Runtime library, the models and the sample images into the cache.
     Provision(ProvisionArgs),
-    /// Run the live services (ingest, embedders, clusterer, publisher) in this process
-    /// against a NATS server, for a single box.
+    /// Run the live services (ingest, embedders, clusterer, publisher, decider) in this
+    /// process against a NATS server, for a single box.
     Up(UpArgs),
     /// Simulate an instrument: publish a run of images or synthetic frames over NATS.
     Publish(PublishArgs),
@@ -44,6 +44,10 @@ pub(crate) enum Command {
     /// --save-classifier`, list them, or show one's edit history.
     #[command(subcommand)]
     Classifier(ClassifierCommand),
+    /// Closed-loop policies (rules that turn results into instructions for the instrument):
+    /// check a file, or store it for a run or an instrument (docs/policies.md).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Read one file and write it to stdout for a parent tessera (HDF5 files are read in such
     /// a child process, so that a damaged file cannot crash the command).
     #[command(hide = true)]
@@ -88,7 +92,7 @@ pub(crate) struct UpArgs {
     #[arg(long, default_value_t = 1)]
     pub embedders: usize,
     /// Run only these services (comma-separated: ingest, embedder, clusterer, publisher,
-    /// dashboard). Default: all of them.
+    /// decider, dashboard). Default: all of them.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Address to serve the dashboard on (overrides dashboard.bind; default 127.0.0.1:8080).
@@ -143,8 +147,56 @@ pub(crate) struct PublishArgs {
     /// put`), beside its communities.
     #[arg(long)]
     pub classifier: Option<String>,
+    /// A closed-loop policy (TOML, docs/policies.md) for this run: checked, then stored for
+    /// the decider before the first frame.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Obey the run's decisions (needs --synthetic and a policy: --policy, or the
+    /// instrument's): stop, change the dose rate, image a region at a higher magnification;
+    /// each frame waits for its decision.
+    #[arg(long, requires = "synthetic", conflicts_with = "wait")]
+    pub obey: bool,
+    /// With --obey: the highest magnification this instrument takes; a region asked for
+    /// beyond it is refused (and the refusal sent back).
+    #[arg(long, default_value_t = 64.0, requires = "obey")]
+    pub max_magnification: f64,
     #[command(flatten)]
     pub params: ParamArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Check a policy file and print its rules, or what is wrong and on which line.
+    Check(PolicyCheckArgs),
+    /// Check a policy file and store it for a run or for every run of an instrument.
+    Put(PolicyPutArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PolicyCheckArgs {
+    /// The policy file (TOML).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PolicyPutArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// The policy file (TOML).
+    pub file: PathBuf,
+    /// Store it for this run (it wins over the instrument's).
+    #[arg(
+        long,
+        conflicts_with = "instrument",
+        required_unless_present = "instrument"
+    )]
+    pub run: Option<String>,
+    /// Store it for every run of this instrument.
+    #[arg(long)]
+    pub instrument: Option<String>,
+    /// Who is storing it [default: $USER].
+    #[arg(long)]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -117,6 +117,7 @@ mod tests {
             model_digest: "d".into(),
             params: WireParams::default(),
             classes: None,
+            chip_map: None,
         }
     }
 

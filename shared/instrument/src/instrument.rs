@@ -1,12 +1,13 @@
-//! [`Instrument`]: publishes one instrument's run starts, frames and run stops onto ACQ.
+//! [`Instrument`]: publishes one instrument's run starts, frames and run stops onto ACQ,
+//! hears the decisions for its runs and answers them.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use tessera_bus::{Bus, BusError, PublishAck};
 use tessera_protocol::{
-    Frame, InstrumentId, Limits, Message, ObjectRef, PROTOCOL_VERSION, Pixels, RunId, RunStart,
-    RunStop, encode_message, keys, streams::FRAMES_STORE, subjects,
+    Decision, DecisionAck, Frame, InstrumentId, Limits, Message, ObjectRef, PROTOCOL_VERSION,
+    Pixels, RunId, RunStart, RunStop, encode_message, keys, streams::FRAMES_STORE, subjects,
 };
 
 use crate::{FrameData, InstrumentError, frame::now_ms};
@@ -152,6 +153,50 @@ impl Instrument {
         let msg_id = keys::stop_msg_id(&stop.run);
         self.send(&subject, payload, Vec::new(), &msg_id, &context)
             .await
+    }
+
+    /// Publishes this instrument's answer to a decision on `tessera.acks.<instrument>.<run>`
+    /// (Msg-Id: run, frame and rule, so a resent answer counts once).
+    pub async fn ack_decision(&self, ack: &DecisionAck) -> Result<PublishAck, InstrumentError> {
+        let context = format!("answer to decision {}/{} ({})", ack.run, ack.seq, ack.rule);
+        let payload = self.encode(ack, &context)?;
+        let subject = subjects::acks_subject(&self.id, &ack.run);
+        let msg_id = keys::ack_msg_id(&ack.run, ack.seq, &ack.rule);
+        self.send(&subject, payload, Vec::new(), &msg_id, &context)
+            .await
+    }
+
+    /// The decisions for `run` of this instrument as they are published (core NATS: subscribe
+    /// before the run starts so that none is missed), decoded; one that cannot be decoded is
+    /// an error item and the stream goes on.
+    pub async fn decisions(
+        &self,
+        run: &RunId,
+    ) -> Result<
+        impl futures::Stream<Item = Result<Decision, InstrumentError>> + Send + Unpin + 'static,
+        InstrumentError,
+    > {
+        use futures::StreamExt;
+        let subject = subjects::decisions_subject(&self.id, run);
+        let messages =
+            self.bus
+                .subscribe(&subject)
+                .await
+                .map_err(|source| InstrumentError::Bus {
+                    context: format!("listening for the decisions of run {run}"),
+                    source,
+                })?;
+        let limits = self.limits;
+        Ok(messages
+            .map(move |m| {
+                tessera_protocol::decode::<Decision>(&m.payload, &limits).map_err(|source| {
+                    InstrumentError::Protocol {
+                        context: format!("a decision on {}", m.subject),
+                        source,
+                    }
+                })
+            })
+            .boxed())
     }
 
     fn encode<T: Message>(&self, message: &T, context: &str) -> Result<Bytes, InstrumentError> {

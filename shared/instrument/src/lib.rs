@@ -18,10 +18,13 @@
 //! - `files.rs`: instrument files on disk ([`files::expand`], [`files::read_acquisition`]);
 //!   `isolated.rs` reads HDF5 files in a child process when asked to.
 //! - `simulate.rs`: [`simulate`], [`SimulationSummary`].
+//! - `closed_loop.rs`: [`obey`], a synthetic run that carries out the decider's decisions
+//!   (stop, dose rate, a region at a higher magnification) and answers each.
 //! - `watch.rs`: [`watch`], [`ResultFilter`], [`format_result`].
 //! - `outcome.rs`: a published run's results and rejects ([`watch_run`]), their tally
 //!   ([`RunOutcome`]), and what missing frames were last seen doing ([`describe_missing`]).
 
+mod closed_loop;
 mod error;
 pub mod files;
 mod frame;
@@ -32,6 +35,7 @@ mod simulate;
 mod source;
 mod watch;
 
+pub use closed_loop::{LoopEvent, LoopOptions, LoopSummary, obey};
 pub use error::InstrumentError;
 pub use frame::{FrameData, now_ms};
 pub use instrument::{Instrument, Published};
@@ -39,6 +43,6 @@ pub use outcome::{RunEvent, RunEventStream, RunOutcome, RunReject, describe_miss
 pub use simulate::{Progress, SimulationSummary, Skipped, simulate};
 pub use source::{
     DISORDERED_FRACTION_SCALAR, DOSE_STEP, DoseSeries, FrameSource, SYNTHETIC_PIXEL_SIZE_NM,
-    SYNTHETIC_SIDES,
+    SYNTHETIC_SIDES, Zoom,
 };
 pub use watch::{LATENCY_TIMING, ResultFilter, ResultStream, format_result, watch};

@@ -165,6 +165,11 @@ impl DoseSeries {
         self.count
     }
 
+    /// Side of its frames, in pixels.
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+
     /// The exact truth of frame `index`, row by row: 0 where the crystal is, 1 where the
     /// disorder is.
     pub fn truth(&self, index: u64) -> Vec<u32> {
@@ -180,30 +185,89 @@ impl DoseSeries {
 
     /// The left edge of frame `index`'s window in the scene.
     fn window(&self, index: u64) -> usize {
+        self.window_at(index as f64 * DOSE_STEP)
+    }
+
+    /// The left edge of the window at cumulative `dose`: the front has swept the series'
+    /// whole travel at the dose of its last frame, `(count − 1) ×` [`DOSE_STEP`], and stays
+    /// at the end beyond.
+    fn window_at(&self, dose: f64) -> usize {
         let travel = self.scene.width - self.size as usize;
         match self.count {
             0 | 1 => travel / 2,
-            n => ((index as f64 / (n - 1) as f64 * travel as f64).round() as usize).min(travel),
+            n => {
+                let progress = (dose / ((n - 1) as f64 * DOSE_STEP)).clamp(0.0, 1.0);
+                ((progress * travel as f64).round() as usize).min(travel)
+            }
         }
     }
 
     /// Frame `index`: the window, with noise, as `u16`.
     fn frame(&self, index: u64) -> Result<FrameData, InstrumentError> {
+        self.frame_at(index as f64 * DOSE_STEP, index, None)
+    }
+
+    /// The frame the instrument takes at cumulative `dose` (`noise` seeds its detector noise,
+    /// one per frame taken), of the whole field of view or, with `zoom`, of one region of it
+    /// at a higher magnification: the region is resampled (bilinear) from the specimen to a
+    /// full `size × size` frame, its pixel size divided by the magnification. The frame's
+    /// scalars hold the exact disordered fraction of what it shows
+    /// ([`DISORDERED_FRACTION_SCALAR`]) and, zoomed, the region (`roi_x`, `roi_y`,
+    /// `roi_width`, `roi_height`, in survey pixels) and `magnification`.
+    pub fn frame_at(
+        &self,
+        dose: f64,
+        noise: u64,
+        zoom: Option<&Zoom>,
+    ) -> Result<FrameData, InstrumentError> {
         let side = self.size as usize;
-        let x0 = self.window(index);
+        let x0 = self.window_at(dose);
+        let (region, magnification) = match zoom {
+            Some(z) => {
+                let r = z.clamped(self.size);
+                (r, f64::from(self.size) / f64::from(r[2].max(r[3])))
+            }
+            None => ([0, 0, self.size, self.size], 1.0),
+        };
+        let [rx, ry, rw, rh] = region.map(|v| v as usize);
         let mut pixels = Vec::with_capacity(side * side);
         let mut disordered = 0usize;
+        let at = |x: usize, y: usize| y * self.scene.width + x0 + x;
         for y in 0..side {
-            let row = y * self.scene.width + x0..y * self.scene.width + x0 + side;
-            pixels.extend_from_slice(&self.scene.pixels[row.clone()]);
-            disordered += self.scene.truth[row].iter().filter(|&&t| t != 0).count();
+            let sy = ry as f64 + (y as f64 + 0.5) * rh as f64 / side as f64 - 0.5;
+            let (y0, fy) = split(sy, rh, ry);
+            for x in 0..side {
+                let sx = rx as f64 + (x as f64 + 0.5) * rw as f64 / side as f64 - 0.5;
+                let (xa, fx) = split(sx, rw, rx);
+                let (xb, yb) = ((xa + 1).min(rx + rw - 1), (y0 + 1).min(ry + rh - 1));
+                let p = |x, y| self.scene.pixels[at(x, y)];
+                let top = p(xa, y0) * (1.0 - fx) + p(xb, y0) * fx;
+                let bottom = p(xa, yb) * (1.0 - fx) + p(xb, yb) * fx;
+                pixels.push(top * (1.0 - fy) + bottom * fy);
+                let nearest = at(
+                    if fx < 0.5 { xa } else { xb },
+                    if fy < 0.5 { y0 } else { yb },
+                );
+                disordered += usize::from(self.scene.truth[nearest] != 0);
+            }
         }
         let noise_seed = self
             .seed
             .wrapping_add(1)
-            .wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            .wrapping_add(noise.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         apply_noise(&mut pixels, &NoiseLevel::Low, noise_seed)?;
         let fraction = disordered as f64 / (side * side) as f64;
+        let mut scalars: std::collections::BTreeMap<String, f64> =
+            [(DISORDERED_FRACTION_SCALAR.to_string(), fraction)].into();
+        if zoom.is_some() {
+            for (name, v) in ["roi_x", "roi_y", "roi_width", "roi_height"]
+                .into_iter()
+                .zip(region)
+            {
+                scalars.insert(name.into(), f64::from(v));
+            }
+            scalars.insert("magnification".into(), magnification);
+        }
         Ok(FrameData {
             width: self.size,
             height: self.size,
@@ -213,9 +277,46 @@ impl DoseSeries {
                 .flat_map(|v| v.to_le_bytes())
                 .collect(),
             timestamp_ms: now_ms(),
-            dose: Some(index as f64 * DOSE_STEP),
-            pixel_size_nm: Some(SYNTHETIC_PIXEL_SIZE_NM),
-            scalars: [(DISORDERED_FRACTION_SCALAR.to_string(), fraction)].into(),
+            dose: Some(dose),
+            pixel_size_nm: Some(SYNTHETIC_PIXEL_SIZE_NM * rw as f64 / side as f64),
+            scalars,
         })
     }
+}
+
+/// A region of the field of view to image at a higher magnification, in survey pixels; its
+/// longer side fills the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zoom {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width (at least 2 pixels once clamped).
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+}
+
+impl Zoom {
+    /// The region inside a `side × side` field of view, `[x, y, width, height]`, at least
+    /// 2 × 2 pixels.
+    fn clamped(&self, side: u32) -> [u32; 4] {
+        let width = self.width.clamp(2, side);
+        let height = self.height.clamp(2, side);
+        [
+            self.x.min(side - width),
+            self.y.min(side - height),
+            width,
+            height,
+        ]
+    }
+}
+
+/// A sample coordinate `s` inside `[start, start + len)` as its lower pixel and the weight of
+/// the next.
+fn split(s: f64, len: usize, start: usize) -> (usize, f32) {
+    let s = s.clamp(start as f64, (start + len - 1) as f64);
+    let i = s.floor();
+    (i as usize, (s - i) as f32)
 }

@@ -43,6 +43,7 @@ fn result(run: &str, seq: u64) -> FrameResult {
         model_digest: "0123456789abcdef".into(),
         params: WireParams::default(),
         classes: None,
+        chip_map: None,
     }
 }
 

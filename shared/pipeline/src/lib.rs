@@ -5,6 +5,8 @@
 //!
 //! # Layout
 //! - [`classes`]: few-shot classifiers stored and applied, and a frame's classes.
+//! - [`decisions`]: a frame's result turned into the closed loop's decision, and the run's
+//!   decider state.
 //! - [`params`]: wire parameters to `SegmentParams` and back (resolved).
 //! - [`frames`]: a frame's raw samples to a raster.
 //! - [`batching`]: a prepared frame to chip batches that fit the server's payload limit.
@@ -14,6 +16,7 @@
 pub mod assembly;
 pub mod batching;
 pub mod classes;
+pub mod decisions;
 pub mod frames;
 pub mod params;
 pub mod results;
@@ -44,4 +47,7 @@ pub enum PipelineError {
     /// A classifier could not be applied.
     #[error(transparent)]
     Classes(#[from] tessera_fewshot::FewShotError),
+    /// The decider's stored state could not be written or read.
+    #[error("{0}")]
+    State(String),
 }

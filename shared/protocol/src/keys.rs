@@ -6,7 +6,7 @@
 //! from the frame (and batch) it is about: a retried publish, a redelivered batch embedded by
 //! another worker, or an instrument resending a frame all collapse into one message.
 
-use crate::{RunId, Service};
+use crate::{InstrumentId, RunId, Service};
 
 /// JetStream's de-duplication header.
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
@@ -51,6 +51,18 @@ pub fn segmented_msg_id(run: &RunId, seq: u64) -> String {
 /// Msg-Id of a frame result: `result:<run>:<seq>`.
 pub fn result_msg_id(run: &RunId, seq: u64) -> String {
     format!("result:{run}:{seq}")
+}
+
+/// Msg-Id of a decision: `decision:<run>:<seq>`, so a restarted decider never issues one
+/// twice.
+pub fn decision_msg_id(run: &RunId, seq: u64) -> String {
+    format!("decision:{run}:{seq}")
+}
+
+/// Msg-Id of an instrument's answer to a decision's rule: `ack:<run>:<seq>:<rule>` (the rule
+/// name's dots and spaces kept: a Msg-Id is a header value, not a subject).
+pub fn ack_msg_id(run: &RunId, seq: u64, rule: &str) -> String {
+    format!("ack:{run}:{seq}:{rule}")
 }
 
 /// Msg-Id of a reject: `reject:<service>:<subject>:<id>`, where `id` is the refused
@@ -136,6 +148,22 @@ pub fn classifier_key(name: &str) -> String {
 /// classifier's own name has no dot).
 pub fn run_classifier_key(run: &RunId) -> String {
     format!("run.{run}")
+}
+
+/// Key of a run's policy in KV `tessera_policies`: `run.<run>` (it wins over the
+/// instrument's).
+pub fn run_policy_key(run: &RunId) -> String {
+    format!("run.{run}")
+}
+
+/// Key of an instrument's policy in KV `tessera_policies`: `instrument.<instrument>`.
+pub fn instrument_policy_key(instrument: &InstrumentId) -> String {
+    format!("instrument.{instrument}")
+}
+
+/// Key of a run's decider state (hysteresis counters, history) in KV `tessera_decider`.
+pub fn decider_state_key(run: &RunId) -> String {
+    run.to_string()
 }
 
 /// Object name of a classifier's body in `tessera_classifiers`: `<name>/<digest>.msgpack`,

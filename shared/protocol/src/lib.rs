@@ -34,6 +34,8 @@
 //!   (KV records [`RunRecord`], [`FrameProgress`], [`RunSeries`]).
 //! - `messages/classes.rs` ([`FrameClasses`], [`ClassifierRecord`]): few-shot classes and the
 //!   classifiers' KV records.
+//! - `messages/decision.rs` ([`Decision`], [`DecisionAck`], [`PolicyRecord`]): the closed
+//!   loop, decider → instrument and back.
 //! - `codec.rs`: [`encode`], [`encode_message`], [`decode`], [`decode_acq`].
 //! - `le.rs`: raw little-endian buffers to and from `f32`/`u32`.
 //! - [`subjects`]: subject patterns, builders, [`Route`] (the parser) and wildcard matching.
@@ -68,10 +70,14 @@ pub use messages::{
     classes::{
         ClassName, ClassWire, ClassifierRecord, ClassifyReply, ClassifyRequest, FrameClasses,
     },
+    decision::{
+        Action, Decision, DecisionAck, Fired, MAX_POLICY_BYTES, PolicyRecord, Roi, RoiGoal,
+        check_roi_on_frame,
+    },
     frame::{Dtype, Frame, ObjectRef, Pixels, samples_to_f32},
     ops::{DeadLetter, Reject, ServiceStatus},
     params::{AlgorithmWire, GraphWire, Preset, SplitWire, WireParams},
-    result::FrameResult,
+    result::{ChipMap, FrameResult},
     run::{RunStart, RunStop, StopReason},
     segmented::{CommunityWire, Segmented},
     state::{FrameProgress, ProgressState, RunRecord, RunSeries, RunState, SeriesPoint},

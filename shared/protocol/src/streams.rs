@@ -11,6 +11,7 @@
 //! | SEGMENTED | `tessera.segmented.*` | work queue | 1 day, 5 GiB | 8 MiB | publisher |
 //! | RESULTS | `tessera.results.*.*` | limits | 30 days, 10 GiB | 1 MiB | dashboards (own consumers) |
 //! | REJECTS | `tessera.rejects.*` | limits | 30 days, 1 GiB | 64 KiB | operators |
+//! | DECISIONS | `tessera.decisions.*.*`, `tessera.acks.*.*` | limits | 30 days, 1 GiB | 64 KiB | instruments, dashboards (own consumers) |
 //! | DLQ | `tessera.dlq.*` | limits | 30 days, 20 GiB | 8 MiB + 64 KiB | operators |
 //!
 //! Every stream is on file storage with a 2-minute duplicate window. The pipeline's streams
@@ -21,8 +22,9 @@
 
 use crate::sites::StreamSource;
 use crate::subjects::{
-    ACQ_FRAME_PATTERN, ACQ_START_PATTERN, ACQ_STOP_PATTERN, DLQ_PATTERN, EMBEDDED_PATTERN,
-    REJECTS_PATTERN, RESULTS_PATTERN, SEGMENTED_PATTERN, WORK_PATTERN, subject_matches,
+    ACKS_PATTERN, ACQ_FRAME_PATTERN, ACQ_START_PATTERN, ACQ_STOP_PATTERN, DECISIONS_PATTERN,
+    DLQ_PATTERN, EMBEDDED_PATTERN, REJECTS_PATTERN, RESULTS_PATTERN, SEGMENTED_PATTERN,
+    WORK_PATTERN, subject_matches,
 };
 
 /// How a stream keeps its messages.
@@ -238,8 +240,28 @@ pub const DLQ: StreamSpec = StreamSpec {
     sources: Vec::new(),
 };
 
+/// The closed loop: the decider's verdict on every frame of a run with a policy, and the
+/// instruments' answers. Small messages, kept as long as RESULTS so a run's decisions can
+/// be replayed beside its results.
+pub const DECISIONS: StreamSpec = StreamSpec {
+    name: "DECISIONS",
+    subjects: &[DECISIONS_PATTERN, ACKS_PATTERN],
+    retention: Retention::Limits,
+    storage: Storage::File,
+    max_age_secs: 30 * DAY,
+    max_bytes: GIB,
+    max_msg_size: 64 * KIB,
+    duplicate_window_secs: DUPLICATE_WINDOW_SECS,
+    discard: Discard::Old,
+    description: "Decisions for instruments and their answers \
+                  (tessera.decisions.<instrument>.<run>, tessera.acks.<instrument>.<run>)",
+    sources: Vec::new(),
+};
+
 /// Every stream, in pipeline order.
-pub static STREAMS: [StreamSpec; 7] = [ACQ, WORK, EMBEDDED, SEGMENTED, RESULTS, REJECTS, DLQ];
+pub static STREAMS: [StreamSpec; 8] = [
+    ACQ, WORK, EMBEDDED, SEGMENTED, RESULTS, DECISIONS, REJECTS, DLQ,
+];
 
 /// Every stream, in pipeline order.
 pub fn all_streams() -> Vec<StreamSpec> {
@@ -302,12 +324,23 @@ pub const PUBLISHER_CONSUMER: ConsumerSpec = ConsumerSpec {
     max_ack_pending: 64,
 };
 
+/// The decider reads every result once, in order (one copy).
+pub const DECIDER_CONSUMER: ConsumerSpec = ConsumerSpec {
+    stream: "RESULTS",
+    durable: "decider",
+    filter_subject: "",
+    ack_wait_secs: 30,
+    max_deliver: 5,
+    max_ack_pending: 64,
+};
+
 /// Every durable consumer, in pipeline order.
-pub const CONSUMERS: [ConsumerSpec; 4] = [
+pub const CONSUMERS: [ConsumerSpec; 5] = [
     INGEST_CONSUMER,
     EMBEDDER_CONSUMER,
     CLUSTERER_CONSUMER,
     PUBLISHER_CONSUMER,
+    DECIDER_CONSUMER,
 ];
 
 /// Every durable consumer, in pipeline order.
@@ -369,14 +402,34 @@ pub const CLASSIFIERS_KV: KvSpec = KvSpec {
     description: "Named few-shot classifiers and their edit history (key <name>)",
 };
 
+/// Policies for the closed loop ([`crate::PolicyRecord`], key `run.<run>` or
+/// `instrument.<instrument>`), with their edit history.
+pub const POLICIES_KV: KvSpec = KvSpec {
+    bucket: "tessera_policies",
+    history: 16,
+    max_age_secs: 0,
+    description: "Closed-loop policies (key run.<run> or instrument.<instrument>)",
+};
+
+/// The decider's state per run (hysteresis counters, fraction history; opaque msgpack, key
+/// `<run>`), so that a restarted decider carries on where it stopped.
+pub const DECIDER_KV: KvSpec = KvSpec {
+    bucket: "tessera_decider",
+    history: 1,
+    max_age_secs: 7 * DAY,
+    description: "The decider's state per run (key <run>)",
+};
+
 /// Every KV bucket.
-pub const KV_BUCKETS: [KvSpec; 6] = [
+pub const KV_BUCKETS: [KvSpec; 8] = [
     PROGRESS_KV,
     LATEST_KV,
     RUNS_KV,
     SERIES_KV,
     TRACKS_KV,
     CLASSIFIERS_KV,
+    POLICIES_KV,
+    DECIDER_KV,
 ];
 
 /// Every KV bucket.

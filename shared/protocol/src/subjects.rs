@@ -13,6 +13,8 @@
 //! | `tessera.rejects.<service>` | [`crate::Reject`] | REJECTS | any service → operators |
 //! | `tessera.dlq.<stream>` | [`crate::DeadLetter`] | DLQ | any consumer → operators |
 //! | `tessera.status.<service>` | [`crate::ServiceStatus`] | none (core NATS) | services → monitors |
+//! | `tessera.decisions.<instrument>.<run>` | [`crate::Decision`] | DECISIONS | decider → instrument, dashboards |
+//! | `tessera.acks.<instrument>.<run>` | [`crate::DecisionAck`] | DECISIONS | instrument → dashboards |
 //! | `tessera.classify.<run>` | [`crate::ClassifyRequest`], answered with [`crate::ClassifyReply`] | none (core NATS request) | dashboard → clusterer |
 
 use std::{fmt, str::FromStr};
@@ -48,6 +50,27 @@ pub const STATUS_PATTERN: &str = "tessera.status.*";
 /// Label requests of every run (core NATS requests, no stream).
 pub const CLASSIFY_PATTERN: &str = "tessera.classify.*";
 
+/// Decisions for every instrument and run (what the DECISIONS stream captures).
+pub const DECISIONS_PATTERN: &str = "tessera.decisions.*.*";
+/// Instruments' answers to decisions, for every instrument and run.
+pub const ACKS_PATTERN: &str = "tessera.acks.*.*";
+
+/// `tessera.decisions.<instrument>.<run>`.
+pub fn decisions_subject(instrument: &InstrumentId, run: &RunId) -> String {
+    format!("{PREFIX}.decisions.{instrument}.{run}")
+}
+
+/// `tessera.decisions.<instrument>.*`: every decision for one instrument (what its
+/// credentials may read).
+pub fn decisions_instrument_filter(instrument: &InstrumentId) -> String {
+    format!("{PREFIX}.decisions.{instrument}.*")
+}
+
+/// `tessera.acks.<instrument>.<run>`.
+pub fn acks_subject(instrument: &InstrumentId, run: &RunId) -> String {
+    format!("{PREFIX}.acks.{instrument}.{run}")
+}
+
 /// `tessera.classify.<run>`: labels painted on one of the run's frames.
 pub fn classify_subject(run: &RunId) -> String {
     format!("{PREFIX}.classify.{run}")
@@ -64,24 +87,28 @@ pub enum Service {
     Clusterer,
     /// Renders and publishes results.
     Publisher,
+    /// Turns results into decisions for the instrument (the closed loop).
+    Decider,
 }
 
 impl Service {
     /// Every service.
-    pub const ALL: [Service; 4] = [
+    pub const ALL: [Service; 5] = [
         Service::Ingest,
         Service::Embedder,
         Service::Clusterer,
         Service::Publisher,
+        Service::Decider,
     ];
 
-    /// Its name: "ingest", "embedder", "clusterer", "publisher".
+    /// Its name: "ingest", "embedder", "clusterer", "publisher", "decider".
     pub fn as_str(self) -> &'static str {
         match self {
             Service::Ingest => "ingest",
             Service::Embedder => "embedder",
             Service::Clusterer => "clusterer",
             Service::Publisher => "publisher",
+            Service::Decider => "decider",
         }
     }
 }
@@ -102,8 +129,9 @@ impl FromStr for Service {
             .ok_or_else(|| ProtocolError::InvalidToken {
                 what: "service",
                 value: shorten(s, 80),
-                reason: "it is not a Tessera service (ingest, embedder, clusterer, publisher)"
-                    .into(),
+                reason:
+                    "it is not a Tessera service (ingest, embedder, clusterer, publisher, decider)"
+                        .into(),
             })
     }
 }
@@ -196,6 +224,20 @@ pub enum Route {
         /// The run.
         run: RunId,
     },
+    /// `tessera.decisions.<instrument>.<run>`.
+    Decisions {
+        /// The instrument.
+        instrument: InstrumentId,
+        /// The run.
+        run: RunId,
+    },
+    /// `tessera.acks.<instrument>.<run>`.
+    Acks {
+        /// The instrument.
+        instrument: InstrumentId,
+        /// The run.
+        run: RunId,
+    },
     /// `tessera.rejects.<service>`.
     Rejects(Service),
     /// `tessera.dlq.<stream>`.
@@ -233,6 +275,14 @@ impl Route {
                 instrument: instrument(i)?,
                 run: run(r)?,
             }),
+            ["decisions", i, r] => Ok(Route::Decisions {
+                instrument: instrument(i)?,
+                run: run(r)?,
+            }),
+            ["acks", i, r] => Ok(Route::Acks {
+                instrument: instrument(i)?,
+                run: run(r)?,
+            }),
             ["rejects", s] => Ok(Route::Rejects(service(s)?)),
             ["dlq", s] => {
                 check_token("stream name", s).map_err(wrap)?;
@@ -242,14 +292,16 @@ impl Route {
             [kind @ ("work" | "embedded" | "segmented"), ..] => {
                 Err(fail(format!("expected tessera.{kind}.<run>")))
             }
-            ["results", ..] => Err(fail("expected tessera.results.<instrument>.<run>".into())),
+            [kind @ ("results" | "decisions" | "acks"), ..] => {
+                Err(fail(format!("expected tessera.{kind}.<instrument>.<run>")))
+            }
             [kind @ ("rejects" | "status"), ..] => {
                 Err(fail(format!("expected tessera.{kind}.<service>")))
             }
             ["dlq", ..] => Err(fail("expected tessera.dlq.<stream>".into())),
             _ => Err(fail(
-                "the second token must be acq, work, embedded, segmented, results, rejects, \
-                 dlq or status"
+                "the second token must be acq, work, embedded, segmented, results, decisions, \
+                 acks, rejects, dlq or status"
                     .into(),
             )),
         }
@@ -265,6 +317,8 @@ impl Route {
             Route::Embedded(r) => embedded_subject(r),
             Route::Segmented(r) => segmented_subject(r),
             Route::Results { instrument, run } => results_subject(instrument, run),
+            Route::Decisions { instrument, run } => decisions_subject(instrument, run),
+            Route::Acks { instrument, run } => acks_subject(instrument, run),
             Route::Rejects(s) => rejects_subject(*s),
             Route::DeadLetters(stream) => format!("{PREFIX}.dlq.{stream}"),
             Route::Status(s) => status_subject(*s),
@@ -281,6 +335,8 @@ impl Route {
             Route::Embedded(_) => MessageKind::EmbeddingBatch,
             Route::Segmented(_) => MessageKind::Segmented,
             Route::Results { .. } => MessageKind::FrameResult,
+            Route::Decisions { .. } => MessageKind::Decision,
+            Route::Acks { .. } => MessageKind::DecisionAck,
             Route::Rejects(_) => MessageKind::Reject,
             Route::DeadLetters(_) => MessageKind::DeadLetter,
             Route::Status(_) => MessageKind::ServiceStatus,

@@ -472,6 +472,45 @@ fn validation_names_fields() {
             "classes.unknown_fraction",
         ),
         (
+            FrameResult {
+                chip_map: frame_result().chip_map.map(|m| ChipMap {
+                    labels: m.labels[4..].to_vec(),
+                    ..m
+                }),
+                ..frame_result()
+            }
+            .validate(&l)
+            .unwrap_err(),
+            "chip_map.labels",
+        ),
+        (
+            FrameResult {
+                chip_map: frame_result().chip_map.map(|m| ChipMap {
+                    confidence: Some(tessera_protocol::f32s_to_le_bytes(&[-1.0; 12])),
+                    ..m
+                }),
+                ..frame_result()
+            }
+            .validate(&l)
+            .unwrap_err(),
+            "chip_map.confidence",
+        ),
+        (
+            FrameResult {
+                chip_map: frame_result().chip_map.map(|m| ChipMap {
+                    grid: GridWire {
+                        width: 32,
+                        ..m.grid
+                    },
+                    ..m
+                }),
+                ..frame_result()
+            }
+            .validate(&l)
+            .unwrap_err(),
+            "chip_map.grid",
+        ),
+        (
             Segmented {
                 classes: Some(FrameClasses {
                     classifier: "two words".into(),

@@ -97,6 +97,24 @@ fn subjects_round_trip() {
             Some("RESULTS"),
         ),
         (
+            Route::Decisions {
+                instrument: i.clone(),
+                run: r.clone(),
+            },
+            "tessera.decisions.titan-1.run-2024_001",
+            MessageKind::Decision,
+            Some("DECISIONS"),
+        ),
+        (
+            Route::Acks {
+                instrument: i.clone(),
+                run: r.clone(),
+            },
+            "tessera.acks.titan-1.run-2024_001",
+            MessageKind::DecisionAck,
+            Some("DECISIONS"),
+        ),
+        (
             Route::Rejects(Service::Ingest),
             "tessera.rejects.ingest",
             MessageKind::Reject,
@@ -212,7 +230,7 @@ fn message_ids_and_keys() {
 #[test]
 fn streams_are_valid_and_disjoint() {
     let streams = all_streams();
-    assert_eq!(streams.len(), 7);
+    assert_eq!(streams.len(), 8);
     for s in &streams {
         assert!(
             is_valid_token(s.name) && !s.name.contains('.'),
@@ -300,7 +318,9 @@ fn consumers_buckets_and_stores() {
             "tessera_runs",
             "tessera_series",
             "tessera_tracks",
-            "tessera_classifiers"
+            "tessera_classifiers",
+            "tessera_policies",
+            "tessera_decider"
         ]
     );
     let stores: Vec<_> = all_object_stores().iter().map(|o| o.bucket).collect();

@@ -261,6 +261,10 @@ impl QueueSettings {
             Service::Embedder => (streams::EMBEDDER_CONSUMER, self.embedder_ack_wait_secs),
             Service::Clusterer => (streams::CLUSTERER_CONSUMER, self.clusterer_ack_wait_secs),
             Service::Publisher => (streams::PUBLISHER_CONSUMER, self.publisher_ack_wait_secs),
+            Service::Decider => (
+                streams::DECIDER_CONSUMER,
+                streams::DECIDER_CONSUMER.ack_wait_secs,
+            ),
         };
         ConsumerSpec {
             ack_wait_secs,

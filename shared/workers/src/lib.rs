@@ -1,5 +1,5 @@
-//! The four live services as async loops over the bus: [`ingest`], [`embedder`],
-//! [`clusterer`] and [`publisher`]. Each `run` takes a [`Context`] (bus, settings, metrics,
+//! The live services as async loops over the bus: [`ingest`], [`embedder`],
+//! [`clusterer`], [`publisher`] and the closed loop's [`decider`]. Each `run` takes a [`Context`] (bus, settings, metrics,
 //! shutdown) and returns when shutdown is asked for or its consumer is gone. The service
 //! binaries and `tessera up` are thin shells around these.
 //!
@@ -16,8 +16,9 @@
 //! - `prefetch`: the messages an embedder takes ahead, kept alive until it starts on them.
 //! - `spans`: the span around each message (run and frame ids on every log line, trace
 //!   context through the message headers).
-//! - [`ingest`], [`embedder`], [`clusterer`], [`publisher`]: one service each.
+//! - [`ingest`], [`embedder`], [`clusterer`], [`publisher`], [`decider`]: one service each.
 //! - [`classifiers`]: named few-shot classifiers saved to, listed from and loaded from NATS.
+//! - [`policies`]: closed-loop policies checked and stored for a run or an instrument.
 //! - `labelling`: labels painted in the dashboard on a run's newest frame, which the
 //!   clusterer keeps: a classifier made, stored and bound to the run, the frame re-classified.
 //! - [`up`]: several services in one process.
@@ -26,10 +27,12 @@ pub mod classifiers;
 pub mod clusterer;
 mod common;
 mod context;
+pub mod decider;
 pub mod embedder;
 pub mod ingest;
 mod labelling;
 mod models;
+pub mod policies;
 mod prefetch;
 pub mod publisher;
 mod spans;

@@ -15,8 +15,8 @@ use tessera_imaging::{
 use tessera_pipeline::classes::class_legend;
 use tessera_pipeline::results::{legend, series_point};
 use tessera_protocol::{
-    FrameClasses, FrameResult, ObjectRef, PROTOCOL_VERSION, RunSeries, Segmented, Service, decode,
-    encode_message, keys,
+    ChipMap, FrameClasses, FrameResult, ObjectRef, PROTOCOL_VERSION, RunSeries, Segmented, Service,
+    decode, encode_message, keys,
     streams::{LATEST_KV, OUTPUTS_STORE, SERIES_KV},
     subjects,
 };
@@ -115,6 +115,11 @@ async fn handle(ctx: &Context, d: &Delivery) -> Result<(), Failure> {
         model_digest: seg.model_digest.clone(),
         params: seg.params.clone(),
         classes,
+        chip_map: Some(ChipMap {
+            grid: seg.grid,
+            labels: seg.chip_labels.clone(),
+            confidence: seg.chip_weights.clone(),
+        }),
     };
     let payload = encode_message(&result, &ctx.limits)
         .map_err(|e| Failure::Reject(format!("{what}: {e}")))?;

@@ -8,7 +8,7 @@ use tessera_protocol::{Service, sites, streams};
 use tessera_settings::{QueueSettings, Settings};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Context, WorkerError, clusterer, embedder, ingest, publisher};
+use crate::{Context, WorkerError, clusterer, decider, embedder, ingest, publisher};
 
 /// Creates or updates the streams, consumers, KV buckets and object stores of this site
 /// (`bus.site`: everything on a single site; [`sites::layout`] at a hub or an edge),
@@ -60,6 +60,7 @@ pub async fn run_service(service: Service, ctx: Context) -> Result<(), WorkerErr
         Service::Embedder => embedder::run(ctx).await,
         Service::Clusterer => clusterer::run(ctx).await,
         Service::Publisher => publisher::run(ctx).await,
+        Service::Decider => decider::run(ctx).await,
     }
 }
 

@@ -6,6 +6,7 @@ mod eval;
 mod info;
 mod live;
 mod local_servers;
+mod policy;
 mod provision;
 mod publish;
 mod read_file;
@@ -35,6 +36,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Publish(args) => publish::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Classifier(command) => classifier::run(&command),
+        Command::Policy(command) => policy::run(&command),
         Command::Topology(args) => topology::run(&args),
     }
 }

@@ -11,12 +11,13 @@ use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use tessera_bus::Bus;
 use tessera_instrument::{
-    DoseSeries, FrameSource, Instrument, InstrumentError, Progress, RunEvent, RunEventStream,
-    RunOutcome, SimulationSummary, describe_missing, files, format_result, now_ms, simulate,
-    watch_run,
+    DoseSeries, FrameSource, Instrument, InstrumentError, LoopEvent, LoopOptions, Progress,
+    RunEvent, RunEventStream, RunOutcome, SimulationSummary, describe_missing, files,
+    format_result, now_ms, obey, simulate, watch_run,
 };
 use tessera_protocol::{InstrumentId, PROTOCOL_VERSION, RunId, RunStart, RunStop, StopReason};
 use tessera_segment::SegmentParams;
+use tessera_workers::policies::PolicyFor;
 use tessera_workers::{CancellationToken, up};
 
 use crate::cli::PublishArgs;
@@ -60,6 +61,14 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
         params: wire,
         metadata: Default::default(),
     };
+    let policy = args
+        .policy
+        .as_deref()
+        .map(crate::commands::policy::read)
+        .transpose()?;
+    if let Some((text, origin)) = &policy {
+        tessera_policy::Policy::parse(text, origin).context("--policy")?;
+    }
     block_on(async move {
         let bus = Bus::connect(&settings.bus)
             .await
@@ -67,6 +76,19 @@ pub(crate) fn run(args: &PublishArgs) -> Result<ExitCode> {
         tessera_workers::up::ensure_topology(&bus, &settings).await?;
         if let Some(name) = &args.classifier {
             check_classifier(&bus, &settings, name).await?;
+        }
+        if let Some((text, origin)) = &policy {
+            let target = PolicyFor::Run(run.clone());
+            let by = std::env::var("USER").unwrap_or_else(|_| "tessera publish".into());
+            let (_, revision) =
+                crate::commands::policy::store(&bus, &settings, &target, text, origin, &by).await?;
+            eprintln!("policy {origin} stored for run {run} (revision {revision})");
+        }
+        if args.obey {
+            let FrameSource::Synthetic(series) = &source else {
+                bail!("--obey needs --synthetic: only the simulated specimen can zoom");
+            };
+            return obey_run(&bus, &settings, start, series, args).await;
         }
         let events = if args.wait {
             Some(watch_run(&bus, &instrument, &run).await?)
@@ -254,6 +276,101 @@ impl Session<'_> {
         }
         Ok(())
     }
+}
+
+/// Runs the synthetic series as an instrument that obeys its decisions, printing each frame,
+/// decision and answer.
+async fn obey_run(
+    bus: &Bus,
+    settings: &tessera_settings::Settings,
+    start: RunStart,
+    series: &DoseSeries,
+    args: &PublishArgs,
+) -> Result<ExitCode> {
+    let inst = Instrument::new(
+        bus.clone(),
+        start.instrument.clone(),
+        settings.protocol_limits(),
+    );
+    let options = LoopOptions {
+        rate_hz: args.rate,
+        lockstep: true,
+        max_magnification: args.max_magnification,
+        ..LoopOptions::default()
+    };
+    eprintln!(
+        "publishing run {} ({} frames at most), obeying its decisions",
+        start.run,
+        series.count()
+    );
+    let summary = obey(&inst, start, series, &options, |event| match event {
+        LoopEvent::Published {
+            seq,
+            dose,
+            zoom,
+            truth,
+            ..
+        } => match zoom {
+            Some(z) => eprintln!(
+                "frame {seq}: region ({}, {}) {}×{}, dose {dose:.0}, disordered {truth:.3}",
+                z.x, z.y, z.width, z.height
+            ),
+            None => eprintln!("frame {seq}: dose {dose:.0}, disordered {truth:.3}"),
+        },
+        LoopEvent::Decided(d) => {
+            if let Some(e) = &d.error {
+                println!(
+                    "decision on frame {}: policy {} cannot be used: {e}",
+                    d.seq, d.policy
+                );
+            }
+            for f in &d.fired {
+                println!(
+                    "decision on frame {}: {} → {} ({})",
+                    d.seq,
+                    f.rule,
+                    f.action.as_str(),
+                    f.reason
+                );
+            }
+            for n in &d.notes {
+                println!("decision on frame {}: note: {n}", d.seq);
+            }
+        }
+        LoopEvent::Answered(a) => println!(
+            "  {} {} ({}): {}",
+            if a.executed { "executed" } else { "refused" },
+            a.action,
+            a.rule,
+            a.detail
+        ),
+        LoopEvent::NoDecision(seq) => eprintln!(
+            "warning: no decision for frame {seq} in {} s; going on (is the decider running, \
+             and does the run have a policy?)",
+            options.decision_timeout.as_secs()
+        ),
+    })
+    .await?;
+    match &summary.stopped_by {
+        Some((seq, rule)) => println!(
+            "run {}: {} frames, stopped by rule {rule:?} on frame {seq}; {} zoomed, dose rate \
+             {:.3}×, {:.1} s",
+            summary.run,
+            summary.frames,
+            summary.zooms.len(),
+            summary.dose_rate,
+            summary.elapsed.as_secs_f64()
+        ),
+        None => println!(
+            "run {}: {} frames, the series ran out; {} zoomed, dose rate {:.3}×, {:.1} s",
+            summary.run,
+            summary.frames,
+            summary.zooms.len(),
+            summary.dose_rate,
+            summary.elapsed.as_secs_f64()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Refuses to start a run whose classifier is not stored, before any frame is sent.

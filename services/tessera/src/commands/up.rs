@@ -98,7 +98,7 @@ pub(crate) fn run(cache: &Cache, args: &UpArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The services to run (`--only`, or all four, with `--embedders` embedder copies) and
+/// The services to run (`--only`, or all of them, with `--embedders` embedder copies) and
 /// whether to serve the dashboard.
 fn services(args: &UpArgs) -> Result<(Vec<Service>, bool)> {
     let mut dashboard = args.only.is_empty();
@@ -119,7 +119,7 @@ fn services(args: &UpArgs) -> Result<(Vec<Service>, bool)> {
                     .with_context(|| {
                         format!(
                             "--only {name:?}: not a service; choose from ingest, embedder, \
-                             clusterer, publisher, dashboard"
+                             clusterer, publisher, decider, dashboard"
                         )
                     })?,
             );

@@ -9,6 +9,7 @@ use std::fmt;
 use crate::{Limits, ProtocolError};
 
 pub mod classes;
+pub mod decision;
 pub mod frame;
 pub mod ops;
 pub mod params;
@@ -60,6 +61,12 @@ pub enum MessageKind {
     ClassifyRequest,
     /// [`crate::ClassifyReply`].
     ClassifyReply,
+    /// [`crate::Decision`].
+    Decision,
+    /// [`crate::DecisionAck`].
+    DecisionAck,
+    /// [`crate::PolicyRecord`] (KV value).
+    PolicyRecord,
 }
 
 impl MessageKind {
@@ -82,6 +89,9 @@ impl MessageKind {
             MessageKind::ClassifierRecord => "classifier record",
             MessageKind::ClassifyRequest => "classify request",
             MessageKind::ClassifyReply => "classify reply",
+            MessageKind::Decision => "decision",
+            MessageKind::DecisionAck => "decision acknowledgement",
+            MessageKind::PolicyRecord => "policy record",
         }
     }
 }

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    FrameClasses, FrameId, InstrumentId, Limits, MessageKind, ObjectRef, ProtocolError, RunId,
-    WireParams,
+    FrameClasses, FrameId, GridWire, InstrumentId, Limits, MessageKind, ObjectRef, ProtocolError,
+    RunId, WireParams,
+    le::{le_bytes_to_f32s, le_bytes_to_u32s},
     messages::{impl_message, segmented::CommunityWire, segmented::check_communities},
     validate::Check,
 };
@@ -66,6 +67,63 @@ pub struct FrameResult {
     /// The frame's few-shot classes, when the run names a classifier.
     #[serde(default)]
     pub classes: Option<FrameClasses>,
+    /// Each chip's community and confidence on the chip grid (what region-of-interest
+    /// proposals and confidence rules work from).
+    #[serde(default)]
+    pub chip_map: Option<ChipMap>,
+}
+
+/// A frame's chips: where they sit, their run-stable community, and how sure each is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChipMap {
+    /// The chip grid.
+    pub grid: GridWire,
+    /// One community id per chip, grid order (row-major), little-endian `u32`.
+    #[serde(with = "serde_bytes")]
+    pub labels: Vec<u8>,
+    /// One confidence per chip (the margin to the nearest other community's centroid, ≥ 0),
+    /// little-endian `f32`, when the parameters computed it.
+    #[serde(default, with = "serde_bytes")]
+    pub confidence: Option<Vec<u8>>,
+}
+
+impl ChipMap {
+    /// The chip labels, checked: whole `u32`s, one per chip of the grid.
+    pub fn labels_u32(&self) -> Result<Vec<u32>, ProtocolError> {
+        le_bytes_to_u32s("chip map labels", &self.labels, Some(self.chips()))
+    }
+
+    /// The confidences, checked: one finite `f32` ≥ 0 per chip; `None` if not sent.
+    pub fn confidence_f32(&self) -> Result<Option<Vec<f32>>, ProtocolError> {
+        let Some(bytes) = &self.confidence else {
+            return Ok(None);
+        };
+        let values = le_bytes_to_f32s("chip map confidence", bytes, Some(self.chips()))?;
+        if let Some(i) = values.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(ProtocolError::Bytes {
+                what: "chip map confidence",
+                reason: format!(
+                    "value {i} is {}; confidences are finite and >= 0",
+                    values[i]
+                ),
+            });
+        }
+        Ok(Some(values))
+    }
+
+    /// Chips on the grid (columns × rows, the last flush with the edge as the pipeline cuts
+    /// them), or 0 for a grid that cannot hold one.
+    pub fn chips(&self) -> u64 {
+        let g = &self.grid;
+        let along = |side: u32| -> u64 {
+            if g.chip == 0 || g.stride == 0 || side < g.chip {
+                return 0;
+            }
+            let steps = u64::from((side - g.chip) / g.stride);
+            steps + 1 + u64::from((side - g.chip) % g.stride != 0)
+        };
+        along(g.width) * along(g.height)
+    }
 }
 
 impl FrameResult {
@@ -119,6 +177,22 @@ impl FrameResult {
         c.text("model_digest", &self.model_digest, 128, false)?;
         if let Some(classes) = &self.classes {
             classes.check_in(c, "classes")?;
+        }
+        if let Some(map) = &self.chip_map {
+            map.grid.check_in(limits, c)?;
+            if (map.grid.width, map.grid.height) != (self.width, self.height) {
+                return Err(c.fail(
+                    "chip_map.grid",
+                    format!(
+                        "is {}×{}, not the frame's {}×{}",
+                        map.grid.width, map.grid.height, self.width, self.height
+                    ),
+                ));
+            }
+            map.labels_u32()
+                .map_err(|e| c.fail("chip_map.labels", e.to_string()))?;
+            map.confidence_f32()
+                .map_err(|e| c.fail("chip_map.confidence", e.to_string()))?;
         }
         self.params.check_in(c, "params")
     }

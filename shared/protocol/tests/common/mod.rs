@@ -304,6 +304,16 @@ pub(crate) fn frame_result() -> FrameResult {
         model: "efficientnet-lite0".into(),
         model_digest: "0123456789abcdef".into(),
         params: resolved_params(),
+        chip_map: Some(tessera_protocol::ChipMap {
+            grid: tessera_protocol::GridWire {
+                width: 64,
+                height: 48,
+                chip: 16,
+                stride: 16,
+            },
+            labels: u32s_to_le_bytes(&[0, 0, 1, 1, 0, 2, 2, 1, 0, 0, 2, 1]),
+            confidence: Some(tessera_protocol::f32s_to_le_bytes(&[0.1; 12])),
+        }),
     }
 }
 
