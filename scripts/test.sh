@@ -122,9 +122,10 @@ if [[ "${TESSERA_SKIP_BENCH:-0}" == 1 ]]; then
 else
     # Every benchmark script in its quick mode (tiny sizes, one run, the test profile): not
     # figures, a check that none of them broke. The full runs are by hand (README, Benchmarks).
-    phase "benchmarks, quick mode (scripts/bench.sh, bench_live.sh, bench_gpu.sh; BENCH_QUICK=1)"
+    phase "benchmarks, quick mode (scripts/bench.sh, bench_live.sh, bench_loop.sh, bench_gpu.sh; BENCH_QUICK=1)"
     BENCH_QUICK=1 bash scripts/bench.sh
     BENCH_QUICK=1 bash scripts/bench_live.sh
+    BENCH_QUICK=1 bash scripts/bench_loop.sh
     BENCH_QUICK=1 bash scripts/bench_gpu.sh
 fi
 

@@ -1,7 +1,8 @@
 //! The Python dashboard example, `docs/examples/subscribe_results.py`, against the live
 //! pipeline: it subscribes, a run goes through the four services, and the script prints every
 //! frame's result once, as the test itself saw it, and saves each overlay from the object
-//! store. Needs `python3 scripts/provision.py --only clients` (nats-py and msgpack in the
+//! store. The Python instrument example, `docs/examples/obey_decisions.py`, hears a run's
+//! decisions, carries them out and answers each. Needs `python3 scripts/provision.py --only clients` (nats-py and msgpack in the
 //! cache's venv); `scripts/test.sh` provisions it.
 
 // Test code: a panic with a line number is the failure report we want.
@@ -222,5 +223,122 @@ async fn the_python_example_prints_every_result_of_a_run() {
     );
     let _ = std::fs::remove_dir_all(&overlays);
     assert!(services.is_running());
+    services.stop().await.unwrap();
+}
+
+const OBEY_POLICY: &str = r#"
+[[rule]]
+name = "unsure"
+when = "low_confidence"
+margin = 1000.0
+area = 0.01
+action = { do = "acquire_roi", goal = "low_confidence", magnification = 4 }
+
+[[rule]]
+name = "enough"
+when = "threshold"
+community = 0
+above = 0.0
+frames = 2
+action = "stop"
+"#;
+
+/// The Python instrument example, `docs/examples/obey_decisions.py`: it hears a run's
+/// decisions, carries each action out (here: refuses a magnification beyond its own, obeys
+/// the stop) and answers each on the run's acks subject, which the decider's stream keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_instrument_example_obeys_and_answers_decisions() {
+    use tessera_protocol::{DecisionAck, Service, decode, streams, subjects};
+    let python = client_python();
+    let nats = nats();
+    let settings = settings(&nats, None, "tiny");
+    let mut all = Services::ALL.to_vec();
+    all.push(Service::Decider);
+    let services = Services::start(&settings, &all).await;
+    let bus = Bus::connect(&settings.bus).await.unwrap();
+    let inst = instrument(&bus, &settings);
+    let start = run_start(&inst, "py-obey", WireParams::default());
+    let run = start.run.clone();
+    let target = tessera_workers::policies::PolicyFor::Run(run.clone());
+    let limits = settings.protocol_limits();
+    tessera_workers::policies::save(&bus, &limits, &target, OBEY_POLICY, "py.toml", "test")
+        .await
+        .unwrap();
+
+    let mut child = ChildGuard(
+        Command::new(&python)
+            .arg(workspace_root().join("docs/examples/obey_decisions.py"))
+            .args([
+                "--url",
+                &nats.url(),
+                "--instrument",
+                "tem-1",
+                "--run",
+                "py-obey",
+            ])
+            .args(["--max-magnification", "2", "--exit-on-stop"])
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", python.display())),
+    );
+    let stdout = lines(child.0.stdout.take().unwrap());
+    let stderr = lines(child.0.stderr.take().unwrap());
+    let line = stderr.recv_timeout(SUBSCRIBE_TIMEOUT).unwrap();
+    assert_eq!(line, "subscribed to tessera.decisions.tem-1.py-obey");
+
+    let frames: Vec<_> = (0..3)
+        .map(|seq| scene_of(SceneKind::OrderDisorder, 256, 950 + seq))
+        .collect();
+    publish_run(&inst, &start, &frames).await;
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the script did not stop within {RUN_TIMEOUT:?}; its stderr:\n{}",
+            stderr.try_iter().collect::<Vec<_>>().join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let errors: Vec<String> = stderr.try_iter().collect();
+    assert!(status.success(), "{status}; stderr:\n{}", errors.join("\n"));
+    let printed: Vec<serde_json::Value> = stdout
+        .try_iter()
+        .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    eprintln!("the script answered: {printed:?}");
+    // Frame 0: a region at 4× (refused, beyond its 2×); frame 1: the stop (obeyed).
+    assert_eq!(printed.len(), 2, "{printed:?}");
+    assert_eq!(printed[0]["action"], "acquire_roi");
+    assert_eq!(printed[0]["executed"], false);
+    assert!(printed[0]["detail"].as_str().unwrap().contains("beyond"));
+    assert_eq!(
+        (printed[1]["action"].as_str(), printed[1]["seq"].as_u64()),
+        (Some("stop"), Some(1))
+    );
+    assert_eq!(printed[1]["executed"], true);
+    // The answers are in the stream, readable by Tessera as DecisionAcks.
+    let stored = bus
+        .replay(
+            streams::DECISIONS.name,
+            &subjects::acks_subject(inst.id(), &run),
+            usize::MAX,
+        )
+        .await
+        .unwrap();
+    let acks: Vec<DecisionAck> = stored
+        .iter()
+        .map(|m| decode(&m.payload, &limits).unwrap())
+        .collect();
+    let got: Vec<(u64, &str, bool)> = acks
+        .iter()
+        .map(|a| (a.seq, a.action.as_str(), a.executed))
+        .collect();
+    assert_eq!(got, [(0, "acquire_roi", false), (1, "stop", true)]);
     services.stop().await.unwrap();
 }
