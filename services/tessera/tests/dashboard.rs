@@ -3,7 +3,8 @@
 //! in the runs list, the run page shows the frame, its overlay and the legend, and the plot
 //! gains a point as each frame is segmented, and the page tells the run's state. Then two
 //! more runs, one with rejected frames and one that failed, on the same services
-//! (`dashboard/story.rs`), and two that name a classifier (`dashboard/classes.rs`). Screenshots go to the test artifacts (`target/test-artifacts/`).
+//! (`dashboard/story.rs`), two that name a classifier (`dashboard/classes.rs`), and one
+//! run by an instrument that obeys the decider (`dashboard/decisions.rs`). Screenshots go to the test artifacts (`target/test-artifacts/`).
 
 // Test code: a panic with a line number is the failure report we want.
 #![allow(clippy::unwrap_used)]
@@ -13,6 +14,9 @@ mod story;
 
 #[path = "dashboard/classes.rs"]
 mod classes;
+
+#[path = "dashboard/decisions.rs"]
+mod decisions;
 
 mod common;
 
@@ -311,6 +315,8 @@ async fn the_dashboard_follows_a_run_live_in_headless_chromium() {
     classes::publish_classified_runs(&url, addr).await;
     classes::check_classes(&browser, &base, addr).await;
     classes::check_painting(&browser, &base, &url, addr).await;
+    decisions::publish_closed_loop_run(dir.path(), &url);
+    decisions::check_decisions(&browser, &base).await;
     browser.close().await;
 
     // Exports: the fraction table, the label map and the images.

@@ -148,6 +148,7 @@ function addFrame(r) {
   if (view.follow || view.current === null) showFrame(view.seqs[view.seqs.length - 1]);
   else slider.value = String(view.seqs.indexOf(view.current));
   drawPlot();
+  refreshDecisions();
 }
 
 function showFrame(seq) {
@@ -190,6 +191,7 @@ function showFrame(seq) {
   }));
 
   drawClasses(r);
+  drawRoi(seq);
   labelsFor(r);
   drawTimings(r.timings || []);
 

@@ -99,7 +99,8 @@ function drawPlot() {
     key: id, label: "#" + id, color,
     value: (r) => { const c = r.communities.find((k) => k.id === id); return c ? c.area_fraction : 0; },
   }));
-  plotFractions($("plot"), $("plot-title"), "Area fraction", frames, communities);
+  const marks = typeof decisionMarks === "function" ? decisionMarks() : [];
+  plotFractions($("plot"), $("plot-title"), "Area fraction", frames, communities, marks);
   $("plot").dataset.communities = String(communities.length);
 
   const classified = frames.filter((r) => classesOf(r));
@@ -109,7 +110,7 @@ function drawPlot() {
     key: name, label: name, color,
     value: (r) => { const c = classesOf(r).classes.find((k) => k.name === name); return c ? c.area_fraction : 0; },
   }));
-  plotFractions($("class-plot"), $("class-plot-title"), "Class fraction", classified, classes);
+  plotFractions($("class-plot"), $("class-plot-title"), "Class fraction", classified, classes, marks);
   $("class-plot").dataset.classes = String(classes.length);
 }
 
@@ -119,8 +120,9 @@ function classesOf(r) {
 }
 
 /** One plot of fractions in `svg`: `series` (each `{key, label, color, value(frame)}`) over
- *  `frames`, titled `title` by dose or frame. */
-function plotFractions(svg, titleEl, title, frames, series) {
+ *  `frames`, titled `title` by dose or frame, with `marks` (each `{seq, label}`: the closed
+ *  loop's rules that fired on a frame) as labelled vertical lines. */
+function plotFractions(svg, titleEl, title, frames, series, marks = []) {
   const byDose = frames.length > 0 && frames.every((r) => typeof r.dose === "number");
   titleEl.textContent = title + " by " + (byDose ? "dose" : "frame");
   const xOf = (r) => (byDose ? r.dose : r.seq);
@@ -161,6 +163,16 @@ function plotFractions(svg, titleEl, title, frames, series) {
         [el("title", {}, [s.label + " frame " + seq + ": " + pct(f)], SVG)], SVG));
     }
     children.push(g);
+  }
+  for (const m of marks) {
+    const r = frames.find((f) => f.seq === m.seq);
+    if (!r) continue;
+    const x = px(xOf(r));
+    children.push(el("g", { class: "decision-mark", "data-seq": m.seq }, [
+      el("line", { class: "decision", x1: x, x2: x, y1: T, y2: H - B }, [], SVG),
+      el("text", { class: "decision-label", x: x + 3, y: T + 10 }, [m.label], SVG),
+      el("title", {}, ["frame " + m.seq + ": " + m.label], SVG),
+    ], SVG));
   }
   children.push(plotLegend(series, W - R + 10, T, H - B));
   const cur = view.frames.get(view.current);

@@ -1,5 +1,6 @@
 //! The page: one HTML file, its scripts (`app.js`; `charts.js`, the plots as plain SVG and the
-//! stage times; `labels.js`, painting and applying class labels) and its style sheet, compiled into the binary so the dashboard works with no
+//! stage times; `labels.js`, painting and applying class labels; `loop.js`, the closed loop's
+//! decisions on the plot, the frame and a table) and its style sheet, compiled into the binary so the dashboard works with no
 //! internet.
 //!
 //! A run's page carries the run and its latest result as JSON (`<script id="initial-state"
@@ -20,6 +21,7 @@ const PAGE: &str = include_str!("../assets/index.html");
 const SCRIPT: &str = include_str!("../assets/app.js");
 const CHARTS: &str = include_str!("../assets/charts.js");
 const LABELS: &str = include_str!("../assets/labels.js");
+const LOOP: &str = include_str!("../assets/loop.js");
 const STYLE: &str = include_str!("../assets/style.css");
 /// Where a run's page carries its initial state (the runs list carries none).
 const INITIAL_STATE: &str = r#"<script id="initial-state" type="application/json">null</script>"#;
@@ -91,6 +93,7 @@ pub(crate) async fn asset(Path(name): Path<String>) -> Result<Response, ApiError
         "app.js" => (SCRIPT, "text/javascript; charset=utf-8"),
         "charts.js" => (CHARTS, "text/javascript; charset=utf-8"),
         "labels.js" => (LABELS, "text/javascript; charset=utf-8"),
+        "loop.js" => (LOOP, "text/javascript; charset=utf-8"),
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         _ => return Err(ApiError::not_found(format!("no asset {name:?}"))),
     };

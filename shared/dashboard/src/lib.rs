@@ -18,6 +18,8 @@
 //! - `runs`: runs, their state and their frames, read from KV and the RESULTS stream;
 //!   `rejects`: what services refused, from the REJECTS stream, by run and frame.
 //! - `events`: the live event stream of a run.
+//! - `decisions`: the closed loop's decisions on a run's frames and the instrument's answers,
+//!   from the DECISIONS stream.
 //! - `files`: images, label maps and the fraction table (`export`) as downloads; `layer`:
 //!   the communities as an image to lay over the frame.
 //! - `assets`: the page itself (a run's page carries the run and its latest result, so it
@@ -25,6 +27,7 @@
 
 mod assets;
 mod auth;
+mod decisions;
 mod error;
 mod events;
 mod export;

@@ -106,6 +106,10 @@ impl Dashboard {
             .route("/api/runs/{run}/frames", get(run_frames))
             .route("/api/runs/{run}/events", get(events))
             .route("/api/runs/{run}/fractions.csv", get(fraction_table))
+            .route(
+                "/api/runs/{run}/decisions",
+                get(crate::decisions::run_decisions),
+            )
             .route("/api/runs/{run}/frames/{seq}/{file}", get(file))
             .route(
                 "/api/runs/{run}/classes",

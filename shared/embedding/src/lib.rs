@@ -36,7 +36,7 @@ pub use encoder::{Encoder, EncoderOptions, read_manifest};
 pub use error::EmbeddingError;
 pub use host_memory::Pinning;
 pub use manifest::{ChannelOrder, Layout, ModelManifest, Normalize, RawDtype, RawInput};
-pub use precision::{Precision, PrecisionChoice, running_precision};
+pub use precision::{Precision, PrecisionChoice, cpu_runs_int8_fast, running_precision};
 pub use provider::{ComputeStream, ExecutionProvider, ProviderConfig};
 pub use runtime::{ORT_VERSION, Runtime, load_runtime};
 pub use session::session_builder;

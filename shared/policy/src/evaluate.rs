@@ -146,7 +146,7 @@ impl Frame<'_> {
                 )
                 .then(|| {
                     format!(
-                        "{} {} {} {}",
+                        "{} at {} {} {}",
                         level.target,
                         number(v),
                         level.compare,
@@ -200,7 +200,7 @@ impl Frame<'_> {
                 let holds = unsure >= *area;
                 Ok(step(rs, holds, !holds, *frames).then(|| {
                     format!(
-                        "{} of the chips have a confidence below {} (at least {}) {}",
+                        "a share of {} of the chips has a confidence below {} (at least {}) {}",
                         number(unsure),
                         number(*margin),
                         number(*area),

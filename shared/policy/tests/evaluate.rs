@@ -119,7 +119,7 @@ fn a_threshold_fires_on_its_second_frame_once_and_re_arms_after_release() {
         vec![Fired {
             rule: "half".into(),
             action: Action::Stop,
-            reason: "class disordered 0.62 > 0.5 for 2 frames".into(),
+            reason: "class disordered at 0.62 > 0.5 for 2 frames".into(),
         }]
     );
     assert!(state.is_latched("half"));
@@ -201,7 +201,7 @@ action = { do = "notify", message = "community 3 is nearly gone" }
             message: "community 3 is nearly gone".into()
         }
     );
-    assert_eq!(fired[0].reason, "community 3 0 < 0.1 for 1 frame");
+    assert_eq!(fired[0].reason, "community 3 at 0 < 0.1 for 1 frame");
 }
 
 const GROWTH: &str = r#"
@@ -377,7 +377,7 @@ action = { do = "acquire_roi", goal = "boundary", magnification = 3, class = "di
     let (fired, notes) = run_with(&policy, &mut state, &f, &Stub(false));
     assert!(fired.is_empty());
     assert!(
-        notes[0].contains("rule \"unsure\" fired (0.5 of the chips"),
+        notes[0].contains("rule \"unsure\" fired (a share of 0.5 of the chips"),
         "{notes:?}"
     );
     assert!(notes[0].contains("no region was found"), "{notes:?}");
@@ -404,7 +404,7 @@ action = { do = "acquire_roi", goal = "low_confidence", magnification = 4 }
     let (fired, _) = run(&policy, &mut state, &f(1, &unsure));
     assert_eq!(
         fired[0].reason,
-        "0.25 of the chips have a confidence below 0.05 (at least 0.25) for 2 frames"
+        "a share of 0.25 of the chips has a confidence below 0.05 (at least 0.25) for 2 frames"
     );
     assert!(
         run(&policy, &mut state, &f(2, &unsure)).0.is_empty(),
