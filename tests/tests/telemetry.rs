@@ -1,9 +1,10 @@
-//! Traces across the live pipeline: the four services run as separate processes (the
+//! Traces across the live pipeline: the five services run as separate processes (the
 //! release or debug binaries, built on first use) against a real nats-server and the tiny
 //! model, exporting over OTLP/HTTP to a receiver written for this test. One frame must make
-//! one trace, with spans from all four services, the embedder's batch span linked to the
-//! chip batches it consumed; and each process's Prometheus endpoint must count the frame and
-//! its chips.
+//! one trace, with spans from all five services, the embedder's batch span linked to the
+//! chip batches it consumed and the decider's decision continuing the publisher's span (a
+//! decision is traceable to its frame); and each pipeline process's Prometheus endpoint must
+//! count the frame and its chips.
 //!
 //! The publisher exports with a one-minute batch delay, so its spans arrive only through
 //! the flush on SIGTERM: that checks that a service stopping loses none of its last spans.
@@ -121,15 +122,26 @@ fn terminate(child: &mut ChildGuard) {
     }
 }
 
-const SERVICES: [(Service, &str); 4] = [
+const SERVICES: [(Service, &str); 5] = [
     (Service::Ingest, "tessera-ingest"),
     (Service::Embedder, "tessera-embedder"),
     (Service::Clusterer, "tessera-clusterer"),
     (Service::Publisher, "tessera-publisher"),
+    (Service::Decider, "tessera-decider"),
 ];
 
+/// A policy with one rule that fires on the first frame, so the decider decides it.
+const POLICY: &str = r#"
+[[rule]]
+name = "seen"
+when = "threshold"
+community = 0
+above = 0.0
+action = { do = "notify", message = "a frame" }
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_frame_is_one_trace_across_the_four_services() {
+async fn one_frame_is_one_trace_across_the_five_services() {
     // Built before the clock starts: a first build takes minutes.
     let bins: Vec<_> = SERVICES
         .iter()
@@ -150,7 +162,10 @@ async fn one_frame_is_one_trace_across_the_four_services() {
         .map(|(service, name, bin)| {
             let mut cmd = service_command(bin, &settings, *service, &format!("{name}-1"));
             let port = tessera_testkit::free_port().unwrap();
-            ports.insert(service.as_str(), port);
+            // The decider counts decisions, not frames: its metrics are not scraped here.
+            if *service != Service::Decider {
+                ports.insert(service.as_str(), port);
+            }
             cmd.env(
                 "TESSERA__TELEMETRY__METRICS_ADDR",
                 format!("127.0.0.1:{port}"),
@@ -171,9 +186,24 @@ async fn one_frame_is_one_trace_across_the_four_services() {
     let start = run_start(&inst, "traced", WireParams::default());
     let run = start.run.clone();
     let mut stream = results(&bus, &inst, &run).await;
+    let target = tessera_workers::policies::PolicyFor::Run(run.clone());
+    let limits = settings.protocol_limits();
+    tessera_workers::policies::save(&bus, &limits, &target, POLICY, "traced.toml", "test")
+        .await
+        .unwrap();
+    let mut decisions = inst.decisions(&run).await.unwrap();
     publish_run(&inst, &start, &[scene_frame(256, 7)]).await;
     let got = collect(&mut stream, 1, Duration::from_secs(240)).await;
     assert!(got.contains_key(&0));
+    let decision = tokio::time::timeout(
+        Duration::from_secs(60),
+        futures::StreamExt::next(&mut decisions),
+    )
+    .await
+    .expect("the frame's decision")
+    .unwrap()
+    .unwrap();
+    assert_eq!((decision.seq, decision.fired.len()), (0, 1));
     let result_at = t0.elapsed();
     let chips = f64::from(got[&0].chips);
     let scraped = tokio::task::spawn_blocking(move || {
@@ -306,4 +336,7 @@ async fn one_frame_is_one_trace_across_the_four_services() {
     let cluster = in_trace.iter().find(|s| s.name == "cluster").unwrap();
     let publish = in_trace.iter().find(|s| s.name == "publish").unwrap();
     assert_eq!(publish.parent, cluster.id);
+    // The decision is traceable to its frame: the decider's span continues the publisher's.
+    let decide = in_trace.iter().find(|s| s.name == "decide").unwrap();
+    assert_eq!(decide.parent, publish.id);
 }
