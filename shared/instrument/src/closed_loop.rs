@@ -282,3 +282,111 @@ impl Obeying {
         acks
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tessera_protocol::{Fired, InstrumentId, Roi, RoiGoal};
+
+    use super::*;
+
+    fn decision(actions: Vec<Action>) -> Decision {
+        Decision {
+            version: PROTOCOL_VERSION,
+            run: RunId::new("r").unwrap(),
+            instrument: InstrumentId::new("sim-1").unwrap(),
+            seq: 4,
+            dose: Some(40.0),
+            decided_ms: 0,
+            policy: "run.r@1".into(),
+            fired: actions
+                .into_iter()
+                .enumerate()
+                .map(|(i, action)| Fired {
+                    rule: format!("rule-{i}"),
+                    action,
+                    reason: "test".into(),
+                })
+                .collect(),
+            notes: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn roi(x: u32, magnification: f64) -> Roi {
+        Roi {
+            goal: RoiGoal::LowConfidence,
+            x,
+            y: 0,
+            width: 64,
+            height: 64,
+            nm: None,
+            magnification,
+            score: 1.0,
+            reason: "test".into(),
+        }
+    }
+
+    fn obeying() -> Obeying {
+        Obeying {
+            dose: 0.0,
+            dose_rate: 1.0,
+            zoom: None,
+            stopped_by: None,
+            answered: 0,
+        }
+    }
+
+    #[test]
+    fn each_action_is_carried_out_or_refused_and_answered() {
+        let options = LoopOptions {
+            max_magnification: 8.0,
+            ..LoopOptions::default()
+        };
+        let mut s = obeying();
+        let acks = s.apply(
+            &decision(vec![
+                Action::ChangeDoseRate { factor: 0.5 },
+                Action::AcquireRoi { roi: roi(192, 4.0) },
+                Action::AcquireRoi { roi: roi(0, 16.0) },
+                Action::AcquireRoi { roi: roi(250, 4.0) },
+                Action::Notify {
+                    message: "look".into(),
+                },
+                Action::Stop,
+            ]),
+            256,
+            &options,
+        );
+        let got: Vec<(&str, bool)> = acks
+            .iter()
+            .map(|a| (a.action.as_str(), a.executed))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("change_dose_rate", true),
+                ("acquire_roi", true),
+                ("acquire_roi", false),
+                ("acquire_roi", false),
+                ("notify", true),
+                ("stop", true)
+            ]
+        );
+        assert!(acks[2].detail.contains("beyond this instrument's 8.0"));
+        assert!(acks[3].detail.contains("outside the 256×256 field of view"));
+        assert_eq!(s.dose_rate, 0.5);
+        assert_eq!(
+            s.zoom,
+            Some(Zoom {
+                x: 192,
+                y: 0,
+                width: 64,
+                height: 64
+            })
+        );
+        assert_eq!(s.stopped_by, Some((4, "rule-5".to_string())));
+        assert_eq!((s.answered, acks[0].seq), (6, 4));
+    }
+}

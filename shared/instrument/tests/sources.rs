@@ -93,6 +93,41 @@ fn the_dose_series_is_deterministic_and_grows_in_dose_and_disorder() {
 }
 
 #[test]
+fn a_zoomed_frame_shows_its_region_at_the_magnification_asked() {
+    let series = DoseSeries::new(128, 6, 7).unwrap();
+    let survey = series.frame_at(30.0, 3, None).unwrap();
+    // The survey at a frame's dose is that frame.
+    assert_eq!(survey.bytes, series.frame_at(30.0, 3, None).unwrap().bytes);
+    let zoom = tessera_instrument::Zoom {
+        x: 32,
+        y: 64,
+        width: 32,
+        height: 32,
+    };
+    let z = series.frame_at(30.0, 4, Some(&zoom)).unwrap();
+    assert_eq!(
+        (z.width, z.height, z.bytes.len()),
+        (128, 128, 128 * 128 * 2)
+    );
+    let roi: Vec<f64> = ["roi_x", "roi_y", "roi_width", "roi_height", "magnification"]
+        .iter()
+        .map(|k| z.scalars[*k])
+        .collect();
+    assert_eq!(roi, [32.0, 64.0, 32.0, 32.0, 4.0]);
+    assert!((z.pixel_size_nm.unwrap() * 4.0 - survey.pixel_size_nm.unwrap()).abs() < 1e-12);
+    assert_eq!(z.dose, survey.dose);
+    // The region's truth: the share of its pixels that are disordered in the survey.
+    let truth = series.truth(3);
+    let inside: Vec<u32> = (64..96)
+        .flat_map(|y| (32..64).map(move |x| (x, y)))
+        .map(|(x, y)| truth[y * 128 + x])
+        .collect();
+    let expected = inside.iter().filter(|&&t| t != 0).count() as f64 / inside.len() as f64;
+    let got = z.scalars[DISORDERED_FRACTION_SCALAR];
+    assert!((got - expected).abs() < 0.05, "{got} against {expected}");
+}
+
+#[test]
 fn a_bad_series_size_says_what_is_allowed() {
     let err = DoseSeries::new(8, 3, 0).unwrap_err().to_string();
     assert!(err.contains("32..=8192"), "{err}");
