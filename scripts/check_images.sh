@@ -3,7 +3,7 @@
 # container registry and no Docker engine (issue 7's CI check):
 #   1. podman, buildah, debootstrap and runc (apt-get, when missing);
 #   2. a Debian bookworm base image made with debootstrap (once; reused while it exists);
-#   3. deploy/docker/Dockerfile's images (ingest, embedder, clusterer, publisher, dashboard, cli):
+#   3. deploy/docker/Dockerfile's images (ingest, embedder, clusterer, publisher, decider, dashboard, cli):
 #      from the binaries in TESSERA_IMAGES_BINARIES when it is set (scripts/test.sh passes the
 #      ones its tests ran; BINARIES=prebuilt, nothing compiled), else from one build of the
 #      workspace inside the image build, with the host's Rust toolchain and crate registry
@@ -39,7 +39,7 @@ PROFILE="${TESSERA_IMAGES_PROFILE:-release}"
 FRAMES="${TESSERA_IMAGES_FRAMES:-4}"
 TIMEOUT="${TESSERA_IMAGES_TIMEOUT:-900}"
 TAG=ci
-SERVICES=(ingest embedder clusterer publisher dashboard)
+SERVICES=(ingest embedder clusterer publisher decider dashboard)
 ID="tessera-ci-$$"
 COMPOSE="$TESSERA_CACHE/venv-deploy/bin/docker-compose"
 

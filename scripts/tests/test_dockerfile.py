@@ -12,7 +12,8 @@ SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, SCRIPTS)
 import dockerfile_stages  # noqa: E402
 
-TARGETS = ["ingest", "embedder", "clusterer", "publisher", "dashboard", "cli", "embedder-cuda"]
+TARGETS = ["ingest", "embedder", "clusterer", "publisher", "decider", "dashboard", "cli",
+           "embedder-cuda"]
 
 
 class DockerfileTest(unittest.TestCase):
@@ -23,7 +24,7 @@ class DockerfileTest(unittest.TestCase):
         built = self.d.stage_outputs("build")
         self.assertEqual(built, self.d.stage_outputs("prebuilt"))
         self.assertIn("tessera", built)
-        self.assertEqual(len(built), 6, built)
+        self.assertEqual(len(built), 7, built)
 
     def test_users_build_from_source_by_default(self):
         self.assertEqual(self.d.args.get("BINARIES"), "build")
