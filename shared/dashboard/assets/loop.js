@@ -1,7 +1,8 @@
 "use strict";
 // The closed loop on the run page: the decider's decisions (one per frame of a run with a
 // policy) and the instrument's answers, from GET /api/runs/<run>/decisions. Rules that fired
-// are marked on the fraction plots at their frame, with the rule's name; the region a
+// are marked on the fraction plots at their frame, with the rule's name, and as ticks on the
+// frame slider; the region a
 // decision asked for is drawn on the frame it was decided on; a table lists every action and
 // its answer.
 
@@ -82,6 +83,9 @@ function drawDecisions() {
     + (loop.decisions.size ? " · policy " + loop.decisions.get(last).policy : "");
   $("decisions-problem").textContent = problem;
   $("decisions").tBodies[0].replaceChildren(...rows);
+  // The run's timeline (the frame slider) gets a tick at each frame where a rule fired.
+  const ticks = decisionMarks().map((m) => view.seqs.indexOf(m.seq)).filter((i) => i >= 0);
+  $("decision-ticks").replaceChildren(...ticks.map((i) => el("option", { value: i })));
 }
 
 /** The region decided on frame `seq`, drawn over it (none when it asked for none). */

@@ -1,7 +1,7 @@
 //! The run page with the closed loop (issue 21): `tessera publish --synthetic --policy FILE
 //! --obey` runs a series whose policy asks for a region on the first frame (obeyed: the next
 //! frame is that region) and stops the run on the third. The page marks each fired rule on
-//! the fraction plot with its name, draws the region on the frame it was decided on, and lists
+//! the fraction plot with its name and on the frame slider, draws the region on the frame it was decided on, and lists
 //! every action with the instrument's answer.
 
 use tessera_testkit::Browser;
@@ -110,6 +110,12 @@ pub(crate) async fn check_decisions(browser: &Browser, base: &str) {
         serde_json::json!([["0", "unsure"], ["2", "enough"]]),
         "{marks}"
     );
+    // The frame slider has a tick at each of those frames.
+    let ticks = browser
+        .eval("[...document.querySelectorAll('#decision-ticks option')].map(o => o.value)")
+        .await
+        .unwrap();
+    assert_eq!(ticks, serde_json::json!(["0", "2"]), "{ticks}");
     // Frame 0 shows the region it asked for; frame 2 (a stop) shows none.
     for (seq, shown) in [(0, true), (2, false)] {
         browser
