@@ -324,14 +324,18 @@ pub const PUBLISHER_CONSUMER: ConsumerSpec = ConsumerSpec {
     max_ack_pending: 64,
 };
 
-/// The decider reads every result once, in order (one copy).
+/// The decider reads every result once, in order (one copy). One result at a time
+/// (`max_ack_pending` 1): a run's hysteresis depends on its frames' order, and a result left
+/// unacknowledged by a decider that died must be decided again before any later one, which
+/// the server then redelivers first, once its ack wait has passed. A decision takes about
+/// 2 ms, so one at a time still serves hundreds of frames a second.
 pub const DECIDER_CONSUMER: ConsumerSpec = ConsumerSpec {
     stream: "RESULTS",
     durable: "decider",
     filter_subject: "",
     ack_wait_secs: 30,
     max_deliver: 5,
-    max_ack_pending: 64,
+    max_ack_pending: 1,
 };
 
 /// Every durable consumer, in pipeline order.

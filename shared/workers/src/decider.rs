@@ -8,7 +8,9 @@
 //! Publishing before storing the state makes a restart safe both ways: killed between the
 //! two, the redelivered result is decided again from the old state, to the same decision,
 //! which the stream drops as a duplicate; killed after both, the state says the frame was
-//! decided and nothing is published. A run without a policy costs one or two KV reads per
+//! decided and nothing is published. Its consumer hands out one result at a time, so a
+//! redelivered result is decided before any later one (a later frame decided first would
+//! count the run's hysteresis without it). A run without a policy costs one or two KV reads per
 //! frame and publishes nothing.
 
 use std::collections::HashMap;
@@ -37,7 +39,7 @@ struct Policies {
 /// Runs the decider until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: Context) -> Result<(), WorkerError> {
     let spec = &ctx.settings.queues.consumer(Service::Decider);
-    let mut deliveries = pull(&ctx, Service::Decider, spec, 16).await?;
+    let mut deliveries = pull(&ctx, Service::Decider, spec, 1).await?;
     let mut policies = Policies::default();
     while let Some(d) = next_delivery(&ctx, &mut deliveries).await? {
         let span = tracing::info_span!("decide", service = "decider", run = Empty, frame = Empty);
