@@ -26,7 +26,6 @@ use tessera_bus::Bus;
 use tessera_instrument::{DoseSeries, LoopEvent, LoopOptions, obey};
 use tessera_protocol::{EmbeddingBatch, FrameResult, Service, WireParams, decode, subjects};
 use tessera_tests::live::*;
-use tessera_workers::policies::{PolicyFor, save};
 
 const POLICY: &str = r#"
 name = "bench"
@@ -81,24 +80,13 @@ async fn main() {
     let size: u32 = args.get(2).map_or(1024, |a| a.parse().unwrap());
     let nats = nats();
     let settings = settings(&nats, None, "efficientnet-lite0");
-    let mut all = Services::ALL.to_vec();
-    all.push(Service::Decider);
-    let services = Services::start(&settings, &all).await;
+    let services = Services::start(&settings, &Services::WITH_DECIDER).await;
     let bus = Bus::connect(&settings.bus).await.unwrap();
     let inst = instrument(&bus, &settings);
     let series = DoseSeries::new(size, frames, 3).unwrap();
     let start = run_start(&inst, "bench-loop", WireParams::default());
     let run = start.run.clone();
-    save(
-        &bus,
-        &settings.protocol_limits(),
-        &PolicyFor::Run(run.clone()),
-        POLICY,
-        "bench.toml",
-        "bench",
-    )
-    .await
-    .unwrap();
+    store_policy(&bus, &settings, &run, POLICY, "bench.toml").await;
 
     // When this process hears each frame's last embedding batch and its result.
     let heard: Arc<Mutex<HashMap<(&'static str, u64), Instant>>> = Arc::default();

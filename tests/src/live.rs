@@ -81,6 +81,15 @@ impl Services {
         Service::Publisher,
     ];
 
+    /// [`Services::ALL`] and the closed loop's decider.
+    pub const WITH_DECIDER: [Service; 5] = [
+        Service::Ingest,
+        Service::Embedder,
+        Service::Clusterer,
+        Service::Publisher,
+        Service::Decider,
+    ];
+
     /// Stops the services and returns how they ended.
     pub async fn stop(mut self) -> Result<(), tessera_workers::WorkerError> {
         self.shutdown.cancel();
@@ -149,6 +158,21 @@ pub async fn publish_run(instrument: &Instrument, start: &RunStart, frames: &[Ra
         .stop_run(&run_stop(&start.run, frames.len() as u64))
         .await
         .expect("stopping the run");
+}
+
+/// Checks and stores `toml` (named `origin` in errors) as `run`'s closed-loop policy.
+pub async fn store_policy(bus: &Bus, settings: &Settings, run: &RunId, toml: &str, origin: &str) {
+    let target = tessera_workers::policies::PolicyFor::Run(run.clone());
+    tessera_workers::policies::save(
+        bus,
+        &settings.protocol_limits(),
+        &target,
+        toml,
+        origin,
+        "test",
+    )
+    .await
+    .expect("storing the run's policy");
 }
 
 /// Subscribes to the results of `run` (before publishing, so none is missed).

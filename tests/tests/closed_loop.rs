@@ -41,9 +41,7 @@ action = "stop"
 
 /// The services with the decider, in this process.
 async fn services(settings: &Settings) -> Services {
-    let mut all = Services::ALL.to_vec();
-    all.push(Service::Decider);
-    Services::start(settings, &all).await
+    Services::start(settings, &Services::WITH_DECIDER).await
 }
 
 /// A frame's samples as a raster (the series sends `u16`).
@@ -158,17 +156,7 @@ async fn the_instrument_stops_within_two_frames_of_the_truth_passing_one_half() 
             ..WireParams::default()
         },
     );
-    let target = policies::PolicyFor::Run(start.run.clone());
-    policies::save(
-        &bus,
-        &settings.protocol_limits(),
-        &target,
-        STOP_POLICY,
-        "stop.toml",
-        "test",
-    )
-    .await
-    .unwrap();
+    store_policy(&bus, &settings, &start.run, STOP_POLICY, "stop.toml").await;
     let mut measured = Vec::new();
     let options = LoopOptions {
         rate_hz: 0.0,
@@ -259,17 +247,7 @@ async fn the_next_frame_images_the_region_the_decider_proposes() {
     let series = DoseSeries::new(SIDE, 3, SEED).unwrap();
     let start = run_start(&inst, "loop-zoom", WireParams::default());
     // Every chip is below this margin, so the rule fires on the first frame.
-    let target = policies::PolicyFor::Run(start.run.clone());
-    policies::save(
-        &bus,
-        &settings.protocol_limits(),
-        &target,
-        ZOOM_POLICY,
-        "zoom.toml",
-        "test",
-    )
-    .await
-    .unwrap();
+    store_policy(&bus, &settings, &start.run, ZOOM_POLICY, "zoom.toml").await;
     let mut zooms = Vec::new();
     let mut asked = Vec::new();
     let options = LoopOptions {
@@ -335,17 +313,7 @@ async fn a_decider_killed_mid_run_loses_no_decision_and_repeats_none() {
         },
     );
     let run: RunId = start.run.clone();
-    let target = policies::PolicyFor::Run(run.clone());
-    policies::save(
-        &bus,
-        &settings.protocol_limits(),
-        &target,
-        STOP_POLICY,
-        "stop.toml",
-        "test",
-    )
-    .await
-    .unwrap();
+    store_policy(&bus, &settings, &run, STOP_POLICY, "stop.toml").await;
     // The instrument does not obey here: every frame goes, the first part before the kill,
     // the rest after it, while the truth stays above one half; a decider that lost its
     // latch would stop the run a second time.

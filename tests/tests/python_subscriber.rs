@@ -252,18 +252,13 @@ async fn the_python_instrument_example_obeys_and_answers_decisions() {
     let python = client_python();
     let nats = nats();
     let settings = settings(&nats, None, "tiny");
-    let mut all = Services::ALL.to_vec();
-    all.push(Service::Decider);
-    let services = Services::start(&settings, &all).await;
+    let services = Services::start(&settings, &Services::WITH_DECIDER).await;
     let bus = Bus::connect(&settings.bus).await.unwrap();
     let inst = instrument(&bus, &settings);
     let start = run_start(&inst, "py-obey", WireParams::default());
     let run = start.run.clone();
-    let target = tessera_workers::policies::PolicyFor::Run(run.clone());
     let limits = settings.protocol_limits();
-    tessera_workers::policies::save(&bus, &limits, &target, OBEY_POLICY, "py.toml", "test")
-        .await
-        .unwrap();
+    store_policy(&bus, &settings, &run, OBEY_POLICY, "py.toml").await;
 
     let mut child = ChildGuard(
         Command::new(&python)

@@ -186,11 +186,7 @@ async fn one_frame_is_one_trace_across_the_five_services() {
     let start = run_start(&inst, "traced", WireParams::default());
     let run = start.run.clone();
     let mut stream = results(&bus, &inst, &run).await;
-    let target = tessera_workers::policies::PolicyFor::Run(run.clone());
-    let limits = settings.protocol_limits();
-    tessera_workers::policies::save(&bus, &limits, &target, POLICY, "traced.toml", "test")
-        .await
-        .unwrap();
+    store_policy(&bus, &settings, &run, POLICY, "traced.toml").await;
     let mut decisions = inst.decisions(&run).await.unwrap();
     publish_run(&inst, &start, &[scene_frame(256, 7)]).await;
     let got = collect(&mut stream, 1, Duration::from_secs(240)).await;

@@ -157,6 +157,11 @@ pub(super) fn check(src: &Source<'_>, spanned: &Spanned<RawRule>) -> Result<Rule
 
 /// The target, comparison and hysteresis of a threshold (`fraction`: values in 0..=1) or a
 /// rate rule.
+/// Of two keys that contradict each other, the one written second: where the error points.
+fn later(a: Range<usize>, b: Range<usize>) -> Range<usize> {
+    if a.start > b.start { a } else { b }
+}
+
 fn level(
     src: &Source<'_>,
     raw: &RawRule,
@@ -165,13 +170,8 @@ fn level(
 ) -> Result<Level, PolicyError> {
     let target = match (&raw.class, &raw.community) {
         (Some(c), Some(n)) => {
-            let later = if c.span().start > n.span().start {
-                c.span()
-            } else {
-                n.span()
-            };
             return Err(src.invalid(
-                &later,
+                &later(c.span(), n.span()),
                 "both `class` and `community`: a rule watches one target; keep one of them",
             ));
         }
@@ -187,13 +187,8 @@ fn level(
     };
     let compare = match (&raw.above, &raw.below) {
         (Some(a), Some(b)) => {
-            let later = if a.span().start > b.span().start {
-                a.span()
-            } else {
-                b.span()
-            };
             return Err(src.invalid(
-                &later,
+                &later(a.span(), b.span()),
                 "both `above` and `below`: a rule compares one way; keep one (write two rules \
                  for a band)",
             ));
