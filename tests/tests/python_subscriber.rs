@@ -248,7 +248,7 @@ action = "stop"
 /// the stop) and answers each on the run's acks subject, which the decider's stream keeps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_instrument_example_obeys_and_answers_decisions() {
-    use tessera_protocol::{DecisionAck, Service, decode, streams, subjects};
+    use tessera_protocol::{DecisionAck, decode, streams, subjects};
     let python = client_python();
     let nats = nats();
     let settings = settings(&nats, None, "tiny");
