@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tessera_bus::Bus;
 use tessera_instrument::{DoseSeries, LoopEvent, LoopOptions, obey};
-use tessera_protocol::{EmbeddingBatch, FrameResult, Service, WireParams, decode, subjects};
+use tessera_protocol::{EmbeddingBatch, FrameResult, WireParams, decode, subjects};
 use tessera_tests::live::*;
 
 const POLICY: &str = r#"

@@ -20,7 +20,7 @@ use tessera_segment::SegmentParams;
 use tessera_settings::Settings;
 use tessera_tests::deployed_encoder;
 use tessera_tests::live::*;
-use tessera_workers::{classifiers, policies};
+use tessera_workers::classifiers;
 
 /// Frames of the series, and their side.
 const FRAMES: u64 = 12;
